@@ -1,0 +1,1 @@
+"""twitchcam: lateralized hemifacial-spasm monitor."""

@@ -1,0 +1,102 @@
+"""MediaPipe Face Landmarker in VIDEO mode, keeping one patient's face over time.
+
+One landmarker per video (MediaPipe's VIDEO mode keeps tracking state), always closed via
+`with`.  We ask for two faces because with num_faces=1 a crowded frame can return none,
+then keep the patient: the largest face at first, afterwards the face nearest to where
+the patient was, so a second person walking by neither erases nor replaces them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from twitchcam.anatomy import LANDMARKS
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import mediapipe as mp  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+
+def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    return (lo + hi) / 2, float(np.prod(hi - lo))
+
+
+class PatientTracker:
+    """Pick the patient's face among those MediaPipe returns, consistently over time."""
+
+    def __init__(self, max_jump: float = 0.5, forget_s: float = 2.0):
+        self.max_jump = max_jump  # fraction of face size the centre may move per frame gap
+        self.forget_s = forget_s
+        self._centre: np.ndarray | None = None
+        self._size = 0.0
+        self._seen_t = -np.inf
+
+    def choose(self, faces: list[np.ndarray], t_s: float) -> np.ndarray | None:
+        if not faces:
+            return None
+        boxes = [_face_box(f) for f in faces]
+        if self._centre is None or t_s - self._seen_t > self.forget_s:
+            k = int(np.argmax([area for _, area in boxes]))
+        else:
+            dists = [float(np.linalg.norm(c - self._centre)) for c, _ in boxes]
+            k = int(np.argmin(dists))
+            if dists[k] > self.max_jump * np.sqrt(self._size) * max(1.0, (t_s - self._seen_t) * 10):
+                # The patient is not in view; someone else is.  Better no face than a stranger's.
+                return None
+        self._centre, self._size = boxes[k]
+        self._seen_t = t_s
+        return faces[k]
+
+
+class Landmarker:
+    """Context manager: feed RGB frames with strictly increasing timestamps, get 478x3 pixel points."""
+
+    def __init__(self, model_path: Path, num_faces: int = 2):
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_faces=num_faces,
+            min_face_detection_confidence=0.5,
+            min_face_presence_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+        self._options = options
+        self._landmarker = None
+        self._last_ms = -1
+        self.tracker = PatientTracker()
+
+    def __enter__(self) -> "Landmarker":
+        self._landmarker = vision.FaceLandmarker.create_from_options(self._options)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def detect(self, rgb: np.ndarray, t_s: float) -> np.ndarray | None:
+        """Patient landmarks (478, 3) in pixels (z scaled like x), or None when no face."""
+        if self._landmarker is None:
+            raise RuntimeError("Landmarker used outside its `with` block")
+        ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # VIDEO mode needs strictly increasing ms
+        self._last_ms = ms
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self._landmarker.detect_for_video(image, ms)
+        h, w = rgb.shape[:2]
+        scale = np.array([w, h, w], dtype=np.float64)
+        faces = [
+            np.array([(p.x, p.y, p.z) for p in face], dtype=np.float64) * scale
+            for face in result.face_landmarks
+        ]
+        return self.tracker.choose(faces, t_s)
+
+
+def eye_points(points: np.ndarray, side: str) -> np.ndarray:
+    """Eye corner points of one side, handy for overlays."""
+    lm = LANDMARKS[side]
+    return points[[lm.eye_outer, lm.eye_inner]]
