@@ -7,18 +7,33 @@ the patient was, so a second person walking by neither erases nor replaces them.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import numpy as np
-
-from twitchcam.anatomy import LANDMARKS
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """MediaPipe's C++ start-up logs go straight to fd 2; keep the user's terminal clean."""
+    if os.environ.get("TWITCHCAM_DEBUG"):
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -71,7 +86,8 @@ class Landmarker:
         self.tracker = PatientTracker()
 
     def __enter__(self) -> "Landmarker":
-        self._landmarker = vision.FaceLandmarker.create_from_options(self._options)
+        with _quiet_stderr():
+            self._landmarker = vision.FaceLandmarker.create_from_options(self._options)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -84,9 +100,14 @@ class Landmarker:
         if self._landmarker is None:
             raise RuntimeError("Landmarker used outside its `with` block")
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # VIDEO mode needs strictly increasing ms
+        first = self._last_ms < 0
         self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        result = self._landmarker.detect_for_video(image, ms)
+        if first:
+            with _quiet_stderr():  # the first inference logs its delegate set-up
+                result = self._landmarker.detect_for_video(image, ms)
+        else:
+            result = self._landmarker.detect_for_video(image, ms)
         h, w = rgb.shape[:2]
         scale = np.array([w, h, w], dtype=np.float64)
         faces = [
@@ -94,9 +115,3 @@ class Landmarker:
             for face in result.face_landmarks
         ]
         return self.tracker.choose(faces, t_s)
-
-
-def eye_points(points: np.ndarray, side: str) -> np.ndarray:
-    """Eye corner points of one side, handy for overlays."""
-    lm = LANDMARKS[side]
-    return points[[lm.eye_outer, lm.eye_inner]]

@@ -1,0 +1,35 @@
+# Two commands do all the setup on a fresh machine: `make run` and `make test`.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+PY := .venv/bin/python
+
+.PHONY: run test setup bench accuracy clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+# Fetch the model, build a sample clip with known one-sided spasms from a real face video,
+# and analyse it.
+run: setup
+	$(PY) -m twitchcam.cli models --fetch
+	$(PY) -m tests.spasm_injection --sample recordings/sample.avi
+	$(PY) -m twitchcam.cli analyze recordings/sample.avi --out recordings/sample
+
+test: setup
+	$(PY) -m twitchcam.cli models --fetch >/dev/null
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/speed.py
+
+accuracy: setup
+	$(PY) benchmarks/accuracy.py
+
+clean:
+	rm -rf .venv .pytest_cache

@@ -1,0 +1,729 @@
+"""Ground truth for twitchcam: inject one-sided hemifacial spasms into real face video.
+
+No public HFS video comes with event-level labels, so we make our own: take a real face
+video without spasms, find its landmarks, and *warp* (never paint) one side's upper
+eyelid down over the eye at known times, optionally pulling the same side's mouth corner
+up/out and lifting the cheek.  The warped video plus a truth CSV lets the detector be
+scored event by event on real skin, real blinks and real head motion.
+
+Sides are the SUBJECT's anatomical sides (twitchcam.anatomy): side="left" closes the eye
+on the IMAGE's right.
+
+Usage:
+    python -m tests.spasm_injection dataset OUT_DIR VIDEO [VIDEO ...] [--seed N] [--duration S]
+    python -m tests.spasm_injection inject VIDEO OUT.avi --event 3.0,left,tonic,1.0,1 [...]
+    python -m tests.spasm_injection verify VIDEO OUT.avi OUT_truth.csv
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import cv2
+import numpy as np
+
+from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
+from twitchcam.features import frame_features
+
+KINDS: tuple[str, str] = ("clonic", "tonic")
+TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
+GENERATOR_VERSION = 1  # bump when output for the same seed/params changes
+_LATERAL = {"left": 1.0, "right": -1.0}  # subject's left is the image's +x on an unmirrored face
+_EYE_OPEN = {side: k for k, side in enumerate(SIDES)}  # eye_open_<side> is feature column k
+
+# Hand-annotated stretches (source seconds) where a hand covers the mouth: a mouth event
+# there would warp the hand, so the truth would claim something nobody can see.
+MOUTH_OCCLUDED: dict[str, tuple[tuple[float, float], ...]] = {
+    "WolfgangLanger_Pexels.mp4": ((2.3, 9.8),),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Temporal profile
+# ---------------------------------------------------------------------------------------
+
+def _ramp(x: np.ndarray) -> np.ndarray:
+    """Cosine ease 0 -> 1 on x in [0, 1]: lids accelerate and decelerate, no kinks."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Twitch:
+    """One closure: ramp in, hold, ramp out.  Level is > 0 exactly on (onset_s, end_s)."""
+
+    onset_s: float
+    rise_s: float
+    hold_s: float
+    fall_s: float
+
+    @property
+    def end_s(self) -> float:
+        return self.onset_s + self.rise_s + self.hold_s + self.fall_s
+
+    def level(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=np.float64)
+        return np.minimum(_ramp((t - self.onset_s) / self.rise_s), _ramp((self.end_s - t) / self.fall_s))
+
+
+@dataclass(frozen=True)
+class SpasmEvent:
+    """One truth row: a clonic train or a tonic hold on one side."""
+
+    side: str
+    kind: str
+    intensity: float  # 1.0 = lid fully closed at the peak, 0.5 = half closed
+    mouth: bool  # same-side mouth corner and cheek pulled with the eye
+    twitches: tuple[Twitch, ...]
+
+    def __post_init__(self):
+        if self.side not in SIDES or self.kind not in KINDS or not 0.0 < self.intensity <= 1.0:
+            raise ValueError(f"bad event {self.side!r} {self.kind!r} {self.intensity!r}")
+
+    @property
+    def onset_s(self) -> float:
+        return self.twitches[0].onset_s
+
+    @property
+    def offset_s(self) -> float:
+        return self.twitches[-1].end_s
+
+    def level(self, t: np.ndarray) -> np.ndarray:
+        """Closure 0..intensity at times t."""
+        return self.intensity * np.max([tw.level(t) for tw in self.twitches], axis=0)
+
+    def shifted(self, onset_s: float) -> "SpasmEvent":
+        dt = onset_s - self.onset_s
+        tws = tuple(Twitch(round(tw.onset_s + dt, 4), tw.rise_s, tw.hold_s, tw.fall_s) for tw in self.twitches)
+        return SpasmEvent(self.side, self.kind, self.intensity, self.mouth, tws)
+
+    def truth_row(self) -> dict:
+        return {
+            "onset_s": f"{self.onset_s:.4f}",
+            "offset_s": f"{self.offset_s:.4f}",
+            "side": self.side,
+            "kind": self.kind,
+            "twitches": len(self.twitches),
+            "intensity": f"{self.intensity:.3f}",
+            "mouth": int(self.mouth),
+        }
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)  # 0.1 ms: the CSV and the rendered levels agree exactly
+
+
+def clonic_train(rng: np.random.Generator, onset_s: float, side: str, intensity: float,
+                 mouth: bool = False) -> SpasmEvent:
+    """2-5 twitches of 80-200 ms, gaps 60-150 ms (< 200 ms, so a detector sees ONE train)."""
+    twitches, t = [], onset_s
+    for k in range(int(rng.integers(2, 6))):
+        if k:
+            t += rng.uniform(0.06, 0.15)
+        rise, fall, total = rng.uniform(0.04, 0.06), rng.uniform(0.06, 0.08), rng.uniform(0.08, 0.20)
+        squeeze = min(1.0, total / (rise + fall))  # very short twitches ramp faster
+        rise, fall = _r(rise * squeeze), _r(fall * squeeze)
+        hold = _r(max(0.0, total - rise - fall))
+        twitches.append(Twitch(_r(t), rise, hold, fall))
+        t = twitches[-1].end_s
+    return SpasmEvent(side, "clonic", intensity, mouth, tuple(twitches))
+
+
+def tonic_hold(rng: np.random.Generator, onset_s: float, side: str, intensity: float,
+               mouth: bool = False) -> SpasmEvent:
+    """A sustained closure held 1.0-3.0 s."""
+    tw = Twitch(_r(onset_s), _r(rng.uniform(0.08, 0.20)), _r(rng.uniform(1.0, 3.0)), _r(rng.uniform(0.10, 0.30)))
+    return SpasmEvent(side, "tonic", intensity, mouth, (tw,))
+
+
+def make_event(rng: np.random.Generator, onset_s: float, side: str, kind: str, intensity: float,
+               mouth: bool = False) -> SpasmEvent:
+    return (clonic_train if kind == "clonic" else tonic_hold)(rng, onset_s, side, intensity, mouth)
+
+
+def side_levels(events: Sequence[SpasmEvent], times: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per side: (eye closure, mouth pull) at each time, 0..1."""
+    times = np.asarray(times, dtype=np.float64)
+    out = {side: (np.zeros(len(times)), np.zeros(len(times))) for side in SIDES}
+    for ev in events:
+        eye, mouth = out[ev.side]
+        lv = ev.level(times)
+        np.maximum(eye, lv, out=eye)
+        if ev.mouth:
+            np.maximum(mouth, lv, out=mouth)
+    return out
+
+
+def write_truth(path: str | Path, events: Sequence[SpasmEvent]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS)
+        w.writeheader()
+        for ev in sorted(events, key=lambda e: e.onset_s):
+            w.writerow(ev.truth_row())
+
+
+def save_events(path: str | Path, events: Sequence[SpasmEvent]) -> None:
+    """Full per-twitch timing (the CSV keeps one row per train), for re-rendering and checks."""
+    Path(path).write_text(json.dumps([asdict(ev) for ev in events], indent=1))
+
+
+def load_events(path: str | Path) -> list[SpasmEvent]:
+    return [SpasmEvent(d["side"], d["kind"], d["intensity"], d["mouth"],
+                       tuple(Twitch(**tw) for tw in d["twitches"]))
+            for d in json.loads(Path(path).read_text())]
+
+
+def read_truth(path: str | Path) -> list[dict]:
+    """Truth rows with numeric columns converted."""
+    with open(path, newline="") as fh:
+        return [
+            {"onset_s": float(r["onset_s"]), "offset_s": float(r["offset_s"]), "side": r["side"],
+             "kind": r["kind"], "twitches": int(r["twitches"]), "intensity": float(r["intensity"]),
+             "mouth": int(r["mouth"])}
+            for r in csv.DictReader(fh)
+        ]
+
+
+# ---------------------------------------------------------------------------------------
+# Warps
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WarpParams:
+    """Warp geometry, in units of the eye width (eye) or the inner-canthal distance (rest)."""
+
+    skin_above: float = 0.6  # height of upper-lid skin that slides down, x eye width
+    skin_below: float = 0.35  # height of lower-lid skin pushed up, x eye width
+    lower_lid_rise: float = 0.15  # where the lids meet at full closure, from the lower lid
+    mouth_up: float = 0.12  # mouth corner lift, x inner-canthal distance
+    mouth_out: float = 0.08  # lateral pull of the mouth corner
+    mouth_radius: float = 0.55  # reach of the mouth warp (stays clear of the other corner)
+    cheek_up: float = 0.06
+    cheek_radius: float = 0.6  # stays clear of the nose tip, a rigid head-frame point
+
+
+def _eye_axes(points: np.ndarray, side: str):
+    """Eye-local frame: origin between the corners, u along the eye (image left to right), v image-down."""
+    upper = points[list(UPPER_LID[side]), :2]
+    lower = points[list(LOWER_LID[side]), :2]
+    a, b = upper[0], upper[-1]  # outer and inner corner, shared by both contours
+    ex = b - a
+    ex = ex / max(float(np.hypot(*ex)), 1e-6)
+    if ex[0] < 0:
+        ex = -ex
+    ey = np.array([-ex[1], ex[0]])
+    origin = (a + b) / 2
+    return origin, ex, ey, upper, lower
+
+
+def _sorted_profile(pts: np.ndarray, origin, ex, ey) -> tuple[np.ndarray, np.ndarray]:
+    u, v = (pts - origin) @ ex, (pts - origin) @ ey
+    order = np.argsort(u)
+    return u[order], v[order]
+
+
+def _roi(corners_xy: np.ndarray, shape) -> tuple[int, int, int, int] | None:
+    h, w = shape[:2]
+    x0, y0 = np.floor(corners_xy.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners_xy.max(axis=0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _remap_roi(frame: np.ndarray, roi, map_x: np.ndarray, map_y: np.ndarray) -> None:
+    x0, y0, x1, y1 = roi
+    frame[y0:y1, x0:x1] = cv2.remap(frame, map_x.astype(np.float32), map_y.astype(np.float32),
+                                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def close_eyelid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
+                 params: WarpParams = WarpParams()) -> np.ndarray:
+    """Slide one side's upper lid down (and lower lid up a little) by `level` in 0..1, in place.
+
+    Per column along the eye the map is piecewise linear: the skin above the upper lid is
+    stretched down to the new lid edge, the eyeball below it stays put (so the lid
+    occludes it, as a real lid does), and the lower-lid skin is compressed upwards.  The
+    displacement is zero at the lid corners and at the far edges of the skin bands, so
+    there are no seams; pixels outside the bands are never touched.
+    """
+    if level <= 0:
+        return frame
+    origin, ex, ey, upper, lower = _eye_axes(points, side)
+    uu, vu = _sorted_profile(upper, origin, ex, ey)
+    ul, vl = _sorted_profile(lower, origin, ex, ey)
+    width = float(uu[-1] - uu[0])
+    if width < 2:
+        return frame
+    above, below = params.skin_above * width, params.skin_below * width
+    box_uv = np.array([[uu[0] - 1, vu.min() - above - 1], [uu[-1] + 1, vu.min() - above - 1],
+                       [uu[0] - 1, vl.max() + below + 1], [uu[-1] + 1, vl.max() + below + 1]])
+    roi = _roi(origin + box_uv[:, :1] * ex + box_uv[:, 1:] * ey, frame.shape)
+    if roi is None:
+        return frame
+    x0, y0, x1, y1 = roi
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    dx, dy = xs - origin[0], ys - origin[1]
+    u, v = dx * ex[0] + dy * ex[1], dx * ey[0] + dy * ey[1]
+    top_lid, bot_lid = np.interp(u, uu, vu), np.interp(u, ul, vl)  # clamps to the corners outside
+    gap = np.maximum(bot_lid - top_lid, 0.0)
+    meet = bot_lid - params.lower_lid_rise * gap
+    new_top = top_lid + level * (meet - top_lid)
+    new_bot = bot_lid + level * (meet - bot_lid)
+    band_top, band_bot = top_lid - above, bot_lid + below
+    src_v = v.copy()
+    up = (v > band_top) & (v < new_top)
+    src_v[up] = band_top[up] + (v[up] - band_top[up]) * (above / (new_top[up] - band_top[up]))
+    lo = (v > new_bot) & (v < band_bot)
+    src_v[lo] = bot_lid[lo] + (v[lo] - new_bot[lo]) * ((band_bot[lo] - bot_lid[lo]) / (band_bot[lo] - new_bot[lo]))
+    shift = src_v - v
+    _remap_roi(frame, roi, xs + shift * ey[0], ys + shift * ey[1])
+    return frame
+
+
+def _face_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Image-plane head x (subject's right to left), head up, and inner-canthal distance."""
+    x = points[LANDMARKS["left"].eye_inner, :2] - points[LANDMARKS["right"].eye_inner, :2]
+    scale = float(np.hypot(*x))
+    x = x / max(scale, 1e-6)
+    return x, np.array([x[1], -x[0]]), scale
+
+
+def pull_mouth(frame: np.ndarray, points: np.ndarray, side: str, level: float,
+               params: WarpParams = WarpParams()) -> np.ndarray:
+    """Pull one side's mouth corner up/out and lift its cheek by `level` in 0..1, in place.
+
+    Each movement is a compact bump (1 - r^2/R^2)^2: smooth, exactly zero beyond R, and
+    gentle enough (shift < 0.65 R) to stay a one-to-one warp.
+    """
+    if level <= 0:
+        return frame
+    hx, hup, scale = _face_axes(points)
+    lm = LANDMARKS[side]
+    bumps = [  # (centre, shift, radius)
+        (points[lm.mouth_corner, :2],
+         level * scale * (params.mouth_up * hup + params.mouth_out * _LATERAL[side] * hx),
+         params.mouth_radius * scale),
+        (points[list(lm.cheek), :2].mean(axis=0), level * scale * params.cheek_up * hup,
+         params.cheek_radius * scale),
+    ]
+    corners = np.concatenate([[c + s - r, c + s + r] for c, s, r in bumps])
+    roi = _roi(corners, frame.shape)
+    if roi is None:
+        return frame
+    x0, y0, x1, y1 = roi
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    map_x, map_y = xs.copy(), ys.copy()
+    for centre, shift, radius in bumps:
+        c = centre + shift  # backward map: the bump sits where the content moves to
+        w = np.clip(1.0 - ((xs - c[0]) ** 2 + (ys - c[1]) ** 2) / radius**2, 0.0, 1.0) ** 2
+        map_x -= shift[0] * w
+        map_y -= shift[1] * w
+    _remap_roi(frame, roi, map_x, map_y)
+    return frame
+
+
+def inject_frame(frame: np.ndarray, points: np.ndarray | None, levels: dict[str, tuple[float, float]],
+                 params: WarpParams = WarpParams()) -> np.ndarray:
+    """A warped copy of `frame`: levels[side] = (eye closure, mouth pull).  No face, no change."""
+    out = frame.copy()
+    if points is None or not np.isfinite(points).all():
+        return out
+    for side, (eye, mouth) in levels.items():
+        close_eyelid(out, points, side, eye, params)
+        pull_mouth(out, points, side, mouth, params)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Source clips, looping, video I/O
+# ---------------------------------------------------------------------------------------
+
+def read_frames(path: str | Path) -> tuple[np.ndarray, float]:
+    """All frames (N, H, W, 3) BGR and the frame rate.  Test clips are short, so RAM is fine."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise FileNotFoundError(f"cannot open video {path}")
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, fr = cap.read()
+        if not ok:
+            break
+        frames.append(fr)
+    cap.release()
+    if not frames:
+        raise ValueError(f"no frames in {path}")
+    return np.stack(frames), float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+
+
+def bounce_indices(n: int, n_out: int) -> np.ndarray:
+    """Source frame for each output frame when playing forward, backward, forward, ...
+
+    Turn-around frames are not repeated, so motion reverses smoothly with no jump cut.
+    """
+    if n == 1:
+        return np.zeros(n_out, dtype=int)
+    k = np.arange(n_out) % (2 * n - 2)
+    return np.where(k < n, k, 2 * n - 2 - k)
+
+
+def pingpong(frames: Sequence, repeats: int) -> list:
+    """The clip played forward then backward, `repeats` passes in all (no copies made)."""
+    n = len(frames)
+    n_out = n + (repeats - 1) * (n - 1) if repeats > 0 else 0
+    return [frames[i] for i in bounce_indices(n, n_out)]
+
+
+def frame_times(n: int, fps: float) -> np.ndarray:
+    return np.arange(n) / fps
+
+
+def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    if path.suffix.lower() == ".avi":
+        # OpenCV's own MJPEG writer honours a quality setting; FFmpeg's does not.
+        w = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+        w.set(cv2.VIDEOWRITER_PROP_QUALITY, 92)
+    elif path.suffix.lower() == ".mp4":
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    else:
+        raise ValueError(f"write .avi (MJPG) or .mp4 (mp4v), not {path.suffix}")
+    if not w.isOpened():
+        raise OSError(f"cannot write video {path}")
+    return w
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Write BGR frames; returns the frame count.  Written to a temp name, then renamed."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".part" + path.suffix)
+    writer, n = None, 0
+    try:
+        for fr in frames:
+            if writer is None:
+                writer = _open_writer(tmp, fps, (fr.shape[1], fr.shape[0]))
+            writer.write(fr)
+            n += 1
+    finally:
+        if writer is not None:
+            writer.release()
+    if n == 0:
+        raise ValueError("no frames to write")
+    tmp.replace(path)
+    return n
+
+
+def detect_landmarks(frames: np.ndarray, fps: float, model_path: str | Path | None = None) -> np.ndarray:
+    """(N, 478, 3) pixel landmarks per frame, NaN where no face."""
+    from twitchcam.landmarks import Landmarker  # mediapipe import is slow; fast tests skip it
+    from twitchcam.model import ensure_model
+
+    out = np.full((len(frames), 478, 3), np.nan)
+    with Landmarker(ensure_model(model_path)) as lm:
+        for i, fr in enumerate(frames):
+            pts = lm.detect(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB), i / fps)
+            if pts is not None:
+                out[i] = pts
+    return out
+
+
+def eye_open_series(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: eye_open for each side (columns in SIDES order) and feature validity."""
+    eye = np.full((len(landmarks), len(SIDES)), np.nan)
+    valid = np.zeros(len(landmarks), dtype=bool)
+    for i, pts in enumerate(landmarks):
+        ff = frame_features(pts if np.isfinite(pts).all() else None)
+        eye[i] = ff.values[: len(SIDES)]
+        valid[i] = ff.valid
+    return eye, valid
+
+
+@dataclass
+class SourceClip:
+    """A real face clip with its landmarks, found once and reused for every loop pass."""
+
+    path: Path
+    frames: np.ndarray
+    fps: float
+    landmarks: np.ndarray  # (N, 478, 3), NaN where no face
+    eye_open: np.ndarray  # (N, len(SIDES))
+    valid: np.ndarray  # (N,) face found and pose usable
+
+    @classmethod
+    def load(cls, path: str | Path, model_path: str | Path | None = None) -> "SourceClip":
+        frames, fps = read_frames(path)
+        lms = detect_landmarks(frames, fps, model_path)
+        eye, valid = eye_open_series(lms)
+        return cls(Path(path), frames, fps, lms, eye, valid)
+
+    def indices(self, duration_s: float | None = None) -> np.ndarray:
+        """Source frame per output frame, bouncing to fill `duration_s` (default: the clip once)."""
+        n_out = len(self.frames) if duration_s is None else int(round(duration_s * self.fps))
+        return bounce_indices(len(self.frames), n_out)
+
+
+def render(clip: SourceClip, events: Sequence[SpasmEvent], duration_s: float | None = None,
+           params: WarpParams = WarpParams()) -> Iterator[np.ndarray]:
+    """Injected frames at t = k / fps, source landmarks driving the warp."""
+    idx = clip.indices(duration_s)
+    lv = side_levels(events, frame_times(len(idx), clip.fps))
+    for k, i in enumerate(idx):
+        pts = clip.landmarks[i]
+        levels = {side: (float(eye[k]), float(mouth[k])) for side, (eye, mouth) in lv.items()}
+        yield inject_frame(clip.frames[i], pts if np.isfinite(pts).all() else None, levels, params)
+
+
+def inject_video(clip: SourceClip, out_video: str | Path, out_truth: str | Path,
+                 events: Sequence[SpasmEvent], duration_s: float | None = None,
+                 params: WarpParams = WarpParams()) -> int:
+    """Write the injected video, its truth CSV and an events JSON beside the CSV; returns the frame count."""
+    n = write_video(out_video, render(clip, events, duration_s, params), clip.fps)
+    write_truth(out_truth, events)
+    save_events(events_path(out_truth), events)
+    return n
+
+
+def events_path(truth: str | Path) -> Path:
+    truth = Path(truth)
+    return truth.with_name(truth.stem + "_events.json")
+
+
+# ---------------------------------------------------------------------------------------
+# Scheduling and the evaluation set
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DatasetParams:
+    duration_s: float = 60.0
+    warmup_s: float = 2.0  # the detector calibrates here: no events
+    min_gap_s: float = 1.5  # between one event's offset and the next onset
+    max_extra_gap_s: float = 2.0  # random extra spacing, so events are not periodic
+    end_margin_s: float = 0.5
+    intensities: tuple[float, ...] = (1.0, 0.75, 0.55)
+    open_fraction: float = 0.6  # source eye counts as open above this share of its p90
+    min_open_share: float = 0.85  # of event frames with the source eye open (blinks allowed)
+    guard_s: float = 0.25  # face must be found this long around an event
+    codec_ext: str = ".avi"
+
+
+def _usable(clip: SourceClip, idx: np.ndarray, params: DatasetParams) -> dict[str, np.ndarray]:
+    """Per output frame: face usable, each side's eye open, mouth visible."""
+    baseline = np.nanpercentile(np.where(clip.valid[:, None], clip.eye_open, np.nan), 90, axis=0)
+    eye_ok = np.nan_to_num(clip.eye_open) >= params.open_fraction * baseline
+    src_t = idx / clip.fps
+    mouth_ok = np.ones(len(idx), dtype=bool)
+    for t0, t1 in MOUTH_OCCLUDED.get(clip.path.name, ()):
+        mouth_ok &= ~((src_t >= t0) & (src_t <= t1))
+    usable = {"face": clip.valid[idx], "mouth": mouth_ok}
+    usable.update({side: eye_ok[idx, k] for side, k in _EYE_OPEN.items()})
+    return usable
+
+
+def plan_events(clip: SourceClip, rng: np.random.Generator, params: DatasetParams = DatasetParams()
+                ) -> list[SpasmEvent]:
+    """Events on a balanced, shuffled cycle of (side, kind, intensity, mouth).
+
+    Each is placed at the first time (after a random extra gap) where the source face is
+    found and that side's eye is open, so no truth event hides inside a look-down or a
+    covered face; the scene outside events still holds the source's own blinks and
+    expressions, which the detector must NOT report.
+    """
+    idx = clip.indices(params.duration_s)
+    usable = _usable(clip, idx, params)
+    n_out, fps = len(idx), clip.fps
+    combos = [(s, k, i, m) for s in SIDES for k in KINDS for i in params.intensities for m in (False, True)]
+    order: list[tuple] = []
+    events: list[SpasmEvent] = []
+    earliest, misses = params.warmup_s, 0
+    while True:
+        if not order:
+            order = [combos[j] for j in rng.permutation(len(combos))]
+        side, kind, intensity, mouth = order.pop()
+        proto = make_event(rng, 0.0, side, kind, intensity, mouth)
+        length = proto.offset_s
+        start = int(np.ceil((earliest + rng.uniform(0, params.max_extra_gap_s)) * fps))
+        last = int(np.floor((params.duration_s - params.end_margin_s - length) * fps))
+        placed = None
+        for k in range(start, last + 1):
+            a = max(0, int(np.floor((k / fps - params.guard_s) * fps)))
+            b = min(n_out, int(np.ceil((k / fps + length + params.guard_s) * fps)) + 1)
+            if (usable["face"][a:b].all() and usable[side][a:b].mean() >= params.min_open_share
+                    and (not mouth or usable["mouth"][a:b].all())):
+                placed = proto.shifted(_r(k / fps))
+                break
+        if placed is None:
+            misses += 1  # a shorter or other-side event may still fit; a few tries, then stop
+            if misses > 4:
+                break
+            continue
+        misses = 0
+        events.append(placed)
+        earliest = placed.offset_s + params.min_gap_s
+    return events
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetItem:
+    source: Path
+    video: Path
+    truth: Path
+    n_frames: int
+    fps: float
+    events: int
+
+
+def make_dataset(out_dir: str | Path, videos: Sequence[str | Path], seed: int,
+                 params: DatasetParams = DatasetParams(), warp: WarpParams = WarpParams(),
+                 model_path: str | Path | None = None) -> list[DatasetItem]:
+    """Injected clips + truth CSVs for each source video, reproducible from `seed`.
+
+    Each item is cached: manifest.json records the seed, parameters and the source's
+    SHA-256, and an item is rebuilt only when one of those changed or a file is missing.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    items = []
+    for src in map(Path, videos):
+        key = {"version": GENERATOR_VERSION, "seed": seed, "source_sha256": _sha256(src),
+               "params": asdict(params), "warp": asdict(warp)}
+        stem = f"{src.stem}_seed{seed}"
+        video, truth = out_dir / f"{stem}{params.codec_ext}", out_dir / f"{stem}_truth.csv"
+        entry = manifest.get(stem)
+        if not (entry and entry["key"] == json.loads(json.dumps(key)) and video.is_file() and truth.is_file()):
+            clip = SourceClip.load(src, model_path)
+            rng = np.random.default_rng([seed, zlib.crc32(src.name.encode())])
+            events = plan_events(clip, rng, params)
+            n = inject_video(clip, video, truth, events, params.duration_s, warp)
+            entry = {"key": key, "source": str(src), "video": video.name, "truth": truth.name,
+                     "n_frames": n, "fps": clip.fps, "events": len(events)}
+            manifest[stem] = entry
+            manifest_path.write_text(json.dumps(manifest, indent=1))
+        items.append(DatasetItem(src, video, truth, entry["n_frames"], entry["fps"], entry["events"]))
+    return items
+
+
+# ---------------------------------------------------------------------------------------
+# Verification: does MediaPipe see the injected closures?
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventResponse:
+    """eye_open on the injected video over the source's, at the event's peak frames."""
+
+    event: SpasmEvent
+    injected_ratio: float  # median over peak frames; 1 = unchanged, 0 = closed
+    other_ratio: float
+    injected_min: float
+    frames: int
+
+
+def event_responses(clip: SourceClip, video: str | Path, events: Sequence[SpasmEvent],
+                    model_path: str | Path | None = None, peak_share: float = 0.8) -> list[EventResponse]:
+    """Per event, how far MediaPipe's eye_open fell on each side of the injected video.
+
+    Ratios divide by the source's eye_open at the same source frame, so the source's own
+    blinks and gaze shifts cancel; only frames whose injected level is >= peak_share of
+    the event's intensity count.
+    """
+    frames, fps = read_frames(video)
+    inj_eye, _ = eye_open_series(detect_landmarks(frames, fps, model_path))
+    src_eye = clip.eye_open[clip.indices(len(frames) / clip.fps)]
+    ratio = inj_eye / src_eye
+    t = frame_times(len(frames), fps)
+    out = []
+    for ev in events:
+        k = _EYE_OPEN[ev.side]
+        peak = ev.level(t) >= peak_share * ev.intensity - 1e-9
+        r_inj, r_other = ratio[peak, k], ratio[peak, 1 - k]
+        out.append(EventResponse(ev, float(np.nanmedian(r_inj)), float(np.nanmedian(r_other)),
+                                 float(np.nanmin(r_inj)), int(peak.sum())))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+def _parse_event(text: str, rng: np.random.Generator) -> SpasmEvent:
+    """ONSET,SIDE,KIND,INTENSITY[,MOUTH], e.g. 3.0,left,tonic,1.0,1"""
+    parts = text.split(",")
+    if len(parts) not in (4, 5):
+        raise argparse.ArgumentTypeError(f"--event wants ONSET,SIDE,KIND,INTENSITY[,MOUTH], got {text!r}")
+    mouth = len(parts) == 5 and parts[4].strip() in ("1", "true", "yes")
+    return make_event(rng, float(parts[0]), parts[1].strip(), parts[2].strip(), float(parts[3]), mouth)
+
+
+def format_responses(responses: Sequence[EventResponse]) -> str:
+    lines = [f"{'onset':>7} {'offset':>7} {'side':>5} {'kind':>6} {'n':>2} {'int':>5} {'mouth':>5} "
+             f"{'frames':>6} {'inj_med':>7} {'inj_min':>7} {'other':>6}"]
+    for r in responses:
+        ev = r.event
+        lines.append(f"{ev.onset_s:7.2f} {ev.offset_s:7.2f} {ev.side:>5} {ev.kind:>6} {len(ev.twitches):2d} "
+                     f"{ev.intensity:5.2f} {int(ev.mouth):5d} {r.frames:6d} {r.injected_ratio:7.2f} "
+                     f"{r.injected_min:7.2f} {r.other_ratio:6.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tests.spasm_injection", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", help="face_landmarker.task (default: twitchcam's provisioned model)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ds = sub.add_parser("dataset", help="build the seeded evaluation set (cached)")
+    ds.add_argument("out_dir")
+    ds.add_argument("videos", nargs="+")
+    ds.add_argument("--seed", type=int, default=0)
+    ds.add_argument("--duration", type=float, default=DatasetParams.duration_s)
+    ds.add_argument("--verify", action="store_true", help="also measure MediaPipe's response per event")
+    inj = sub.add_parser("inject", help="inject hand-picked events into one video")
+    inj.add_argument("video")
+    inj.add_argument("out", help="output .avi (MJPG) or .mp4 (mp4v); truth goes to OUT_truth.csv")
+    inj.add_argument("--event", action="append", default=[], help="ONSET,SIDE,KIND,INTENSITY[,MOUTH]")
+    inj.add_argument("--duration", type=float, help="loop the clip back and forth to this length")
+    inj.add_argument("--seed", type=int, default=0, help="for twitch timing within each event")
+    ver = sub.add_parser("verify", help="measure MediaPipe's response to an injected video")
+    ver.add_argument("source")
+    ver.add_argument("video")
+    ver.add_argument("truth", help="the truth CSV; its _events.json sidecar is read")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "dataset":
+        params = DatasetParams(duration_s=args.duration)
+        for item in make_dataset(args.out_dir, args.videos, args.seed, params, model_path=args.model):
+            print(f"{item.video}  {item.truth}  {item.n_frames} frames @ {item.fps:.3f} fps, {item.events} events")
+            if args.verify:
+                clip = SourceClip.load(item.source, args.model)
+                print(format_responses(event_responses(clip, item.video, load_events(events_path(item.truth)),
+                                                       args.model)))
+    elif args.cmd == "inject":
+        rng = np.random.default_rng(args.seed)
+        events = [_parse_event(e, rng) for e in args.event]
+        out = Path(args.out)
+        truth = out.with_name(out.stem + "_truth.csv")
+        n = inject_video(SourceClip.load(args.video, args.model), out, truth, events, args.duration)
+        print(f"{out}  {truth}  {n} frames, {len(events)} events")
+    else:
+        clip = SourceClip.load(args.source, args.model)
+        print(format_responses(event_responses(clip, args.video, load_events(events_path(args.truth)), args.model)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

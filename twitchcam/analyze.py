@@ -1,0 +1,36 @@
+"""The file driver: decode as fast as possible through the shared pipeline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from twitchcam.errors import TwitchcamError
+from twitchcam.landmarks import Landmarker
+from twitchcam.pipeline import Pipeline, PipelineParams, run_session, session_meta
+from twitchcam.progress import Progress
+from twitchcam.session import SessionWriter
+from twitchcam.source import FileSource
+
+
+class Interrupted(TwitchcamError):
+    exit_code = 130
+
+
+def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams = PipelineParams(),
+                 mirrored: bool = False, show_progress: bool = True) -> dict:
+    """Analyse one video into a session folder and return its summary."""
+    source = FileSource(video)
+    meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
+    writer = SessionWriter(folder, meta)
+    progress = Progress(video.name, source.expected_frames) if show_progress else None
+    with Landmarker(model) as landmarker:
+        pipeline = Pipeline(landmarker, source.fps, params, mirrored)
+        try:
+            summary, _ = run_session(source.frames(), pipeline, writer, meta,
+                                     on_result=(lambda r: progress.update(r.index + 1)) if progress else None,
+                                     end_status=lambda: "truncated" if source.truncated else "complete")
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
+        finally:
+            if progress:
+                progress.done()
+    return summary

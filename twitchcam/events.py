@@ -1,0 +1,105 @@
+"""Events and the interval-level rules that turn per-side closures into them.
+
+Everything here works on intervals (runs of frames), never on frames, so the streaming
+detector and the whole-recording detector share these rules verbatim.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of frames in which a signal stayed above its 'off' level.
+
+    onset_s is the first frame of the run, offset_s the first frame after it (or the end
+    of the stream), so offset_s - onset_s is the closure's duration.
+    """
+
+    onset_s: float
+    offset_s: float
+    peak: float
+    accepted: bool  # the run reached the 'on' level somewhere
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of events.csv."""
+
+    onset_s: float
+    offset_s: float
+    side: str  # left | right | both (the patient's own sides)
+    kind: str  # blink | clonic | tonic
+    twitches: int
+    peak_closure: float
+    region: str  # eye | eye+mouth
+    detected_at_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+    def key(self) -> tuple:
+        """Everything but detection time: what must agree between live, analyze and detect."""
+        return (round(self.onset_s, 6), round(self.offset_s, 6), self.side, self.kind, self.twitches,
+                round(self.peak_closure, 6), self.region)
+
+    def row(self) -> dict:
+        d = asdict(self)
+        d["duration_s"] = self.duration_s
+        return d
+
+
+EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches", "peak_closure",
+                 "region", "detected_at_s")
+assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
+
+
+def is_absorbed(twitch: Run, blinks, absorb_s: float) -> bool:
+    """A one-sided closure that lies within a two-sided blink (give or take a frame or two)
+    is that blink's uneven edge, not a spasm."""
+    return any(b.onset_s - absorb_s <= twitch.onset_s and twitch.offset_s <= b.offset_s + absorb_s
+               for b in blinks)
+
+
+def has_mouth(onset_s: float, offset_s: float, mouth_runs, window_s: float) -> bool:
+    """Same-side mouth-corner pull overlapping the eye event within +-window_s."""
+    return any(m.onset_s <= offset_s + window_s and m.offset_s >= onset_s - window_s for m in mouth_runs)
+
+
+def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float) -> Event:
+    """A clonic train or tonic hold from the twitches merged into it.
+
+    Tonic means one sustained closure of >= tonic_s (the Jankovic 1-s boundary), not a
+    long train of brief twitches, which stays clonic.
+    """
+    return Event(
+        onset_s=twitches[0].onset_s,
+        offset_s=twitches[-1].offset_s,
+        side=side,
+        kind="tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic",
+        twitches=len(twitches),
+        peak_closure=min(1.0, max(0.0, max(t.peak for t in twitches))),
+        region="eye+mouth" if mouth else "eye",
+        detected_at_s=detected_at_s,
+    )
+
+
+def blink_event(run: Run) -> Event:
+    return Event(run.onset_s, run.offset_s, "both", "blink", 1, min(1.0, max(0.0, run.peak)), "eye",
+                 run.offset_s)
+
+
+def group_twitches(twitches: list[Run], merge_gap_s: float) -> list[list[Run]]:
+    """Twitches closer than merge_gap_s form one clonic train."""
+    groups: list[list[Run]] = []
+    for tw in twitches:
+        if groups and tw.onset_s - groups[-1][-1].offset_s < merge_gap_s:
+            groups[-1].append(tw)
+        else:
+            groups.append([tw])
+    return groups

@@ -1,0 +1,65 @@
+"""`twitchcam detect`: re-run filters and detector on a stored session, without the video.
+
+It reads the raw per-frame features from frames.csv and runs the same filter and the
+same detector rules as the live/analyze run, vectorised over the whole recording.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from twitchcam.detector import DetectorParams, detect_recording
+from twitchcam.errors import TwitchcamError
+from twitchcam.events import EVENT_COLUMNS, Event
+from twitchcam.features import FEATURE_COLUMNS
+from twitchcam.filters import FeatureFilter, FilterParams
+from twitchcam.pipeline import detector_inputs
+from twitchcam.session import read_session, write_json, _num
+from twitchcam.summary import summarize
+
+
+def stored_params(meta: dict) -> tuple[FilterParams, DetectorParams]:
+    params = meta.get("params") or {}
+    try:
+        return FilterParams(**params.get("filters", {})), DetectorParams(**params.get("detector", {}))
+    except TypeError as exc:
+        raise TwitchcamError(f"session parameters are from another version: {exc}") from None
+
+
+def run_detection(t, valid, raw, fps, filter_params: FilterParams, det: DetectorParams):
+    """Filters then detector over whole arrays; returns the DetectionResult and filtered features."""
+    filt = FeatureFilter(len(FEATURE_COLUMNS), fps, filter_params).process(raw, valid)
+    eye, mouth = detector_inputs(filt)
+    return detect_recording(t, valid, eye, mouth, fps, det), filt
+
+
+def write_events(path: Path, events: list[Event]) -> None:
+    lines = [",".join(EVENT_COLUMNS)]
+    for e in events:
+        r = e.row()
+        lines.append(",".join(_num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in EVENT_COLUMNS))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], DetectorParams]) -> dict:
+    session = read_session(folder)
+    filter_params, det = stored_params(session.meta)
+    det = adjust(det)
+    result, _ = run_detection(session.t, session.valid, session.raw, session.fps, filter_params, det)
+    params = {**session.meta.get("params", {}), "detector": det.to_dict()}
+    meta = {k: session.meta.get(k) for k in ("started_at", "source", "mode", "fps", "mirrored", "model_sha256")}
+    summary = summarize(session.t, session.valid, result.closure, result.events, session.fps,
+                        {**meta, "params": params, "status": session.status, "redetected_from": str(folder)})
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_events(out / "events.csv", result.events)
+        write_json(out / "summary.json", summary)
+        (out / "params.json").write_text(json.dumps(params, indent=2) + "\n")
+    except OSError as exc:
+        raise TwitchcamError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return summary
+
+
