@@ -200,6 +200,8 @@ class WarpParams:
 
     skin_above: float = 0.6  # height of upper-lid skin that slides down, x eye width
     skin_below: float = 0.35  # height of lower-lid skin pushed up, x eye width
+    lash_band: float = 0.2  # lashes/margin just above the upper lid landmarks, x eye width
+    lash_squash: float = 0.35  # the lash band's thickness at full closure (lashes fold down)
     lower_lid_rise: float = 0.15  # where the lids meet at full closure, from the lower lid
     mouth_up: float = 0.12  # mouth corner lift, x inner-canthal distance
     mouth_out: float = 0.08  # lateral pull of the mouth corner
@@ -247,10 +249,11 @@ def close_eyelid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     """Slide one side's upper lid down (and lower lid up a little) by `level` in 0..1, in place.
 
     Per column along the eye the map is piecewise linear: the skin above the upper lid is
-    stretched down to the new lid edge, the eyeball below it stays put (so the lid
-    occludes it, as a real lid does), and the lower-lid skin is compressed upwards.  The
-    displacement is zero at the lid corners and at the far edges of the skin bands, so
-    there are no seams; pixels outside the bands are never touched.
+    stretched down to the new lid edge, the lash band at the lid margin is flattened (a
+    thick open-eye lash fringe reads as an open eye to MediaPipe), the eyeball below the
+    new edge stays put (so the lid occludes it, as a real lid does), and the lower-lid
+    skin is compressed upwards.  The displacement is zero at the lid corners and at the
+    far edges of the skin bands, so there are no seams; pixels outside them are untouched.
     """
     if level <= 0:
         return frame
@@ -276,11 +279,18 @@ def close_eyelid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     new_top = top_lid + level * (meet - top_lid)
     new_bot = bot_lid + level * (meet - bot_lid)
     band_top, band_bot = top_lid - above, bot_lid + below
+    lash_src = params.lash_band * width
+    taper = gap / max(float(np.max(np.interp(uu, ul, vl) - vu)), 1e-6)  # 0 at the corners
+    lash_dst = lash_src * (1.0 - level * (1.0 - params.lash_squash) * np.clip(taper, 0.0, 1.0))
+    segments = (  # (dest from, dest to, source from, source to), each linear
+        (band_top, new_top - lash_dst, band_top, top_lid - lash_src),  # lid skin, stretched
+        (new_top - lash_dst, new_top, top_lid - lash_src, top_lid),  # lash line, flattened
+        (new_bot, band_bot, bot_lid, band_bot),  # lower-lid skin, pushed up
+    )
     src_v = v.copy()
-    up = (v > band_top) & (v < new_top)
-    src_v[up] = band_top[up] + (v[up] - band_top[up]) * (above / (new_top[up] - band_top[up]))
-    lo = (v > new_bot) & (v < band_bot)
-    src_v[lo] = bot_lid[lo] + (v[lo] - new_bot[lo]) * ((band_bot[lo] - bot_lid[lo]) / (band_bot[lo] - new_bot[lo]))
+    for d0, d1, s0, s1 in segments:
+        m = (v > d0) & (v < d1)
+        src_v[m] = s0[m] + (v[m] - d0[m]) * ((s1[m] - s0[m]) / (d1[m] - d0[m]))
     shift = src_v - v
     _remap_roi(frame, roi, xs + shift * ey[0], ys + shift * ey[1])
     return frame
@@ -549,10 +559,13 @@ def plan_events(clip: SourceClip, rng: np.random.Generator, params: DatasetParam
         start = int(np.ceil((earliest + rng.uniform(0, params.max_extra_gap_s)) * fps))
         last = int(np.floor((params.duration_s - params.end_margin_s - length) * fps))
         placed = None
+        guard, span = int(np.ceil(params.guard_s * fps)), int(np.ceil(length * fps))
         for k in range(start, last + 1):
-            a = max(0, int(np.floor((k / fps - params.guard_s) * fps)))
-            b = min(n_out, int(np.ceil((k / fps + length + params.guard_s) * fps)) + 1)
-            if (usable["face"][a:b].all() and usable[side][a:b].mean() >= params.min_open_share
+            a, b = max(0, k - guard), min(n_out, k + span + guard + 1)
+            eye = usable[side]
+            # Eye open on both sides of the event (no onset inside a look-down), blinks inside allowed.
+            if (usable["face"][a:b].all() and eye[a:k + 1].all() and eye[k + span:b].all()
+                    and eye[a:b].mean() >= params.min_open_share
                     and (not mouth or usable["mouth"][a:b].all())):
                 placed = proto.shifted(_r(k / fps))
                 break

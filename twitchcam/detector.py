@@ -51,7 +51,7 @@ class DetectorParams:
     mouth_floor: float = 0.01  # smallest mouth noise trusted (face units)
     mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
     min_event_s: float = 0.06
-    merge_gap_s: float = 0.2  # DOMAIN: 150-300 ms; 200 ms keeps live latency under 250 ms
+    merge_gap_s: float = 0.15  # DOMAIN: 150-300 ms; live must report within 250 ms of the end
     tonic_s: float = 1.0
     blink_absorb_s: float = 0.07  # about two frames at 30 fps
     cocontraction_s: float = 0.1
@@ -143,10 +143,15 @@ class _RunState:
 
 
 class StreamingDetector:
-    """One frame at a time; each call returns the events that became final at that frame."""
+    """One frame at a time; each call returns the events that became final at that frame.
 
-    def __init__(self, fps: float, params: DetectorParams = DetectorParams()):
+    input_lag_s is how far the (causally filtered) inputs trail the face; event times are
+    moved back by it, while detected_at_s stays the stream time at which we knew.
+    """
+
+    def __init__(self, fps: float, params: DetectorParams = DetectorParams(), input_lag_s: float = 0.0):
         self.p = params
+        self.lag = input_lag_s
         self.schedule = Schedule.of(params, fps)
         self.recalibrate()
         self._lateral = [_RunState(), _RunState()]
@@ -175,10 +180,11 @@ class StreamingDetector:
     def stats(self) -> tuple[SideStats, SideStats] | None:
         return self._stats
 
-    def update(self, t: float, valid: bool, eye_open: tuple[float, float],
+    def update(self, t_stream: float, valid: bool, eye_open: tuple[float, float],
                mouth: tuple[float, float]) -> list[Event]:
         p = self.p
         stats = self._stats
+        t = t_stream - self.lag
         if valid:
             slot = self._count % self.schedule.window
             self._eye_ring[:, slot] = eye_open
@@ -214,18 +220,19 @@ class StreamingDetector:
             self.closure = (math.nan, math.nan)
             self._close_all(t, events)
         for s in (0, 1):
-            self._confirm(s, t, events, final=False)
-            self._flush(s, t, events, final=False)
+            self._confirm(s, t, t_stream, events, final=False)
+            self._flush(s, t, t_stream, events, final=False)
         self._prune(t)
         return events
 
     def finish(self, t_end: float) -> list[Event]:
-        """End of stream: close what is open and report everything still pending."""
+        """End of stream (stream time): close what is open and report everything still pending."""
         events: list[Event] = []
-        self._close_all(t_end, events)
+        t = t_end - self.lag
+        self._close_all(t, events)
         for s in (0, 1):
-            self._confirm(s, t_end, events, final=True)
-            self._flush(s, t_end, events, final=True)
+            self._confirm(s, t, t_end, events, final=True)
+            self._flush(s, t, t_end, events, final=True)
         return events
 
     # -- internals -----------------------------------------------------------------------
@@ -244,13 +251,13 @@ class StreamingDetector:
     def _on_blink_run(self, run: Run, events: list[Event]) -> None:
         if run.accepted and run.duration_s >= self.p.min_event_s:
             self._blinks.append(run)
-            events.append(blink_event(run))
+            events.append(blink_event(run, run.offset_s + self.lag))
 
     def _on_lateral_run(self, s: int, run: Run) -> None:
         if run.accepted and run.duration_s >= self.p.min_event_s:
             self._unconfirmed[s].append(run)
 
-    def _confirm(self, s: int, t: float, events: list[Event], final: bool) -> None:
+    def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
         """A closed run becomes a twitch once every blink that could contain it has closed."""
         pending = self._unconfirmed[s]
         absorb = self.p.blink_absorb_s
@@ -262,10 +269,10 @@ class StreamingDetector:
                 continue
             group = self._group[s]
             if group and run.onset_s - group[-1].offset_s >= self.p.merge_gap_s:
-                self._emit(s, t, events)
+                self._emit(s, t_stream, events)
             group.append(run)
 
-    def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
+    def _flush(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
         group = self._group[s]
         if not group:
@@ -276,15 +283,15 @@ class StreamingDetector:
             if t < horizon or (lat.open and lat.onset < horizon) or any(
                     r.onset_s < horizon for r in self._unconfirmed[s]):
                 return
-        self._emit(s, t, events)
+        self._emit(s, t_stream, events)
 
-    def _emit(self, s: int, t: float, events: list[Event]) -> None:
+    def _emit(self, s: int, t_stream: float, events: list[Event]) -> None:
         group = self._group[s]
         mouth_runs = list(self._mouth_runs[s])
         if self._mouth[s].open:
             mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
         mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, self.p.cocontraction_s)
-        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, t))
+        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, t_stream))
         self._group[s] = []
 
     def _prune(self, t: float) -> None:
@@ -356,8 +363,11 @@ def person_stats(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mouth: 
 
 def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mouth: np.ndarray,
                      fps: float, params: DetectorParams = DetectorParams(),
-                     t_end: float | None = None) -> DetectionResult:
-    """All events of a stored recording at once; same rules and results as StreamingDetector."""
+                     t_end: float | None = None, input_lag_s: float = 0.0) -> DetectionResult:
+    """All events of a stored recording at once; same rules and results as StreamingDetector.
+
+    detected_at_s is left NaN for spasms: it describes a live run, not the recording.
+    """
     p = params
     t = np.asarray(t, dtype=np.float64)
     valid = np.asarray(valid, dtype=bool)
@@ -366,6 +376,8 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
     n = t.size
     if t_end is None:
         t_end = float(t[-1] + 1.0 / fps) if n else 0.0
+    t = t - input_lag_s  # content time, as in StreamingDetector.update
+    t_end = t_end - input_lag_s
     which, table, blink_tab = person_stats(t, valid, eye_open, mouth, p, fps)
     live = valid & (which >= 0)
     w = np.where(live, which, 0)
@@ -382,7 +394,7 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
     b_off = live & (bil > blink_off)
     blink_runs = [r for r in _runs(t, t_end, b_off, b_off & (bil >= blink_on), np.where(b_off, bil, -np.inf))
                   if r.accepted and r.duration_s >= p.min_event_s]
-    events.extend(blink_event(r) for r in blink_runs)
+    events.extend(blink_event(r, r.offset_s + input_lag_s) for r in blink_runs)
     for s in (0, 1):
         o = 1 - s
         pulled = live & (z[:, s] - np.maximum(z[:, o], 0.0) >= p.mouth_z)

@@ -89,9 +89,10 @@ def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, det
     )
 
 
-def blink_event(run: Run) -> Event:
+def blink_event(run: Run, detected_at_s: float) -> Event:
+    """Blinks are final the moment they end: they never merge."""
     return Event(run.onset_s, run.offset_s, "both", "blink", 1, min(1.0, max(0.0, run.peak)), "eye",
-                 run.offset_s)
+                 detected_at_s)
 
 
 def group_twitches(twitches: list[Run], merge_gap_s: float) -> list[list[Run]]:

@@ -37,6 +37,13 @@ class FeatureFilter:
         )
         self._history: np.ndarray | None = None  # last two held inputs, for the median
         self._zi: np.ndarray | None = None
+        lowpass_delay = 0.0
+        if self._sos is not None:
+            b, a = signal.sos2tf(self._sos)
+            lowpass_delay = float(signal.group_delay((b, a), w=[0.0])[1][0])
+        # How far the output trails the input for slow changes: 1 frame of median plus the
+        # low-pass group delay.  The detector subtracts it so event times are when the lid moved.
+        self.delay_s = (1.0 + lowpass_delay) / fps
 
     def _start(self, first: np.ndarray) -> None:
         """Start in steady state at the first valid value, so there is no start-up transient."""

@@ -90,7 +90,8 @@ class Grade:
     grade: int | str | None  # None = not estimable; "none" = no spasms (SMC)
     label: str
     basis: str  # the measured values the rule looked at
-    rule: str
+    rule: str  # the whole rule
+    reason: str = ""  # the branch of the rule that gave this grade
     caveats: list[str] = field(default_factory=list)
     estimate: bool = True
 
@@ -143,7 +144,8 @@ def _caveats(summary: dict) -> list[str]:
 
 def _not_estimable(scale: str, side: str | None, rule: str) -> Grade:
     return Grade(scale, side, None, "not estimable",
-                 "no valid (face-tracked) time in this recording", rule)
+                 "no valid (face-tracked) time in this recording", rule,
+                 "nothing was measured")
 
 
 def jankovic_frequency(summary: dict, side: str) -> Grade:
@@ -159,16 +161,20 @@ def jankovic_frequency(summary: dict, side: str) -> Grade:
     basis = (f"{count} spasm(s), longest {longest:.1f} s, eye closed {closed:.0%} of valid "
              f"time, blinks {blink_rate:.1f}/min")
     if count > 0 and closed > CLOSED_MOSTLY:
-        g = 4
+        g, why = 4, f"eye closed {closed:.0%} of valid time (> 50 %)"
     elif count > 0 and (tonic > 0 or longest >= LONG_SPASM_S):
-        g = 3
+        g, why = 3, (f"longest spasm {longest:.1f} s (≥ 1 s), eye closed {closed:.0%} of valid "
+                     "time (≤ 50 %)")
     elif count > 0:
-        g = 2
+        g, why = 2, f"{count} spasm(s), all shorter than 1 s (longest {longest:.2f} s)"
     elif blink_rate > BLINK_RATE_HIGH:
-        g = 1
+        g, why = 1, (f"no one-sided spasms; blinking {blink_rate:.1f}/min "
+                     f"(> {BLINK_RATE_HIGH:g}/min)")
     else:
-        g = 0
-    return Grade(scale, side, g, JANKOVIC_LABELS[g], basis, JANKOVIC_RULE, _caveats(summary))
+        g, why = 0, (f"no one-sided spasms; blinking {blink_rate:.1f}/min "
+                     f"(≤ {BLINK_RATE_HIGH:g}/min)")
+    return Grade(scale, side, g, JANKOVIC_LABELS[g], basis, JANKOVIC_RULE, why,
+                 _caveats(summary))
 
 
 def smc_spread(summary: dict, side: str) -> Grade:
@@ -179,7 +185,7 @@ def smc_spread(summary: dict, side: str) -> Grade:
     count = int(_num(s.get("count")))
     if count == 0:
         return Grade(scale, side, "none", "no spasms detected on this side",
-                     "0 spasms", SMC_RULE, _caveats(summary))
+                     "0 spasms", SMC_RULE, "no spasms on this side", _caveats(summary))
     tonic = int(_num(s.get("tonic")))
     mouth = int(_num(s.get("with_mouth")))
     closed = _num(s.get("closed_fraction"))
@@ -189,12 +195,16 @@ def smc_spread(summary: dict, side: str) -> Grade:
     basis = (f"{mouth} of {count} spasm(s) with mouth ({share:.0%}), tonic "
              f"{tonic_rate:.2f}/min, eye closed {closed:.0%} of valid time")
     if tonic_rate >= TONIC_FREQUENT_PER_MIN and closed >= CLOSED_INTERFERES:
-        g = "III"
+        g, why = "III", (f"tonic spasms {tonic_rate:.2f}/min (≥ {TONIC_FREQUENT_PER_MIN:g}) and "
+                         f"eye closed {closed:.0%} of valid time (≥ {CLOSED_INTERFERES:.0%})")
     elif mouth >= MOUTH_MIN_COUNT and share >= MOUTH_MIN_SHARE:
-        g = "II"
+        g, why = "II", (f"{mouth} of {count} spasms ({share:.0%}) also moved the same-side "
+                        f"mouth corner (≥ {MOUTH_MIN_SHARE:.0%})")
     else:
-        g = "I"
-    return Grade(scale, side, g, SMC_LABELS[g], basis, SMC_RULE, _caveats(summary))
+        g, why = "I", (f"{mouth} of {count} spasms with the mouth: below {MOUTH_MIN_SHARE:.0%} "
+                       f"or fewer than {MOUTH_MIN_COUNT}" if mouth else
+                       "no spasm moved the same-side mouth corner")
+    return Grade(scale, side, g, SMC_LABELS[g], basis, SMC_RULE, why, _caveats(summary))
 
 
 def graded_side(summary: dict) -> str | None:

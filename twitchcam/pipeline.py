@@ -66,7 +66,7 @@ class Pipeline:
         self.params = params
         self.mirrored = mirrored
         self.filter = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
-        self.detector = StreamingDetector(fps, params.detector)
+        self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delay_s)
 
     def process(self, frame: Frame) -> FrameResult:
         bgr = cv2.flip(frame.bgr, 1) if self.mirrored else frame.bgr  # analyse the unmirrored face

@@ -31,9 +31,10 @@ def stored_params(meta: dict) -> tuple[FilterParams, DetectorParams]:
 
 def run_detection(t, valid, raw, fps, filter_params: FilterParams, det: DetectorParams):
     """Filters then detector over whole arrays; returns the DetectionResult and filtered features."""
-    filt = FeatureFilter(len(FEATURE_COLUMNS), fps, filter_params).process(raw, valid)
+    feature_filter = FeatureFilter(len(FEATURE_COLUMNS), fps, filter_params)
+    filt = feature_filter.process(raw, valid)
     eye, mouth = detector_inputs(filt)
-    return detect_recording(t, valid, eye, mouth, fps, det), filt
+    return detect_recording(t, valid, eye, mouth, fps, det, input_lag_s=feature_filter.delay_s), filt
 
 
 def write_events(path: Path, events: list[Event]) -> None:

@@ -60,7 +60,7 @@ def simulate(duration_s: float = 120.0, fps: float = 30.0, seed: int = 0, *,
     # Schedule events on a timeline with gaps, as a Poisson-ish process.
     rate = (blinks_per_min + spasms_per_min) / 60.0
     cursor = first_event_s
-    while True:
+    while rate > 0:
         cursor += max(0.6, rng.exponential(1.0 / rate))
         if cursor > duration_s - 4.0:
             break
@@ -81,7 +81,7 @@ def simulate(duration_s: float = 120.0, fps: float = 30.0, seed: int = 0, *,
                     hold = rng.uniform(0.06, 0.2)
                     prof = np.maximum(prof, _pulse(t, start, hold))
                     end = start + 0.04 + hold + 0.07
-                    start = end + rng.uniform(0.05, 0.12)
+                    start = end + rng.uniform(0.04, 0.10)  # visible gap within a train
                 kind = "clonic"
             closure[:, s] = np.maximum(closure[:, s], intensity * prof)
             closure[:, o] = np.maximum(closure[:, o], drag * intensity * prof)  # landmark drag

@@ -50,8 +50,13 @@ class FileSource:
 
     @property
     def truncated(self) -> bool:
-        """Fewer frames decoded than the container promised (allowing for rounding in the header)."""
-        return self.expected_frames > 0 and self.decoded < self.expected_frames - max(2, self.expected_frames // 100)
+        """Clearly fewer frames decoded than the container promised.
+
+        Header frame counts are estimates (duration x rate) and are often a few frames
+        high, so half a second or 2% short is still a whole file.
+        """
+        slack = max(self.fps / 2.0, 0.02 * self.expected_frames)
+        return self.expected_frames > 0 and self.decoded < self.expected_frames - slack
 
     def frames(self) -> Iterator[Frame]:
         last = -np.inf

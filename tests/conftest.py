@@ -1,0 +1,17 @@
+"""Shared fixtures: the real landmark model and real face videos (fetched once, verified)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.data import test_videos
+from twitchcam.model import ensure_model
+
+
+@pytest.fixture(scope="session")
+def videos():
+    return test_videos()
+
+
+@pytest.fixture(scope="session")
+def model():
+    return ensure_model()

@@ -1,0 +1,335 @@
+"""`twitchcam analyze --jobs N`: many videos at once, one worker process per job.
+
+Each worker process runs `analyze_file` (its own MediaPipe landmarker) on one video at a
+time and writes that video's session folder, exactly as a sequential run would.
+
+- Resumable: an input whose session folder already says status "complete" (and has its
+  summary.json) is skipped; "running"/"interrupted"/"truncated" or missing ones are redone.
+- Sharding: ``shard=(i, n)`` keeps inputs i, i+n, i+2n, ... of the full, stable input list
+  (0-based; the CLI spelling ``--shard i/N`` is 0-based too, see `parse_shard`).  Folder names
+  are decided over the full list, so shards on different machines never collide.
+- One bad file never stops the batch: it gets status "error" and a one-line reason.  A worker
+  that crashes outright (segfault) takes only its own file with it: each worker is its own
+  single-process pool, so a broken pool is attributed to exactly one input.
+- Ctrl-C: nothing new is started, running workers finalise their sessions as "interrupted"
+  (so a rerun redoes them), finished sessions stay; then `Interrupted` is raised.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Callable, Sequence
+
+from twitchcam.anatomy import SIDES
+from twitchcam.errors import TwitchcamError
+
+MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
+STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
+
+
+@dataclass
+class BatchRow:
+    """One line of the batch table / CSV."""
+
+    file: str
+    duration_s: float | None = None
+    valid_pct: float | None = None
+    left_count: int | None = None
+    left_per_min: float | None = None
+    right_count: int | None = None
+    right_per_min: float | None = None
+    affected_side: str | None = None
+    status: str = "error"  # complete | truncated | interrupted | error (skipped ones: complete + reason)
+    reason: str = ""
+    session: str = ""
+    wall_s: float | None = None
+
+
+BATCH_COLUMNS = tuple(f.name for f in fields(BatchRow))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'i/N' -> (i, N), 0 <= i < N (0-based: shards 0/2 and 1/2 together cover everything)."""
+    try:
+        i_s, n_s = text.split("/")
+        i, n = int(i_s), int(n_s)
+    except ValueError:
+        raise TwitchcamError(f"--shard {text!r}: expected i/N, e.g. 0/4 (0-based)") from None
+    if n < 1 or not 0 <= i < n:
+        raise TwitchcamError(f"--shard {text!r}: need 0 <= i < N (0-based), e.g. 0/{max(n, 2)}")
+    return i, n
+
+
+def select_shard(items: Sequence, shard: tuple[int, int] | None) -> list:
+    """Every n-th item starting at i (0-based), in the given (stable) order."""
+    if shard is None:
+        return list(items)
+    i, n = shard
+    if n < 1 or not 0 <= i < n:
+        raise TwitchcamError(f"shard {i}/{n}: need 0 <= i < N (0-based)")
+    return list(items)[i::n]
+
+
+def output_folders(videos: Sequence[Path], out_root: Path) -> list[Path]:
+    """Session folder per video under out_root (same naming as `twitchcam analyze` for several inputs)."""
+    root = Path(out_root)
+    names = [Path(v).stem for v in videos]
+    return [root / (Path(v).stem if names.count(Path(v).stem) == 1 else f"{Path(v).stem}-{Path(v).suffix.lstrip('.')}")
+            for v in videos]
+
+
+def completed_summary(folder: Path) -> dict | None:
+    """The summary of a finished session in folder, or None if it must be (re)done."""
+    try:
+        meta = json.loads((folder / "session.json").read_text())
+        if meta.get("status") != "complete":
+            return None
+        return json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def row_from_summary(video: Path, folder: Path, summary: dict, status: str | None = None,
+                     reason: str = "", wall_s: float | None = None) -> BatchRow:
+    duration = summary.get("duration_s")
+    valid_s = summary.get("valid_s")
+    sp = summary.get("spasms") or {}
+    row = BatchRow(file=str(video), duration_s=duration,
+                   valid_pct=round(100.0 * valid_s / duration, 1) if duration and valid_s is not None else None,
+                   affected_side=summary.get("affected_side"), status=status or summary.get("status", "complete"),
+                   reason=reason, session=str(folder), wall_s=None if wall_s is None else round(wall_s, 2))
+    for side in SIDES:
+        setattr(row, f"{side}_count", (sp.get(side) or {}).get("count"))
+        setattr(row, f"{side}_per_min", (sp.get(side) or {}).get("per_min"))
+    if row.status == "truncated" and not reason:
+        row.reason = f"truncated or corrupt after {summary.get('frames')} frames; analysed what decoded"
+    if summary.get("no_face") and not row.reason:
+        row.reason = "no face found"
+    return row
+
+
+# -- worker side ---------------------------------------------------------------------------
+def _worker_init() -> None:
+    # Idle workers ignore Ctrl-C (no stray tracebacks); a running task handles exactly one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _one_sigint(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal and the parent may both send one
+    raise KeyboardInterrupt
+
+
+def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
+    """Runs in a worker: (status, summary or None, one-line reason)."""
+    from twitchcam.analyze import Interrupted, analyze_file
+
+    signal.signal(signal.SIGINT, _one_sigint)
+    try:
+        summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
+                               show_progress=False)
+        return summary.get("status", "complete"), summary, ""
+    except Interrupted as exc:
+        return "interrupted", completed_or_partial(Path(folder)), str(exc)
+    except TwitchcamError as exc:
+        return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except KeyboardInterrupt:
+        return "interrupted", None, "interrupted before the session started"
+    except Exception as exc:  # never let one file take the batch down
+        return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def completed_or_partial(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# -- parent side ---------------------------------------------------------------------------
+def _new_executor() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(MP_CONTEXT),
+                               initializer=_worker_init)
+
+
+def _worker_pids(executor: ProcessPoolExecutor) -> list[int]:
+    procs = getattr(executor, "_processes", None) or {}
+    return [p.pid for p in list(procs.values()) if p.is_alive()]
+
+
+def print_row_line(row: BatchRow, done: int, total: int, stream=sys.stderr) -> None:
+    counts = ""
+    if row.left_count is not None:
+        counts = f" L {row.left_count} R {row.right_count} affected {row.affected_side or '-'}"
+    extra = f" ({row.reason})" if row.reason else ""
+    wall = f" {row.wall_s:.1f}s" if row.wall_s is not None else ""
+    stream.write(f"[{done}/{total}] {Path(row.file).name}: {row.status}{counts}{wall}{extra}\n")
+    stream.flush()
+
+
+def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, jobs: int = 1,
+              shard: tuple[int, int] | None = None, mirrored: bool = False,
+              on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
+              folders: Sequence[Path] | None = None) -> list[BatchRow]:
+    """Analyse videos with `jobs` worker processes; rows come back in input order.
+
+    `folders` overrides the session folder of each video (default: `output_folders`).
+    `on_row(row, done, total)` is called in the parent once per finished input (default:
+    one line on stderr), so workers never draw progress bars over each other.
+    Raises `Interrupted` (exit code 130) on Ctrl-C after finalising what was running.
+    """
+    from twitchcam.analyze import Interrupted
+    from twitchcam.pipeline import PipelineParams
+
+    params = params if params is not None else PipelineParams()
+    videos = [Path(v) for v in videos]
+    folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
+    if len(folders) != len(videos):
+        raise TwitchcamError("run_batch: one folder per video is needed")
+    work = select_shard(list(zip(videos, folders)), shard)
+    jobs = max(1, int(jobs))
+    total = len(work)
+    rows: dict[int, BatchRow] = {}
+    todo: list[int] = []
+
+    def finish(k: int, row: BatchRow) -> None:
+        rows[k] = row
+        if on_row is not None:
+            on_row(row, len(rows), total)
+
+    for k, (video, folder) in enumerate(work):
+        done = completed_summary(folder)
+        if done is not None:
+            finish(k, row_from_summary(video, folder, done, status="complete", reason="skipped: already complete"))
+        elif not video.exists():  # cheap checks in the parent: no process needed to say so
+            finish(k, BatchRow(file=str(video), status="error", reason=f"{video}: no such file", session=str(folder)))
+        else:
+            todo.append(k)
+
+    idle: list[ProcessPoolExecutor] = []
+    running: dict[Future, tuple[int, ProcessPoolExecutor, float]] = {}
+    queue = list(reversed(todo))
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                k = queue.pop()
+                video, folder = work[k]
+                ex = idle.pop() if idle else _new_executor()
+                fut = ex.submit(_analyze_task, str(video), str(folder), str(model), params, mirrored)
+                running[fut] = (k, ex, time.monotonic())
+            done_set, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done_set:
+                k, ex, t0 = running.pop(fut)
+                video, folder = work[k]
+                wall = time.monotonic() - t0
+                try:
+                    status, summary, reason = fut.result()
+                except BrokenProcessPool:
+                    status, summary, reason = "error", None, "worker process crashed on this file"
+                    ex.shutdown(wait=False, cancel_futures=True)
+                    ex = None
+                except Exception as exc:  # e.g. unpicklable result; keep going
+                    status, summary, reason = "error", None, f"internal error: {type(exc).__name__}: {exc}"
+                if ex is not None:
+                    idle.append(ex)
+                if summary is not None:
+                    row = row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall)
+                else:
+                    row = BatchRow(file=str(video), status=status, reason=reason, session=str(folder),
+                                   wall_s=round(wall, 2))
+                finish(k, row)
+    except KeyboardInterrupt:
+        _stop(running, idle)
+        raise Interrupted(f"interrupted: {sum(r.status in ('complete',) for r in rows.values())} of {total} "
+                          f"sessions complete in {out_root}; run the same command again to resume") from None
+    finally:
+        for ex in idle:
+            ex.shutdown(wait=True)
+    return [rows[k] for k in sorted(rows)]
+
+
+def _stop(running: dict, idle: list) -> None:
+    """Ctrl-C: let running workers finalise their sessions as "interrupted", then end them."""
+    executors = [ex for _, ex, _ in running.values()]
+    for ex in executors:
+        for pid in _worker_pids(ex):
+            try:
+                os.kill(pid, signal.SIGINT)  # harmless if the terminal already sent one
+            except OSError:
+                pass
+    deadline = time.monotonic() + STOP_GRACE_S
+    pending = list(running)
+    while pending and time.monotonic() < deadline:
+        try:
+            _, pending = wait(pending, timeout=0.5)
+            pending = list(pending)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+            break
+    for ex in executors:
+        for pid in _worker_pids(ex):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        ex.shutdown(wait=False, cancel_futures=True)
+    running.clear()
+
+
+# -- output ----------------------------------------------------------------------------------
+def _cell(x, spec: str = "") -> str:
+    if x is None or x == "":
+        return "-"
+    return format(x, spec) if spec else str(x)
+
+
+def format_batch_table(rows: Sequence[BatchRow]) -> str:
+    """Fixed-width table, one line per input, with a reason line under failures."""
+    name_w = max([len("file")] + [len(Path(r.file).name) for r in rows])
+    name_w = min(name_w, 40)
+    head = (f"{'file':<{name_w}} {'dur s':>7} {'valid%':>6} {'L n':>4} {'L /min':>7} {'R n':>4} {'R /min':>7} "
+            f"{'affected':>8}  status")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        name = Path(r.file).name
+        name = name if len(name) <= name_w else name[:name_w - 1] + "~"
+        lines.append(f"{name:<{name_w}} {_cell(r.duration_s, '.1f'):>7} {_cell(r.valid_pct, '.1f'):>6} "
+                     f"{_cell(r.left_count):>4} {_cell(r.left_per_min, '.2f'):>7} {_cell(r.right_count):>4} "
+                     f"{_cell(r.right_per_min, '.2f'):>7} {_cell(r.affected_side):>8}  {r.status}"
+                     + (f": {r.reason}" if r.reason else ""))
+    n_ok = sum(r.status == "complete" for r in rows)
+    n_err = sum(r.status == "error" for r in rows)
+    lines.append(f"{len(rows)} files: {n_ok} complete, {n_err} errors, "
+                 f"{len(rows) - n_ok - n_err} other")
+    return "\n".join(lines)
+
+
+def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
+    """One line per session (empty cell = not available); `pandas.read_csv(path)` ready."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(BATCH_COLUMNS)
+            for r in rows:
+                d = asdict(r)
+                w.writerow(["" if d[c] is None else d[c] for c in BATCH_COLUMNS])
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise TwitchcamError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def batch_exit_code(rows: Sequence[BatchRow]) -> int:
+    """0 if every input is complete (analysed now or before), else 1."""
+    return 0 if all(r.status == "complete" for r in rows) else 1

@@ -1,0 +1,268 @@
+"""`twitchcam analyze --jobs N` on ONE long video: time chunks in parallel processes.
+
+Design (exact where it can be):
+- Workers only compute per-frame RAW features (decode -> landmarks -> features) for their
+  chunk [start - warmup, end), each with its own landmarker, starting by a seek.  The
+  warm-up frames only warm MediaPipe's tracker and the patient tracker; they are dropped.
+- The parent checks every seam: the warm-up frames of chunk i must have exactly the
+  decoder timestamps of the last frames of chunk i-1 (so the seek landed inside the
+  sequential frame sequence and nothing is missing or doubled).  If not (inexact seek,
+  odd container), that chunk is redone by decoding from the start without seeking
+  (grab() only, still exact, just slower).
+- The parent concatenates the raw features in frame order and replays the causal
+  filters and the streaming detector over them (the same code `analyze` runs per frame),
+  writing a session folder in exactly the `analyze` format (frames.csv columns, events.csv
+  with detected_at_s, summary.json, session.json).
+
+So frames, timestamps, filter states and the detector's per-person statistics equal the
+single-process run; only MediaPipe's own tracking state can differ for a few frames after
+each seam (landmarks differ slightly there), which can move an event near a seam by a frame.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twitchcam.errors import TwitchcamError
+from twitchcam.features import FEATURE_COLUMNS
+
+MP_CONTEXT = "spawn"
+MIN_CHUNK_S = 5.0
+
+
+@dataclass
+class ChunkResult:
+    """Per-frame raw output of one chunk (warm-up included; the parent trims it)."""
+
+    t: np.ndarray  # (n,) decoder timestamps, as FileSource computes them
+    valid: np.ndarray  # (n,) bool
+    reason: list[str]
+    pose: np.ndarray  # (n, 3)
+    raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
+    stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
+
+    def slice(self, sl: slice) -> "ChunkResult":
+        return ChunkResult(self.t[sl], self.valid[sl], self.reason[sl], self.pose[sl], self.raw[sl], self.stopped_early)
+
+
+def _probe(video: Path) -> tuple[float, int, float]:
+    """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
+    from twitchcam.source import FileSource
+
+    src = FileSource(video)
+    fps, n = src.fps, src.expected_frames
+    src.close()
+    return fps, n, n / fps if n > 0 else 0.0
+
+
+def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
+    """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
+    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam."""
+    longest = max(min_chunk_s, 2.0 * warmup_s)
+    n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
+    edges = [duration_s * k / n for k in range(n)] + [math.inf]
+    return [(edges[k], edges[k + 1]) for k in range(n)]
+
+
+def _chunk_worker(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
+                  warmup_s: float, fps: float, seek: bool) -> ChunkResult:
+    """Runs in a worker process: raw features for frames with t in [~start - warmup, end)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
+    import cv2
+
+    from twitchcam.features import frame_features
+    from twitchcam.landmarks import Landmarker
+
+    cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
+    from_s = max(0.0, start_s - warmup_s)
+    # Sequential-decode timestamp rule (FileSource.frames), applied from wherever we start.
+    last = -np.inf
+    if from_s > 0 and seek:
+        cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
+    t_list, valid, reason, pose, raw = [], [], [], [], []
+    stopped_early = True
+    try:
+        with Landmarker(Path(model)) as landmarker:
+            while True:
+                if not (seek or from_s <= 0 or last >= from_s - 0.5 / fps):
+                    ok = cap.grab()  # exact fallback: step through without converting
+                    bgr = None
+                    if ok:
+                        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                        if not np.isfinite(t) or t <= last:
+                            t = last + 1.0 / fps if np.isfinite(last) else 0.0
+                        last = t
+                        if t >= from_s - 0.5 / fps:
+                            ok, bgr = cap.retrieve()
+                            if not ok or bgr is None:
+                                break
+                        else:
+                            continue
+                else:
+                    ok, bgr = cap.read()
+                    if ok and bgr is not None:
+                        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                        if not np.isfinite(t) or t <= last:
+                            t = last + 1.0 / fps if np.isfinite(last) else 0.0
+                        last = t
+                if not ok or bgr is None:
+                    break
+                if t >= end_s:
+                    stopped_early = False
+                    break
+                img = cv2.flip(bgr, 1) if mirrored else bgr
+                points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t)
+                ff = frame_features(points, features_params)
+                t_list.append(t)
+                valid.append(ff.valid)
+                reason.append(ff.reason)
+                pose.append(ff.pose)
+                raw.append(ff.values)
+    finally:
+        cap.release()
+    k = len(FEATURE_COLUMNS)
+    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(valid, dtype=bool), reason,
+                       np.array(pose, dtype=np.float64).reshape(-1, 3), np.array(raw, dtype=np.float64).reshape(-1, k),
+                       stopped_early)
+
+
+def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
+    """Index in `cur` of its first frame after the seam, if cur's warm-up frames are exactly
+    prev's last frames (same decoder timestamps, nothing missing or doubled); else None."""
+    if cur.t.size == 0 or prev.t.size == 0:
+        return None
+    n_warm = int(np.searchsorted(cur.t, start_s, side="left"))  # frames with t < start
+    if n_warm == 0 or n_warm > prev.t.size:
+        return None  # the seek overshot: no overlap to prove continuity
+    if not np.array_equal(cur.t[:n_warm], prev.t[-n_warm:]):
+        return None
+    if prev.stopped_early:
+        return None
+    return n_warm
+
+
+def _concat(parts: list[ChunkResult]) -> ChunkResult:
+    return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.valid for p in parts]),
+                       [r for p in parts for r in p.reason], np.concatenate([p.pose for p in parts]),
+                       np.concatenate([p.raw for p in parts]), parts[-1].stopped_early)
+
+
+def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: float = 2.0,
+                        mirrored: bool = False, chunks: list[tuple[float, float]] | None = None,
+                        on_chunk=None) -> tuple[ChunkResult, float, int, dict]:
+    """(merged raw features, fps, expected frames, info) for the whole video."""
+    fps, expected, duration = _probe(video)
+    chunks = chunks or plan_chunks(duration, jobs, warmup_s)
+    info = {"chunks": [[s, e if math.isfinite(e) else None] for s, e in chunks], "warmup_s": warmup_s,
+            "reseeked": []}
+    ctx = multiprocessing.get_context(MP_CONTEXT)
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx) as ex:
+        futs = [ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored, s, e,
+                          warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
+        try:
+            results = []
+            for k, f in enumerate(futs):
+                results.append(f.result())
+                if on_chunk:
+                    on_chunk(k, len(chunks))
+            parts = [results[0]]
+            for k in range(1, len(chunks)):
+                cut = _seam(results[k - 1], results[k], chunks[k][0])
+                if cut is None:  # inexact seek: redo this chunk without seeking (exact, slower)
+                    info["reseeked"].append(k)
+                    results[k] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
+                                           chunks[k][0], chunks[k][1], warmup_s, fps, False).result()
+                    cut = _seam(results[k - 1], results[k], chunks[k][0])
+                    if cut is None:
+                        raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
+                                             f"without seeking; analyse it with --jobs 1")
+                parts.append(results[k].slice(slice(cut, None)))
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            for p in list((getattr(ex, "_processes", None) or {}).values()):
+                if p.is_alive():
+                    p.terminate()
+            raise
+    merged = _concat(parts)
+    if merged.t.size == 0:
+        raise TwitchcamError(f"{video}: no frame could be decoded (corrupt or not a video)")
+    return merged, fps, expected, info
+
+
+class _Replay:
+    """Stands in for Pipeline: per frame, the stages after landmarks (features done already)."""
+
+    def __init__(self, merged: ChunkResult, fps: float, params):
+        from twitchcam.detector import StreamingDetector
+        from twitchcam.filters import FeatureFilter
+
+        self.fps = fps
+        self.m = merged
+        filt = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
+        self.filt = filt.process(merged.raw, merged.valid)  # block == per-frame, bit for bit
+        self.detector = StreamingDetector(fps, params.detector, input_lag_s=filt.delay_s)
+
+    def process(self, k: int):
+        from twitchcam.pipeline import FrameResult, detector_inputs
+
+        m, f = self.m, self.filt[k]
+        eye, mouth = detector_inputs(f)
+        t, valid = float(m.t[k]), bool(m.valid[k])
+        events = self.detector.update(t, valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
+        return FrameResult(k, t, valid, m.reason[k], tuple(m.pose[k]), m.raw[k], f, self.detector.closure,
+                           self.detector.calibrating, events, None)
+
+    def finish(self, t_end: float):
+        return self.detector.finish(t_end)
+
+
+def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = 2.0,
+                    mirrored: bool = False, show_progress: bool = True) -> dict:
+    """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
+    import sys
+
+    from twitchcam.analyze import Interrupted
+    from twitchcam.pipeline import PipelineParams, run_session, session_meta
+    from twitchcam.session import SessionWriter
+
+    params = params if params is not None else PipelineParams()
+    video, folder = Path(video), Path(folder)
+
+    def on_chunk(k, n):
+        if show_progress:
+            sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
+            sys.stderr.flush()
+
+    try:
+        merged, fps, expected, info = compute_raw_chunked(video, model, params, jobs, warmup_s, mirrored,
+                                                          on_chunk=on_chunk)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted before {video} was fully analysed; nothing written to {folder}") from None
+    finally:
+        if show_progress:
+            sys.stderr.write("\n")
+    meta = session_meta(str(video), "analyze", fps, mirrored, params)
+    meta["parallel"] = {"jobs": jobs, **info}
+    writer = SessionWriter(folder, meta)
+    replay = _Replay(merged, fps, params)
+    n = merged.t.size
+    truncated = expected > 0 and n < expected - max(2, expected // 100)
+
+    class _Frames:  # run_session iterates "frames" and hands each to pipeline.process
+        def __iter__(self):
+            return iter(range(n))
+
+    try:
+        summary, _ = run_session(_Frames(), replay, writer, meta,
+                                 end_status=lambda: "truncated" if truncated else "complete")
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
+    return summary
