@@ -528,8 +528,10 @@ def test_treatment_edge_cases():
     assert eff["last_injection"] is None and "no injection" in eff["message"]
     same_day = [treatments.Treatment(dt.date(2024, 3, 1), "left", "botox")]
     eff = report.treatment_effect(rows, same_day, "left")
-    assert eff["pre_sessions"] == 1 and eff["post_sessions"] == 0
-    assert eff["rate_change"]["left"] is None and "no sessions after" in eff["message"]
+    # a session on the injection day is neither before nor after it
+    assert eff["pre_sessions"] == 0 and eff["post_sessions"] == 0
+    assert eff["same_day_sessions"] == 1
+    assert eff["rate_change"]["left"] is None and "no sessions" in eff["message"]
 
 
 def test_many_sessions_aggregate(tmp_path):

@@ -134,6 +134,8 @@ class LiveSource:
         self._cap = None
         self._file: FileSource | None = None
         self._t0 = 0.0
+        self._clock = threading.Lock()  # begin() and the capture thread agree on time zero
+        self._last_t = -np.inf
         self._index = 0
         self._last_frame_wall = 0.0
         self.ended = False  # the source has no more frames (file end, or gave up reconnecting)
@@ -221,11 +223,13 @@ class LiveSource:
     # -- session ---------------------------------------------------------------------------
     def begin(self) -> None:
         """Session time zero: frames captured from now on are the session's."""
-        self._t0 = time.monotonic()
-        self._index = 0
-        self.mailbox.reset()
-        self._last_frame_wall = self._t0
-        self._begun.set()
+        with self._clock:
+            self._t0 = time.monotonic()
+            self._index = 0
+            self._last_t = -np.inf
+            self.mailbox.reset()
+            self._last_frame_wall = self._t0
+            self._begun.set()
         if self.kind == "file":
             self._thread = threading.Thread(target=self._file_loop, name="twitchcam-file", daemon=True)
             self._thread.start()
@@ -280,23 +284,21 @@ class LiveSource:
 
     def _capture_loop(self) -> None:
         cap = self._cap
-        last_t = -1.0
         try:
             while not self._stop.is_set():
                 ok, bgr = cap.read() if cap is not None else (False, None)
                 if self._stop.is_set():
                     break
                 if ok and bgr is not None:
-                    now = time.monotonic()
-                    if self._begun.is_set():
-                        t = now - self._t0
-                    else:
-                        t = now  # warm-up frames (fps measurement): only differences matter
-                    if t <= last_t:
-                        t = last_t + 1e-6
-                    last_t = t
-                    self.state = "live"
-                    self._publish(bgr, t)
+                    with self._clock:
+                        now = time.monotonic()
+                        # Before begin() (fps measurement) only differences matter.
+                        t = now - self._t0 if self._begun.is_set() else now
+                        if t <= self._last_t:
+                            t = self._last_t + 1e-6
+                        self._last_t = t
+                        self.state = "live"
+                        self._publish(bgr, t)
                     continue
                 # The source stopped delivering: reopen until it comes back or we are told to stop.
                 self.state = "reconnecting"

@@ -575,9 +575,10 @@ def treatment_effect(rows: list[dict], treatments: list[tr.Treatment],
     """Days since the last injection and the affected side's rate after it versus before.
 
     Last injection = the latest one on or before the most recent session's date.  Pre-
-    treatment sessions are those dated after the previous injection (if any) up to and
-    including the injection day (toxin takes days to act); post-treatment sessions are those
-    dated after it.  Rates are pooled (spasms / valid minutes)."""
+    treatment sessions are those dated after the previous injection (if any) and before the
+    injection day; post-treatment sessions those dated after it.  Sessions on the injection
+    day itself are in neither group (was it before or after the injection? the log has no
+    time, and toxin takes days to act anyway).  Rates are pooled (spasms / valid minutes)."""
     out: dict[str, Any] = {"side": side, "last_injection": None}
     inj = tr.relevant_injections(treatments, side)
     dated = [r for r in rows if r["date"]]
@@ -598,11 +599,13 @@ def treatment_effect(rows: list[dict], treatments: list[tr.Treatment],
     out["previous_injection"] = prev.to_dict() if prev else None
     out["days_since_at_latest_session"] = (latest - last.date).days
     out["latest_session_date"] = latest.isoformat()
-    pre = [r for r in dated if dt.date.fromisoformat(r["date"]) <= last.date
+    pre = [r for r in dated if dt.date.fromisoformat(r["date"]) < last.date
            and (prev is None or dt.date.fromisoformat(r["date"]) > prev.date)]
     post = [r for r in dated if dt.date.fromisoformat(r["date"]) > last.date]
     out["pre_sessions"] = len(pre)
     out["post_sessions"] = len(post)
+    out["same_day_sessions"] = sum(1 for r in dated
+                                   if dt.date.fromisoformat(r["date"]) == last.date)
     sides = [side] if side else list(SIDES)
     for name, group in (("pre", pre), ("post", post)):
         for s in sides:
@@ -719,19 +722,25 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
     """(data URI, caption) of the per-side closure timeline with events, markers and the
     per-side spasm rate; None when there is nothing honest to draw."""
     import matplotlib
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     if s.frames is None or not s.frames.n or s.no_face:
         return None
     t0, t1 = session_span(s)
     scale, unit = _time_unit(t1 - t0)
-    td = timeline_data(s.frames, t0, t1)
+    blink = None
+    if s.events is not None:
+        b = s.events.side == "both"
+        blink = span_mask(s.frames.t, s.events.onset[b], s.events.duration[b])
+    td = timeline_data(s.frames, t0, t1, exclude=blink)
     rd = rate_data(s)
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.4, 4.25)
-        gs = fig.add_gridspec(3, 1, height_ratios=[1, 1, 1.0], hspace=0.16, left=0.105,
-                              right=0.985, top=0.86, bottom=0.1)
+        fig = _figure(7.4, 4.0)
+        gs = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95], hspace=0.18, left=0.1,
+                              right=0.99, top=0.85, bottom=0.105)
         axes = [fig.add_subplot(gs[0])]
         axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2)]
         x = td["x"] / scale
@@ -746,7 +755,7 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                 ax.axhline(CLOSED_AT, color="#999999", lw=0.5, ls=(0, (2, 2)), zorder=1)
                 ax.set_yticks([0, 0.5, 1], ["open", "½", "closed"])
             else:
-                ax.fill_between(x, 0, y, step="mid", color=SIDE_COLOR[side], alpha=0.35,
+                ax.fill_between(x, 0, y, step="mid", color=SIDE_COLOR[side], alpha=0.3,
                                 lw=0, zorder=1)
                 ax.step(x, y, where="mid", color=SIDE_COLOR[side], lw=0.6, zorder=2)
                 ax.set_yticks([0, 0.5, 1], ["0", "50%", "100%"])
@@ -757,40 +766,40 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                     if k.any():
                         ax.broken_barh(list(zip(s.events.onset[k] / scale,
                                                 s.events.duration[k] / scale)),
-                                       (1.045, 0.1), facecolors=color, edgecolors=color,
+                                       (1.05, 0.11), facecolors=color, edgecolors=color,
                                        linewidth=0.7, zorder=3)
-            ax.set_ylim(0, 1.17)
+            ax.set_ylim(0, 1.18)
             ax.grid(axis="x", visible=False)
-            ax.set_ylabel(SIDE_NAME[side].replace(" ", "\n", 1) + " eye", labelpad=4)
+            ax.set_ylabel(SIDE_NAME[side].replace(" ", "\n", 1) + " eye", labelpad=4,
+                          color=SIDE_COLOR[side])
             ax.tick_params(labelbottom=False)
         ax = axes[2]
+        bin_txt = ""
         if rd is not None:
             edges = rd["edges"] / scale
+            w = np.diff(edges)
             top = 0.0
-            for side in SIDES:
+            for j, side in enumerate(SIDES):
                 r = rd["rate"][side]
-                yy = np.append(r, r[-1:])
-                ax.step(edges, yy, where="post", color=SIDE_COLOR[side], lw=1.0,
-                        label=SIDE_NAME[side])
-                ax.fill_between(edges, 0, np.nan_to_num(yy), step="post",
-                                color=SIDE_COLOR[side], alpha=0.12, lw=0)
+                ax.bar(edges[:-1] + w * (0.1 + 0.4 * j), np.nan_to_num(r), width=w * 0.4,
+                       align="edge", color=SIDE_COLOR[side], lw=0)
                 if np.isfinite(r).any():
                     top = max(top, float(np.nanmax(r)))
             inval = rd["valid_min"] * 60 < 0.5 * rd["bin_s"]
             ax.fill_between(edges, 0, 1, where=np.append(inval, inval[-1:]), step="post",
                             color=INVALID_COLOR, lw=0, transform=ax.get_xaxis_transform(),
                             zorder=0)
-            ax.set_ylim(0, max(1.0, top * 1.15))
+            ax.set_ylim(0, max(1.0, top * 1.12))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=top >= 3))
             bin_txt = (f"{rd['bin_s'] / 60:g}-min" if rd["bin_s"] >= 60
                        else f"{rd['bin_s']:g}-s")
-            ax.set_ylabel("spasms per\nvalid min", labelpad=4)
+            ax.set_ylabel("spasms per\nvalid minute", labelpad=4)
         else:
-            bin_txt = ""
             ax.text(0.5, 0.5, "no events.csv: rate not available", ha="center",
                     va="center", transform=ax.transAxes, color="#777777")
+        ax.grid(axis="x", visible=False)
         ax.set_xlabel(unit)
         ax.set_xlim(t0 / scale, t1 / scale)
-        # patient markers
         for t, label in s.markers:
             for a in axes:
                 a.axvline(t / scale, color=MARKER_COLOR, lw=0.8, ls=(0, (1, 1.5)), zorder=4)
@@ -800,29 +809,26 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                                  xytext=(0, 2), textcoords="offset points", ha="center",
                                  va="bottom", fontsize=6.5, color=MARKER_COLOR,
                                  annotation_clip=False)
-        handles = [
-            Patch(color=SIDE_TINT["left"], label="clonic"),
-            Patch(color=SIDE_COLOR["left"], label="tonic (left)"),
-            Patch(color=SIDE_TINT["right"], label="clonic"),
-            Patch(color=SIDE_COLOR["right"], label="tonic (right)"),
-            Patch(color=INVALID_COLOR, label="face not tracked"),
-            Patch(color=CALIB_COLOR, label="calibrating"),
-        ]
+        handles = [(Patch(color=SIDE_TINT["left"]), Patch(color=SIDE_TINT["right"])),
+                   (Patch(color=SIDE_COLOR["left"]), Patch(color=SIDE_COLOR["right"])),
+                   Patch(color=INVALID_COLOR), Patch(color=CALIB_COLOR)]
+        labels = ["clonic spasm", "tonic spasm", "face not tracked", "calibrating"]
         if s.markers:
-            handles.append(Line2D([], [], color=MARKER_COLOR, lw=0.8, ls=(0, (1, 1.5)),
-                                  label="patient marker"))
-        fig.legend(handles=handles, loc="upper center", ncol=len(handles),
-                   bbox_to_anchor=(0.545, 1.0), handlelength=1.4, columnspacing=1.1)
+            handles.append(Line2D([], [], color=MARKER_COLOR, lw=0.8, ls=(0, (1, 1.5))))
+            labels.append("patient marker")
+        fig.legend(handles, labels, loc="upper center", ncol=len(handles),
+                   bbox_to_anchor=(0.545, 1.0), handlelength=2.0, columnspacing=1.4,
+                   handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
         uri = _png(fig)
     if td["mode"] == "raw":
         what = ("Eye closure per side (0 = open, 1 = closed, relative to the person's own "
                 "open eye)")
     else:
         what = (f"Share of time each eye was closed (closure ≥ {CLOSED_AT:g}) in "
-                f"{td['bin_s']:g}-s bins — blinks barely register, a tonic spasm fills its bin")
-    cap = (f"{what}. Bars above each trace mark that side's spasms (light: clonic, dark: "
-           f"tonic). Bottom: spasms per valid minute in {bin_txt} bins. Grey: face not "
-           "tracked (excluded from all rates).")
+                f"{td['bin_s']:g}-s bins, leaving out blinks")
+    cap = (f"{what}. Bars above each trace: that side's spasms (light = clonic, dark = "
+           f"tonic). Bottom: spasms per valid minute in {bin_txt} bins (blue = left, orange "
+           "= right). Grey: face not tracked, excluded from all rates.")
     if len(s.markers) > MAX_MARKER_LABELS:
         cap += " Markers are listed on the next page."
     return uri, cap
@@ -999,11 +1005,13 @@ p { margin: 1.5mm 0; }
 .banner.bad { border-color: var(--bad); background: var(--badbg); }
 .banner.info { border-color: var(--accent); background: #eef3f8; }
 .banner b { margin-right: 1mm; }
-.cols { display:grid; grid-template-columns: 1.2fr 1fr; gap: 6mm; align-items: start; }
+.cols { display:grid; grid-template-columns: 1.25fr 1fr; gap: 5mm; align-items: start; }
 table { border-collapse: collapse; width: 100%; }
 table.key th, table.key td { padding: 1.3mm 2mm; border-bottom: 1px solid var(--rule);
   text-align: right; font-variant-numeric: tabular-nums; }
-table.key th:first-child { text-align: left; font-weight: 400; color: var(--muted); }
+table.key th:first-child { text-align: left; font-weight: 400; color: var(--muted);
+  white-space: nowrap; }
+table.key .sub { display: block; font-size: 7pt; line-height: 1.1; }
 table.key thead th { font-size: 9pt; border-bottom: 2px solid var(--ink); font-weight:700;}
 table.key thead th.left { color: var(--left); } table.key thead th.right { color: var(--right); }
 table.key td.affected { background: #fbf7ee; font-weight: 700; }
@@ -1014,15 +1022,16 @@ table.key thead th.affected { background: #fbf7ee; }
 .sub { font-size: 7.5pt; color: var(--muted); }
 .grades { border: 1px solid var(--rule); border-radius: 2mm; padding: 2.5mm 3.5mm; }
 .grades h3 { margin-top: 0; }
-.grade { display:grid; grid-template-columns: 13mm 1fr; gap: 0 3mm; margin: 2mm 0 3mm; }
-.grade .g { font-size: 17pt; font-weight: 700; color: var(--accent); text-align:center;
-  border: 1.5px solid var(--accent); border-radius: 1.5mm; line-height: 1.5;
+.grade { display:grid; grid-template-columns: 12mm 1fr; gap: 0 3mm; margin: 2.5mm 0; }
+.grade .g { font-size: 16pt; font-weight: 700; color: var(--accent); text-align:center;
+  border: 1.5px solid var(--accent); border-radius: 1.5mm; line-height: 1.45;
   align-self: start; }
-.grade .g.na { font-size: 8pt; line-height: 1.3; padding: 1.5mm .5mm; color: var(--muted);
-  border-color: var(--rule); }
+.grade .g.na { color: var(--muted); border-color: var(--rule); font-size: 12pt;
+  line-height: 1.9; }
 .grade .t b { display:block; font-size: 9pt; }
-.grade .t span { font-size: 8pt; }
-.rule { font-size: 7pt; color: var(--muted); margin-top: .8mm; }
+.grade .t .lbl { font-size: 8.5pt; }
+.grade .why { font-size: 7.5pt; color: var(--muted); margin-top: .5mm; }
+.grade .caveat { font-size: 7.5pt; color: var(--warn); }
 .estimate { font-size: 7.5pt; font-weight: 700; color: var(--warn); text-transform: uppercase;
   letter-spacing: .04em; }
 .context { font-size: 8.5pt; margin-top: 2mm; }
@@ -1038,6 +1047,7 @@ table.list tr.treat td { background: #e9f6f1; color: var(--ok); font-weight: 600
   text-align: left; }
 table.list tr.nf td { color: var(--muted); }
 table.list.compact td, table.list.compact th { padding: .6mm 1.5mm; font-size: 7.5pt; }
+table.list.narrow { width: auto; min-width: 50%; }
 .kpis { display:grid; grid-template-columns: repeat(4, 1fr); gap: 3mm; margin: 3mm 0; }
 .kpi { background: var(--soft); border-radius: 2mm; padding: 2.5mm 3mm; }
 .kpi .v { font-size: 14pt; font-weight: 700; color: var(--ink); }
@@ -1053,11 +1063,11 @@ table.list.compact td, table.list.compact th { padding: .6mm 1.5mm; font-size: 7
 .muted { color: var(--muted); }
 .nodata { border: 1px dashed var(--rule); border-radius: 2mm; padding: 5mm; text-align:center;
   color: var(--muted); margin: 3mm 0; }
-@page { size: A4; margin: 0; }
+@page { size: A4; margin: 10mm 13mm 10mm; }
 @media print {
   body { background: #fff; }
-  .sheet { margin: 0; box-shadow: none; min-height: 0; height: auto;
-    break-after: page; }
+  .sheet { width: auto; margin: 0; padding: 0; box-shadow: none; min-height: 0;
+    height: auto; break-after: page; }
   .sheet:last-child { break-after: auto; }
   table.list thead { display: table-header-group; }
   table.list tr { break-inside: avoid; }
@@ -1159,32 +1169,27 @@ def _key_table(s: Session) -> str:
 
 
 def _grade_html(g: dict, title: str) -> str:
-    val = g.get("display") or ("not estimable" if g.get("grade") is None else str(g["grade"]))
-    na = g.get("grade") in (None, "none")
-    if g.get("grade") == "none":
-        val = "—"
-    cav = "".join(f"<br><i>{e(c)}</i>" for c in g.get("caveats") or [])
-    return (f'<div class="grade"><div class="g{" na" if g.get("grade") is None else ""}" '
-            f'data-grade="{e(g.get("scale"))}">{e(val)}</div><div class="t"><b>{e(title)}'
-            f'</b><span>{e(g.get("label"))}</span><div class="sub">{e(g.get("basis"))}{cav}'
-            f'</div><div class="rule">Rule: {e(g.get("rule"))}</div></div></div>'
-            if not na or g.get("grade") == "none" else
-            f'<div class="grade"><div class="g na" data-grade="{e(g.get("scale"))}">'
-            f'{e(val)}</div><div class="t"><b>{e(title)}</b><span>{e(g.get("basis"))}</span>'
-            f'<div class="rule">Rule: {e(g.get("rule"))}</div></div></div>')
+    grade = g.get("grade")
+    val = "n/a" if grade is None else "—" if grade == "none" else str(grade)
+    cav = "".join(f'<div class="caveat">{e(c)}</div>' for c in g.get("caveats") or [])
+    label = g.get("label") if grade is not None else "not estimable"
+    return (f'<div class="grade"><div class="g{" na" if grade in (None, "none") else ""}" '
+            f'data-grade="{e(g.get("scale"))}">{e(val)}</div><div class="t"><b>{e(title)}</b>'
+            f'<span class="lbl">{e(label)}</span>'
+            f'<div class="why">because {e(g.get("reason") or g.get("basis"))}</div>{cav}'
+            "</div></div>")
 
 
 def _grades_box(s: Session) -> str:
     g = s.grades
     side = g.get("side")
-    who = f"graded side: {SIDE_NAME[side].lower()}" if side in SIDES else \
-        "no side stands out: the higher of the two sides is shown"
+    who = f"Graded side: {SIDE_NAME[side].lower()}." if side in SIDES else \
+        "No side stands out: the higher grade of the two sides is shown."
     return (f'<div class="grades"><h3>Estimated clinical grades</h3>'
             f'<div class="estimate">Estimates from the camera — not a diagnosis</div>'
-            f'<div class="sub">{e(who)}</div>'
             + _grade_html(g["jankovic_frequency"], "Jankovic frequency (0–4)")
             + _grade_html(g["smc_spread"], "SMC-style spread (I–III)")
-            + "</div>")
+            + f'<div class="sub">{e(who)} The full rules are under Methods.</div></div>')
 
 
 def _quality_html(s: Session) -> str:
@@ -1255,8 +1260,10 @@ def _methods_html(s: Session, others: list[Session] | None = None) -> str:
         f"means closure ≥ {CLOSED_AT:g}. Closures of both eyes together were counted as "
         "blinks; one-sided closures as spasms of that side, classed by the detector as clonic "
         "(brief twitches or trains) or tonic (sustained). A spasm involved the mouth when the "
-        "same-side mouth corner moved with it. Sides are the patient's own. The estimated "
-        "grades use the rules printed next to them.</p>"
+        "same-side mouth corner moved with it. Sides are the patient's own.</p>"
+        f"<p><b>Estimated grades</b> (twitchcam's own mapping, not a clinical rating). "
+        f"<i>Jankovic frequency:</i> {e(grades_mod.JANKOVIC_RULE.split(': ', 1)[1])} "
+        f"<i>SMC-style spread:</i> {e(grades_mod.SMC_RULE.split(': ', 1)[1])}</p>"
         f"<p>Software: {versions}.</p>"
         f'<p>Detector parameters: <span class="params">{ptxt}</span></p>')
     if others:
@@ -1373,7 +1380,7 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
                 if s.started else ""
             rows.append(f"<tr><td>{format_clock(t)}</td><td>{e(clock)}</td>"
                         f'<td class="txt">{e(label)}</td></tr>')
-        page2.append('<table class="list compact"><thead><tr><th>Time in session</th>'
+        page2.append('<table class="list compact narrow"><thead><tr><th>Time in session</th>'
                      '<th>Clock time</th><th class="txt">Marker</th></tr></thead><tbody>'
                      + "".join(rows) + "</tbody></table>")
         plot_json["markers"] = [{"t_s": t, "label": lbl} for t, lbl in s.markers]
@@ -1484,8 +1491,11 @@ def _treatment_kpis(effect: dict, side: str | None, treatments: list[tr.Treatmen
         kpis.append(f'<div class="kpi"><div class="v">{_rate(pre)}</div><div class="l">'
                     f"{e(SIDE_NAME[sd].lower())} spasms/min before ({effect['pre_sessions']} "
                     "session(s) since the previous injection)</div></div>")
+        same = effect.get("same_day_sessions") or 0
+        excl = f"; {same} on the injection day left out" if same else ""
         kpis.append(f'<div class="kpi"><div class="v">{_rate(post)}</div><div class="l">'
-                    f"after the injection ({effect['post_sessions']} session(s))</div></div>")
+                    f"after the injection ({effect['post_sessions']} session(s){excl})"
+                    "</div></div>")
         if ch is None:
             kpis.append(f'<div class="kpi"><div class="v">—</div><div class="l">change: '
                         f'{e(effect.get("message") or "no pre-treatment rate to compare")}'
