@@ -395,14 +395,13 @@ def frame_times(n: int, fps: float) -> np.ndarray:
 
 
 def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
-    if path.suffix.lower() == ".avi":
-        # OpenCV's own MJPEG writer honours a quality setting; FFmpeg's does not.
-        w = cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-        w.set(cv2.VIDEOWRITER_PROP_QUALITY, 92)
-    elif path.suffix.lower() == ".mp4":
-        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    else:
+    # FFmpeg for both: OpenCV's own MJPEG writer has a quality knob but rounds the frame
+    # rate to an integer (23.976 -> 24), which would skew every truth time.  FFmpeg's MJPG
+    # runs ~42 dB PSNR on our clips, mp4v ~39 dB at a quarter of the size.
+    fourcc = {".avi": "MJPG", ".mp4": "mp4v"}.get(path.suffix.lower())
+    if fourcc is None:
         raise ValueError(f"write .avi (MJPG) or .mp4 (mp4v), not {path.suffix}")
+    w = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, size)
     if not w.isOpened():
         raise OSError(f"cannot write video {path}")
     return w

@@ -80,11 +80,18 @@ def select_shard(items: Sequence, shard: tuple[int, int] | None) -> list:
 
 
 def output_folders(videos: Sequence[Path], out_root: Path) -> list[Path]:
-    """Session folder per video under out_root (same naming as `twitchcam analyze` for several inputs)."""
+    """Session folder per video under out_root: its stem, as `twitchcam analyze` names them;
+    STEM-EXT when two inputs share a stem; then STEM-EXT-2, -3... in input order when even
+    that collides (same name in two directories).  Decided over the full list, so stable."""
     root = Path(out_root)
-    names = [Path(v).stem for v in videos]
-    return [root / (Path(v).stem if names.count(Path(v).stem) == 1 else f"{Path(v).stem}-{Path(v).suffix.lstrip('.')}")
-            for v in videos]
+    stems = [Path(v).stem for v in videos]
+    names = [s if stems.count(s) == 1 else f"{s}-{Path(v).suffix.lstrip('.')}" for s, v in zip(stems, videos)]
+    used: dict[str, int] = {}
+    out = []
+    for name in names:
+        used[name] = used.get(name, 0) + 1
+        out.append(root / (name if used[name] == 1 else f"{name}-{used[name]}"))
+    return out
 
 
 def completed_summary(folder: Path) -> dict | None:

@@ -5,6 +5,7 @@ detector and the whole-recording detector share these rules verbatim.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, fields
 
 
@@ -59,16 +60,25 @@ EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches"
 assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
 
 
-def is_absorbed(twitch: Run, blinks, absorb_s: float) -> bool:
+def is_absorbed(twitch: Run, blinks: list[Run], absorb_s: float) -> bool:
     """A one-sided closure that lies within a two-sided blink (give or take a frame or two)
-    is that blink's uneven edge, not a spasm."""
-    return any(b.onset_s - absorb_s <= twitch.onset_s and twitch.offset_s <= b.offset_s + absorb_s
-               for b in blinks)
+    is that blink's uneven edge, not a spasm.
+
+    `blinks` are runs of one signal, so sorted and disjoint: only the last blink starting
+    before the twitch (plus slack) can contain it.
+    """
+    k = bisect_right(blinks, twitch.onset_s + absorb_s, key=lambda b: b.onset_s)
+    return k > 0 and twitch.offset_s <= blinks[k - 1].offset_s + absorb_s
 
 
-def has_mouth(onset_s: float, offset_s: float, mouth_runs, window_s: float) -> bool:
-    """Same-side mouth-corner pull overlapping the eye event within +-window_s."""
-    return any(m.onset_s <= offset_s + window_s and m.offset_s >= onset_s - window_s for m in mouth_runs)
+def has_mouth(onset_s: float, offset_s: float, mouth_runs: list[Run], window_s: float) -> bool:
+    """Same-side mouth-corner pull overlapping the eye event within +-window_s.
+
+    `mouth_runs` are sorted and disjoint: only the first run ending after the window
+    opens can overlap first.
+    """
+    k = bisect_left(mouth_runs, onset_s - window_s, key=lambda m: m.offset_s)
+    return k < len(mouth_runs) and mouth_runs[k].onset_s <= offset_s + window_s
 
 
 def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float) -> Event:

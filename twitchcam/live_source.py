@@ -84,7 +84,7 @@ class LatestFrame:
                 self.dropped_total += 1
             self._frame = frame
             self.captured += 1
-            self._cond.notify()
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -98,11 +98,19 @@ class LatestFrame:
                 self._cond.wait(timeout)
             frame, dropped = self._frame, self._dropped
             self._frame, self._dropped = None, 0
+            self._cond.notify_all()  # a producer may be waiting for the slot (no-drop files)
             return frame, (dropped if frame is not None else 0)
 
     @property
     def pending(self) -> bool:
         return self._frame is not None
+
+    def wait_empty(self, timeout: float) -> bool:
+        """Wait until the consumer has taken the waiting frame (for sources that must not drop)."""
+        with self._cond:
+            if self._frame is not None and not self.closed:
+                self._cond.wait(timeout)
+            return self._frame is None or self.closed
 
     def reset(self) -> None:
         with self._cond:
@@ -118,18 +126,20 @@ class LiveSource:
     """
 
     def __init__(self, spec: SourceSpec, fps: float | None = None, stall_timeout_s: float = 10.0,
-                 open_timeout_s: float = 10.0, realtime: bool = True):
+                 open_timeout_s: float = 10.0, realtime: bool = True, no_drop: bool = False):
         self.spec = spec
         self.description = spec.description
         self.kind = spec.kind
         self.stall_timeout_s = float(stall_timeout_s)
         self.open_timeout_s = float(open_timeout_s)
         self.realtime = realtime  # files only: pace at the real frame rate (False: as fast as they decode)
+        self.no_drop = no_drop and spec.kind == "file"  # files only: wait for the analysis instead of dropping
         self._fps_override = fps
         self.fps = float(fps) if fps else 30.0
         self.mailbox = LatestFrame()
         self._stop = threading.Event()
         self._begun = threading.Event()
+        self._primed = threading.Event()
         self._thread: threading.Thread | None = None
         self._cap = None
         self._file: FileSource | None = None
@@ -262,6 +272,7 @@ class LiveSource:
     def stop(self, join_s: float = 2.0) -> None:
         self._stop.set()
         self._begun.set()
+        self._primed.set()
         self.mailbox.close()
         t = self._thread
         if t is not None and t is not threading.current_thread():
@@ -318,18 +329,27 @@ class LiveSource:
 
     def _file_loop(self) -> None:
         src = self._file
+        first = True
         try:
             for frame in src.frames():
                 if self._stop.is_set():
                     break
+                if first:
+                    # Release frame 0 at once and start the clock when it has been analysed: the
+                    # first inference is slow (model set-up) and must not cost dropped frames.
+                    first = False
+                    self._publish_file(frame)
+                    while not self._primed.wait(0.1):
+                        if self._stop.is_set():
+                            return
+                    with self._clock:
+                        self._t0 = time.monotonic() - frame.t_s
+                    continue
                 if self.realtime:
                     delay = self._t0 + frame.t_s - time.monotonic()
                     if delay > 0 and self._stop.wait(delay):
                         break
-                self._last_frame_wall = time.monotonic()
-                if self.size is None:
-                    self.size = (frame.bgr.shape[1], frame.bgr.shape[0])
-                self.mailbox.put(frame)  # decoder index and timestamp, exactly as `analyze` has them
+                self._publish_file(frame)
         except TwitchcamError as exc:
             self.end_reason = str(exc)
         finally:
@@ -338,16 +358,32 @@ class LiveSource:
             self.state = "ended"
             self.mailbox.close()
 
+    def _publish_file(self, frame: Frame) -> None:
+        if self.no_drop:
+            while not self.mailbox.wait_empty(0.1):
+                if self._stop.is_set():
+                    return
+        self._last_frame_wall = time.monotonic()
+        if self.size is None:
+            self.size = (frame.bgr.shape[1], frame.bgr.shape[0])
+        self.mailbox.put(frame)  # decoder index and timestamp, exactly as `analyze` has them
+
+    def primed(self) -> None:
+        """The consumer has processed its first frame (a file then starts its real-time clock)."""
+        self._primed.set()
+
     @property
     def truncated(self) -> bool:
         return self._file is not None and self._file.truncated
 
 
 def open_source(text: str, fps: float | None = None, stall_timeout_s: float = 10.0,
-                realtime: bool = True) -> LiveSource:
+                realtime: bool = True, no_drop: bool = False) -> LiveSource:
     spec = parse_source(text)
+    if no_drop and spec.kind != "file":
+        raise TwitchcamError("--no-drop is for file sources only: a camera cannot wait for the analysis")
     open_timeout = min(30.0, max(5.0, stall_timeout_s))
-    return LiveSource(spec, fps, stall_timeout_s, open_timeout, realtime).open()
+    return LiveSource(spec, fps, stall_timeout_s, open_timeout, realtime, no_drop).open()
 
 
 def frames_until(source: LiveSource, should_stop, on_idle=None, poll_s: float = 0.05) -> Iterator[tuple[Frame, int]]:

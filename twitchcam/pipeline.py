@@ -6,6 +6,7 @@ File analysis and live monitoring both call `Pipeline.process` once per frame an
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
@@ -89,19 +90,19 @@ class SessionRecorder:
         self.writer = writer
         self.fps = fps
         self.meta = meta
-        self._t = []
-        self._valid = []
-        self._closure = []
+        # 25 bytes a frame (~3 MB an hour): all the summary needs, never images or landmarks.
+        self._t = array("d")
+        self._valid = array("b")
+        self._closure = array("d")
         self.events: list[Event] = []
         self.last_t = -math.inf
 
     def add(self, r: FrameResult, dropped: int = 0) -> None:
         self.writer.frame(r.index, r.t_s, r.valid, r.reason, r.pose, r.raw, r.filt, r.closure, dropped)
         self.add_events(r.events)
-        # Three floats a frame (~2 MB an hour): all the summary needs, never images or landmarks.
         self._t.append(r.t_s)
         self._valid.append(r.valid)
-        self._closure.append(r.closure)
+        self._closure.extend(r.closure)
         self.last_t = r.t_s
 
     def add_events(self, events: list[Event]) -> None:
@@ -109,9 +110,9 @@ class SessionRecorder:
         self.events.extend(events)
 
     def summary(self, status: str) -> dict:
-        t = np.array(self._t, dtype=float)
-        closure = np.array(self._closure, dtype=float).reshape(-1, 2)
-        return summarize(t, np.array(self._valid, dtype=bool), closure, self.events, self.fps,
+        t = np.frombuffer(self._t, dtype=np.float64)
+        closure = np.frombuffer(self._closure, dtype=np.float64).reshape(-1, 2)
+        return summarize(t, np.frombuffer(self._valid, dtype=np.int8).astype(bool), closure, self.events, self.fps,
                          {**self.meta, "status": status})
 
 

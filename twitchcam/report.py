@@ -433,7 +433,7 @@ def rate_data(s: Session) -> dict | None:
     if s.frames is None or s.events is None or not s.frames.n:
         return None
     t0, t1 = session_span(s)
-    bin_s = rate_bin_seconds(t1 - t0)
+    bin_s = min(rate_bin_seconds(t1 - t0), t1 - t0)
     nb = int(math.ceil((t1 - t0) / bin_s - 1e-9)) or 1
     edges = t0 + np.arange(nb + 1) * bin_s
     edges[-1] = max(edges[-1], t1)
@@ -738,9 +738,9 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
     td = timeline_data(s.frames, t0, t1, exclude=blink)
     rd = rate_data(s)
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.4, 4.0)
-        gs = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95], hspace=0.18, left=0.1,
-                              right=0.99, top=0.85, bottom=0.105)
+        fig = _figure(7.4, 3.7)
+        gs = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95], hspace=0.2, left=0.1,
+                              right=0.99, top=0.85, bottom=0.115)
         axes = [fig.add_subplot(gs[0])]
         axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2)]
         x = td["x"] / scale
@@ -768,6 +768,9 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                                                 s.events.duration[k] / scale)),
                                        (1.05, 0.11), facecolors=color, edgecolors=color,
                                        linewidth=0.7, zorder=3)
+            if s.events is not None and not s.events.spasm_mask(side).any():
+                ax.text(0.995, 0.9, "no spasms on this side", transform=ax.transAxes,
+                        ha="right", va="top", fontsize=6.5, color="#777777")
             ax.set_ylim(0, 1.18)
             ax.grid(axis="x", visible=False)
             ax.set_ylabel(SIDE_NAME[side].replace(" ", "\n", 1) + " eye", labelpad=4,
@@ -790,9 +793,12 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                             color=INVALID_COLOR, lw=0, transform=ax.get_xaxis_transform(),
                             zorder=0)
             ax.set_ylim(0, max(1.0, top * 1.12))
+            if not any(rd["counts"][sd].sum() for sd in SIDES):
+                ax.text(0.5, 0.5, "no spasms detected in this session", ha="center",
+                        va="center", transform=ax.transAxes, color="#777777")
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=top >= 3))
             bin_txt = (f"{rd['bin_s'] / 60:g}-min" if rd["bin_s"] >= 60
-                       else f"{rd['bin_s']:g}-s")
+                       else f"{rd['bin_s']:.3g}-s")
             ax.set_ylabel("spasms per\nvalid minute", labelpad=4)
         else:
             ax.text(0.5, 0.5, "no events.csv: rate not available", ha="center",
@@ -894,9 +900,9 @@ def trend_figure(rows: list[dict], treatments: list[tr.Treatment], side: str | N
     lo, hi = lo - pad, hi + pad
     many = len(dated) > 60
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.4, 3.9)
+        fig = _figure(7.4, 3.3)
         ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"hspace": 0.12})
-        fig.subplots_adjust(left=0.085, right=0.985, top=0.87, bottom=0.1)
+        fig.subplots_adjust(left=0.085, right=0.985, top=0.86, bottom=0.11)
         ymax = 0.0
         for sd in SIDES:
             pts = [(w, r[f"{sd}_per_min"]) for w, r in zip(when, dated)
@@ -995,6 +1001,7 @@ h2 { font-size: 11.5pt; color: var(--accent); margin: 5mm 0 2mm; padding-bottom:
   border-bottom: 1.5px solid var(--accent); }
 h3 { font-size: 10pt; margin: 3mm 0 1.5mm; color: var(--ink); }
 p { margin: 1.5mm 0; }
+ul { margin: 1mm 0; padding-left: 5mm; font-size: 8.5pt; }
 .meta { display:grid; grid-template-columns: repeat(4, 1fr); gap: 1.5mm 5mm;
   background: var(--soft); border-radius: 2mm; padding: 2.5mm 4mm; margin: 2.5mm 0; }
 .meta div { font-size: 8pt; color: var(--muted); }
@@ -1005,14 +1012,15 @@ p { margin: 1.5mm 0; }
 .banner.bad { border-color: var(--bad); background: var(--badbg); }
 .banner.info { border-color: var(--accent); background: #eef3f8; }
 .banner b { margin-right: 1mm; }
-.cols { display:grid; grid-template-columns: 1.25fr 1fr; gap: 5mm; align-items: start; }
+.cols { display:grid; grid-template-columns: 1.15fr 1fr; gap: 5mm; align-items: start; }
 table { border-collapse: collapse; width: 100%; }
-table.key th, table.key td { padding: 1.3mm 2mm; border-bottom: 1px solid var(--rule);
+table.key th, table.key td { padding: 1mm 2mm; border-bottom: 1px solid var(--rule);
   text-align: right; font-variant-numeric: tabular-nums; }
 table.key th:first-child { text-align: left; font-weight: 400; color: var(--muted);
   white-space: nowrap; }
 table.key .sub { display: block; font-size: 7pt; line-height: 1.1; }
-table.key thead th { font-size: 9pt; border-bottom: 2px solid var(--ink); font-weight:700;}
+table.key thead th { font-size: 8.5pt; border-bottom: 2px solid var(--ink); font-weight:700;
+  white-space: nowrap; vertical-align: bottom; }
 table.key thead th.left { color: var(--left); } table.key thead th.right { color: var(--right); }
 table.key td.affected { background: #fbf7ee; font-weight: 700; }
 table.key thead th.affected { background: #fbf7ee; }
@@ -1022,8 +1030,8 @@ table.key thead th.affected { background: #fbf7ee; }
 .sub { font-size: 7.5pt; color: var(--muted); }
 .grades { border: 1px solid var(--rule); border-radius: 2mm; padding: 2.5mm 3.5mm; }
 .grades h3 { margin-top: 0; }
-.grade { display:grid; grid-template-columns: 12mm 1fr; gap: 0 3mm; margin: 2.5mm 0; }
-.grade .g { font-size: 16pt; font-weight: 700; color: var(--accent); text-align:center;
+.grade { display:grid; grid-template-columns: 11mm 1fr; gap: 0 2.5mm; margin: 2mm 0; }
+.grade .g { font-size: 15pt; font-weight: 700; color: var(--accent); text-align:center;
   border: 1.5px solid var(--accent); border-radius: 1.5mm; line-height: 1.45;
   align-self: start; }
 .grade .g.na { color: var(--muted); border-color: var(--rule); font-size: 12pt;
@@ -1031,11 +1039,12 @@ table.key thead th.affected { background: #fbf7ee; }
 .grade .t b { display:block; font-size: 9pt; }
 .grade .t .lbl { font-size: 8.5pt; }
 .grade .why { font-size: 7.5pt; color: var(--muted); margin-top: .5mm; }
-.grade .caveat { font-size: 7.5pt; color: var(--warn); }
+.grades .caveat { font-size: 7.5pt; color: var(--warn); margin-bottom: 1mm; }
 .estimate { font-size: 7.5pt; font-weight: 700; color: var(--warn); text-transform: uppercase;
   letter-spacing: .04em; }
 .context { font-size: 8.5pt; margin-top: 2mm; }
 figure { margin: 3mm 0 0; break-inside: avoid; }
+.block { break-inside: avoid; }
 figure img { width: 100%; display:block; }
 figcaption { font-size: 7.5pt; color: var(--muted); margin-top: 1mm; }
 table.list th, table.list td { padding: 1mm 2mm; border-bottom: 1px solid var(--rule);
@@ -1049,17 +1058,18 @@ table.list tr.nf td { color: var(--muted); }
 table.list.compact td, table.list.compact th { padding: .6mm 1.5mm; font-size: 7.5pt; }
 table.list.narrow { width: auto; min-width: 50%; }
 .kpis { display:grid; grid-template-columns: repeat(4, 1fr); gap: 3mm; margin: 3mm 0; }
-.kpi { background: var(--soft); border-radius: 2mm; padding: 2.5mm 3mm; }
-.kpi .v { font-size: 14pt; font-weight: 700; color: var(--ink); }
-.kpi .l { font-size: 7.5pt; color: var(--muted); }
+.kpi { background: var(--soft); border-radius: 2mm; padding: 2mm 3mm; }
+.kpi .v { font-size: 13pt; font-weight: 700; color: var(--ink); }
+.kpi .l { font-size: 7pt; color: var(--muted); line-height: 1.25; }
 .kpi.good .v { color: var(--ok); } .kpi.worse .v { color: var(--bad); }
 .methods { font-size: 8pt; color: #333; }
 .params { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 7pt;
   color: var(--muted); word-break: break-word; }
 .notmd { border: 1.5px solid var(--ink); border-radius: 2mm; padding: 2.5mm 3.5mm;
   font-size: 8.5pt; margin-top: 5mm; break-inside: avoid; }
-.pill { font-size: 7pt; font-weight:700; border:1px solid var(--bad); color:var(--bad);
-  border-radius: 1mm; padding: .2mm 1.5mm; text-transform: uppercase; letter-spacing: .05em; }
+.pill { display: inline-block; font-size: 7pt; font-weight:700; border:1px solid var(--bad);
+  color:var(--bad); border-radius: 1mm; padding: 0 1.5mm; line-height: 1.5;
+  text-transform: uppercase; letter-spacing: .05em; }
 .muted { color: var(--muted); }
 .nodata { border: 1px dashed var(--rule); border-radius: 2mm; padding: 5mm; text-align:center;
   color: var(--muted); margin: 3mm 0; }
@@ -1067,8 +1077,8 @@ table.list.narrow { width: auto; min-width: 50%; }
 @media print {
   body { background: #fff; }
   .sheet { width: auto; margin: 0; padding: 0; box-shadow: none; min-height: 0;
-    height: auto; break-after: page; }
-  .sheet:last-child { break-after: auto; }
+    height: auto; }
+  .sheet + .sheet { break-before: page; }
   table.list thead { display: table-header-group; }
   table.list tr { break-inside: avoid; }
 }
@@ -1159,11 +1169,11 @@ def _key_table(s: Session) -> str:
         cells[sd] = num(k(sd, "with_mouth"), s.side(sd).get("with_mouth"), "int", sid) + share
     row('With same-side mouth <span class="sub">spasms (share)</span>', cells)
     blinks = s.summary.get("blinks") or {}
-    context = (f'<p class="context"><b>Blinks</b> (both eyes together, for context): '
+    context = (f'<p class="context"><b>Blinks</b> (both eyes, for context): '
                f'{num("blinks.count", blinks.get("count"), "int", sid)}, '
-               f'{num("blinks.per_min", blinks.get("per_min"), "rate", sid)} per valid minute '
-               f'<span class="sub">— typical ≈17/min at rest, ≈26/min talking, ≈4.5/min '
-               f'reading (Bentivoglio 1997)</span></p>')
+               f'{num("blinks.per_min", blinks.get("per_min"), "rate", sid)}/min '
+               f'<span class="sub">(typical ≈17/min at rest, ≈26 talking, ≈4.5 reading)'
+               "</span></p>")
     return (f'<table class="key"><thead><tr><th></th>{head}</tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>" + context)
 
@@ -1171,24 +1181,26 @@ def _key_table(s: Session) -> str:
 def _grade_html(g: dict, title: str) -> str:
     grade = g.get("grade")
     val = "n/a" if grade is None else "—" if grade == "none" else str(grade)
-    cav = "".join(f'<div class="caveat">{e(c)}</div>' for c in g.get("caveats") or [])
     label = g.get("label") if grade is not None else "not estimable"
     return (f'<div class="grade"><div class="g{" na" if grade in (None, "none") else ""}" '
             f'data-grade="{e(g.get("scale"))}">{e(val)}</div><div class="t"><b>{e(title)}</b>'
             f'<span class="lbl">{e(label)}</span>'
-            f'<div class="why">because {e(g.get("reason") or g.get("basis"))}</div>{cav}'
+            f'<div class="why">because {e(g.get("reason") or g.get("basis"))}</div>'
             "</div></div>")
 
 
 def _grades_box(s: Session) -> str:
     g = s.grades
     side = g.get("side")
+    caveats = list(dict.fromkeys(g["jankovic_frequency"].get("caveats", [])
+                                 + g["smc_spread"].get("caveats", [])))
     who = f"Graded side: {SIDE_NAME[side].lower()}." if side in SIDES else \
         "No side stands out: the higher grade of the two sides is shown."
     return (f'<div class="grades"><h3>Estimated clinical grades</h3>'
             f'<div class="estimate">Estimates from the camera — not a diagnosis</div>'
             + _grade_html(g["jankovic_frequency"], "Jankovic frequency (0–4)")
             + _grade_html(g["smc_spread"], "SMC-style spread (I–III)")
+            + "".join(f'<div class="caveat">Caution: {e(c)}.</div>' for c in caveats)
             + f'<div class="sub">{e(who)} The full rules are under Methods.</div></div>')
 
 
@@ -1324,27 +1336,30 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
         f' <span class="sub">({share})</span></b></div>'
         f'<div>Affected side<b>{e(SIDE_NAME[aff] if aff in SIDES else "none identified")}'
         f'</b></div>'
-        f'<div>Recording<b>{e({"live": "live webcam", "analyze": "video file"}.get(mode, mode or "—"))}'
-        f' · {e(sm.get("status") or s.meta.get("status") or "—")}</b></div>'
+        f'<div>Recording<b>{e({"live": "Live webcam", "analyze": "Video file"}.get(mode, mode or "—"))}'
+        f'</b><span class="sub">{e(sm.get("status") or s.meta.get("status") or "status unknown")}'
+        f'{", mirrored" if mirrored else ""}</span></div>'
         "</div>")
     page1 = [_running_header(title, generated), h1, meta,
              CONVENTION.format(mirror=e(mirror)), *_skipped_banner(list(skipped)),
              *_status_banners(s)]
     plot_json: dict[str, Any] = {"name": s.name}
     if s.no_face:
-        page1.append('<div class="cols"><div>' + _key_table(s) + "</div><div>"
-                     + _grades_box(s) + "</div></div>")
+        page1.append('<div class="nodata"><b>Nothing could be measured.</b> Without a tracked '
+                     "face there are no spasm counts, rates, durations or eye-closure "
+                     "figures, and the clinical grades (Jankovic frequency, SMC-style spread) "
+                     "are not estimable.</div>")
         page1.append('<h2>Data quality</h2>' + _quality_html(s))
     else:
         page1.append('<div class="cols"><div>' + _key_table(s) + "</div><div>"
                      + _grades_box(s) + "</div></div>")
-        page1.append("<h2>Timeline</h2>")
         tl = timeline_figure(s)
         if tl:
-            page1.append(f'<figure><img alt="Timeline of eye closure and spasms per side" '
-                         f'src="{tl[0]}"><figcaption>{e(tl[1])}</figcaption></figure>')
+            page1.append(f'<div class="block"><h2>Timeline</h2><figure><img alt="Timeline of '
+                         f'eye closure and spasms per side" src="{tl[0]}"><figcaption>'
+                         f"{e(tl[1])}</figcaption></figure></div>")
         else:
-            page1.append('<div class="nodata">No timeline: ' + e(
+            page1.append('<h2>Timeline</h2><div class="nodata">No timeline: ' + e(
                 "; ".join(s.notes) or "no frame data") + "</div>")
         rd = rate_data(s)
         if rd is not None:

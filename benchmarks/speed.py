@@ -1,0 +1,132 @@
+"""Speed benchmark: prints numbers, run on purpose (`make bench`), never part of the tests.
+
+All comparisons are ratios measured side by side in one run, alternating the contenders
+so machine noise hits both alike.
+  1. analyze vs a bare loop (decode -> RGB -> detect_for_video) on the same real video;
+  2. the streaming detector's cost per frame;
+  3. `detect` re-analysis speed over one simulated hour (filters + detector), and the
+     time to read that hour's frames.csv;
+  4. peak Python memory of the pipeline bookkeeping for a short vs a 4x longer input.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.data import test_videos  # noqa: E402
+from twitchcam.analyze import analyze_file  # noqa: E402
+from twitchcam.detector import StreamingDetector  # noqa: E402
+from twitchcam.features import FEATURE_COLUMNS  # noqa: E402
+from twitchcam.landmarks import Landmarker  # noqa: E402
+from twitchcam.model import ensure_model  # noqa: E402
+from twitchcam.redetect import run_detection  # noqa: E402
+from twitchcam.session import SessionWriter, read_session  # noqa: E402
+from twitchcam.filters import FilterParams, FeatureFilter  # noqa: E402
+from twitchcam.detector import DetectorParams  # noqa: E402
+from twitchcam.simulate import simulate  # noqa: E402
+
+
+def bare_loop(video: Path, model: Path) -> int:
+    n = 0
+    cap = cv2.VideoCapture(str(video))
+    with Landmarker(model) as lm:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            lm.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+            n += 1
+    return n
+
+
+def bench_analyze(model: Path, rounds: int = 3) -> None:
+    video = test_videos()["WolfgangLanger_Pexels.mp4"]
+    bare, full = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(rounds):
+            t0 = time.perf_counter()
+            n = bare_loop(video, model)
+            bare.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            analyze_file(video, Path(tmp) / f"s{k}", model, show_progress=False)
+            full.append(time.perf_counter() - t0)
+    b, f = min(bare), min(full)
+    print(f"analyze vs bare loop ({video.name}, {n} frames, best of {rounds}):")
+    print(f"  bare loop {n / b:7.1f} fps   analyze {n / f:7.1f} fps   analyze/bare speed = {b / f:.3f}"
+          f"   (target >= 0.90)")
+
+
+def bench_detector() -> None:
+    sim = simulate(600, 30.0, 1, sides=("left", "right"))
+    f = FeatureFilter(4, 30.0).process(np.nan_to_num(np.hstack([sim.eye_open, sim.mouth])), sim.valid)
+    eye = [(float(a), float(b)) for a, b in f[:, :2]]
+    mouth = [(float(a), float(b)) for a, b in f[:, 2:]]
+    t = sim.t.tolist()
+    valid = sim.valid.tolist()
+    best = np.inf
+    for _ in range(3):
+        det = StreamingDetector(30.0)
+        t0 = time.perf_counter()
+        for i in range(len(t)):
+            det.update(t[i], valid[i], eye[i], mouth[i])
+        best = min(best, (time.perf_counter() - t0) / len(t))
+    print(f"streaming detector: {best * 1e6:.1f} us/frame over {len(t)} frames (target <= 30 us)")
+
+
+def bench_detect() -> None:
+    sim = simulate(3600, 30.0, 2, sides=("left", "right"), dropouts=20)
+    n = sim.t.size
+    k = len(FEATURE_COLUMNS)
+    raw = np.full((n, k), np.nan)
+    raw[:, 0:2], raw[:, 4:6] = sim.eye_open, sim.mouth
+    raw[:, 2:4], raw[:, 6:8] = 0.6, -1.0
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result, _ = run_detection(sim.t, sim.valid, raw, 30.0, FilterParams(), DetectorParams())
+        best = min(best, time.perf_counter() - t0)
+    print(f"detect over 1 h at 30 fps ({n} frames, {len(result.events)} events): {best:.3f} s = "
+          f"{n / best:,.0f} frames/s (target >= 200,000)")
+    with tempfile.TemporaryDirectory() as tmp:
+        w = SessionWriter(Path(tmp) / "s", {"fps": 30.0})
+        nan3 = (np.nan, np.nan, np.nan)
+        for i in range(n):
+            w.frame(i, sim.t[i], sim.valid[i], "", nan3, raw[i], raw[i], (np.nan, np.nan))
+        w.close("complete", None)
+        t0 = time.perf_counter()
+        read_session(Path(tmp) / "s")
+        read_s = time.perf_counter() - t0
+        size = (Path(tmp) / "s" / "frames.csv").stat().st_size
+    print(f"  reading that hour's frames.csv ({size / 1e6:.0f} MB): {read_s:.2f} s")
+
+
+def bench_memory(model: Path) -> None:
+    """Peak traced Python memory of analyze for 1x and 4x the same footage."""
+    from tests.spasm_injection import pingpong, read_frames, write_video
+    frames, fps = read_frames(test_videos()["single_face.mp4"])
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for reps in (4, 16):
+            video = Path(tmp) / f"v{reps}.avi"
+            write_video(video, pingpong(list(frames), reps), fps)
+            tracemalloc.start()
+            analyze_file(video, Path(tmp) / f"s{reps}", model, show_progress=False)
+            out.append((reps * len(frames), tracemalloc.get_traced_memory()[1] / 1e6))
+            tracemalloc.stop()
+    print("peak traced Python memory of analyze: " + ", ".join(f"{n} frames {mb:.1f} MB" for n, mb in out))
+
+
+if __name__ == "__main__":
+    model = ensure_model()
+    bench_detector()
+    bench_detect()
+    bench_analyze(model)
+    bench_memory(model)
