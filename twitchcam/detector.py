@@ -7,9 +7,12 @@ How it decides, per side s (o = the other side):
 1. Normalise to the person.  closure_s = 1 - eye_open_s / B_s, where B_s is a high
    quantile of that eye's own recent valid openings (its open-eye level).  Resting
    asymmetry cancels because each eye is measured against itself.
-2. Separate one side from both.  lateral_s = closure_s - max(closure_o, 0) is large only
-   when s closes and o does not; bilateral = min(closure_l, closure_r) is large only when
-   both close.  Blinks show up in `bilateral`, one-sided spasms in `lateral`.
+2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o, with open = 1 -
+   closure, is large only when s closes and o does not (see `lateral`); bilateral =
+   min(closure_l, closure_r) is large only when both close.  A two-sided run is a blink only if both eyes closed alike (its peak of
+   min >= blink_symmetry * its peak of max), because MediaPipe drags the open eye's
+   landmarks partly along with a closing one.
+   Blinks show up in `bilateral`, one-sided spasms in `lateral`.
 3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
    (half the 'on' level) that reaches 'on' somewhere.  The on level is the larger of a
    floor and k times that eye's robust (MAD) noise.  Starting the run at the 'off'
@@ -28,6 +31,7 @@ Two drivers of the same rules: `StreamingDetector.update` handles one frame at a
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,21 +47,30 @@ class DetectorParams:
     open_quantile: float = 0.9
     update_every_s: float = 1.0  # how often the person's statistics are refreshed
     calibration_s: float = 1.0  # valid time needed before any event can be reported
-    spasm_on: float = 0.3  # floor of the one-sided 'on' level (fraction of own open gap)
+    spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
+    other_open_min: float = 0.5  # laterality is judged only while the other eye is this open
+    open_max: float = 1.5  # an eye 'more open' than this x its open level means a stale baseline
     blink_on: float = 0.35  # floor of the two-sided 'on' level
+    blink_symmetry: float = 0.5  # a blink closes both eyes alike: min >= this * max
+    blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
+    blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
     noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye signal
     off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
     mouth_z: float = 3.0  # robust z of one corner over the other that counts as a pull
     mouth_floor: float = 0.01  # smallest mouth noise trusted (face units)
     mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
     min_event_s: float = 0.06
-    merge_gap_s: float = 0.15  # DOMAIN: 150-300 ms; live must report within 250 ms of the end
+    merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
     tonic_s: float = 1.0
     blink_absorb_s: float = 0.07  # about two frames at 30 fps
+    blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
     cocontraction_s: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+JITTER = 1.4826 / np.sqrt(2.0)  # robust SD of a signal from the MAD of its differences
 
 
 def _order_stat(a: np.ndarray, k: int) -> float:
@@ -76,7 +89,7 @@ def _median(a: np.ndarray) -> float:
 @dataclass(frozen=True)
 class SideStats:
     open_level: float
-    eye_noise: float  # robust SD of closure
+    eye_noise: float  # robust SD of frame-to-frame jitter, in closure units
     mouth_median: float
     mouth_scale: float
     on: float
@@ -84,10 +97,14 @@ class SideStats:
 
 
 def side_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> SideStats:
-    """The person's statistics for one side from a window of valid filtered values."""
+    """The person's statistics for one side from a window of valid filtered values, oldest first.
+
+    Noise is measured on frame-to-frame differences (MAD / sqrt 2): landmark jitter, not the
+    slow changes of expression that a level MAD would mistake for noise.
+    """
     open_level = _order_stat(eye, int(p.open_quantile * (eye.size - 1)))
     open_level = max(open_level, 1e-6)
-    eye_noise = 1.4826 * _median(np.abs(eye - _median(eye))) / open_level
+    eye_noise = JITTER * _median(np.abs(np.diff(eye))) / open_level
     mouth_median = _median(mouth)
     mouth_scale = max(1.4826 * _median(np.abs(mouth - mouth_median)), p.mouth_floor)
     on = max(p.spasm_on, p.noise_k * eye_noise)
@@ -95,8 +112,9 @@ def side_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> SideSta
 
 
 def blink_levels(stats: tuple[SideStats, SideStats], p: DetectorParams) -> tuple[float, float]:
-    on = max(p.blink_on, p.noise_k * max(s.eye_noise for s in stats))
-    return on, p.off_ratio * on
+    """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
+    rise = max(p.blink_on, p.noise_k * max(s.eye_noise for s in stats))
+    return rise, p.off_ratio * rise
 
 
 @dataclass(frozen=True)
@@ -116,34 +134,87 @@ class Schedule:
         return count >= self.calibration and (count - self.calibration) % self.every == 0
 
 
+def lateral(c_self, c_other, p: DetectorParams):
+    """How much more side s is closed than the other, relative to how open the other is.
+
+    A relative difference, so a symmetric narrowing (smiling, squinting) cancels; judged
+    only while the other eye is open enough to compare against and both readings are
+    sane, since MediaPipe's eyes are unreliable when both are nearly closed.  Works on
+    floats (streaming) and arrays (whole recording) alike.
+    """
+    r_self, r_other = 1.0 - c_self, 1.0 - c_other
+    ok = (r_other >= p.other_open_min) & (r_other <= p.open_max) & (r_self <= p.open_max)
+    return np.where(ok, (r_other - r_self) / np.maximum(r_other, p.other_open_min), 0.0)
+
+
+def is_bilateral(run: Run, p: DetectorParams) -> bool:
+    """A two-sided run that reached 'on', lasted, and closed both eyes alike."""
+    return run.accepted and run.duration_s >= p.min_event_s and run.peak >= p.blink_symmetry * run.ref_peak
+
+
+def is_blink(run: Run, p: DetectorParams) -> bool:
+    """A two-sided closure as brief as a blink (longer ones: looking down, resting the eyes)."""
+    return is_bilateral(run, p) and run.duration_s <= p.blink_max_s
+
+
+class _SlidingMin:
+    """Minimum of the last n pushed values (monotonic deque, O(1) amortised)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.i = 0
+        self.q: deque[tuple[int, float]] = deque()
+
+    def push(self, x: float) -> float:
+        q = self.q
+        while q and q[-1][1] >= x:
+            q.pop()
+        q.append((self.i, x))
+        if q[0][0] <= self.i - self.n:
+            q.popleft()
+        self.i += 1
+        return q[0][1]
+
+
+def sliding_min(x: np.ndarray, n: int) -> np.ndarray:
+    """Vectorised twin of _SlidingMin: min of each value and the n-1 before it."""
+    padded = np.concatenate([np.full(n - 1, np.inf), x])
+    return np.lib.stride_tricks.sliding_window_view(padded, n).min(axis=1)
+
+
 class _RunState:
     """Streaming run extraction for one signal (see detector step 3)."""
 
-    __slots__ = ("open", "onset", "peak", "accepted")
+    __slots__ = ("open", "onset", "peak", "ref_peak", "accepted")
 
     def __init__(self):
         self.open = False
-        self.onset = 0.0
-        self.peak = 0.0
+        self.onset = self.peak = self.ref_peak = 0.0
         self.accepted = False
 
-    def step(self, t: float, above_off: bool, above_on: bool, value: float) -> Run | None:
+    def step(self, t: float, above_off: bool, above_on: bool, value: float, ref: float = 0.0) -> Run | None:
         if above_off:
             if self.open:
                 if value > self.peak:
                     self.peak = value
+                if ref > self.ref_peak:
+                    self.ref_peak = ref
                 self.accepted = self.accepted or above_on
             else:
-                self.open, self.onset, self.peak, self.accepted = True, t, value, above_on
+                self.open, self.onset, self.peak, self.ref_peak, self.accepted = True, t, value, ref, above_on
             return None
         if self.open:
             self.open = False
-            return Run(self.onset, t, self.peak, self.accepted)
+            return Run(self.onset, t, self.peak, self.accepted, self.ref_peak)
         return None
 
 
 class StreamingDetector:
     """One frame at a time; each call returns the events that became final at that frame.
+
+    A spasm is reported (`started`, and later the event's detected_at_s) as soon as its
+    first twitch is confirmed; its events.csv row follows once no further twitch can
+    join the train (merge_gap_s after the last one).
 
     input_lag_s is how far the (causally filtered) inputs trail the face; event times are
     moved back by it, while detected_at_s stays the stream time at which we knew.
@@ -156,10 +227,13 @@ class StreamingDetector:
         self.recalibrate()
         self._lateral = [_RunState(), _RunState()]
         self._bilateral = _RunState()
+        self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
         self._mouth = [_RunState(), _RunState()]
         self._unconfirmed: list[list[Run]] = [[], []]
         self._group: list[list[Run]] = [[], []]
-        self._blinks: list[Run] = []
+        self._reported_at = [math.nan, math.nan]
+        self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
+        self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
         self._mouth_runs: list[list[Run]] = [[], []]
         self.closure = (math.nan, math.nan)  # last frame's per-side closure, for frames.csv
 
@@ -185,15 +259,20 @@ class StreamingDetector:
         p = self.p
         stats = self._stats
         t = t_stream - self.lag
+        self.started = []
         if valid:
             slot = self._count % self.schedule.window
             self._eye_ring[:, slot] = eye_open
             self._mouth_ring[:, slot] = mouth
             self._count += 1
             if self.schedule.is_update(self._count):
-                n = min(self._count, self.schedule.window)
-                stats = self._stats = (side_stats(self._eye_ring[0, :n], self._mouth_ring[0, :n], p),
-                                       side_stats(self._eye_ring[1, :n], self._mouth_ring[1, :n], p))
+                w = self.schedule.window
+                if self._count <= w:
+                    eye, mouth_w = self._eye_ring[:, :self._count], self._mouth_ring[:, :self._count]
+                else:  # oldest first, as side_stats wants
+                    eye = np.roll(self._eye_ring, -(self._count % w), axis=1)
+                    mouth_w = self._mouth_ring
+                stats = self._stats = (side_stats(eye[0], mouth_w[0], p), side_stats(eye[1], mouth_w[1], p))
                 self._blink_levels = blink_levels(stats, p)
         events: list[Event] = []
         if valid and stats is not None:
@@ -202,7 +281,8 @@ class StreamingDetector:
                  (float(mouth[1]) - stats[1].mouth_median) / stats[1].mouth_scale)
             self.closure = c
             bil = min(c)
-            run = self._bilateral.step(t, bil > self._blink_levels[1], bil >= self._blink_levels[0], bil)
+            rise = bil - self._floor.push(bil)
+            run = self._bilateral.step(t, rise > self._blink_levels[1], rise >= self._blink_levels[0], bil, max(c))
             if run is not None:
                 self._on_blink_run(run, events)
             for s in (0, 1):
@@ -211,17 +291,18 @@ class StreamingDetector:
                 run = self._mouth[s].step(t, pulled, pulled, z[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
-                lat = c[s] - max(c[o], 0.0)
+                lat = lateral(c[s], c[o], p)
                 on = stats[s].on * p.mouth_boost if pulled else stats[s].on
                 run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
                 if run is not None:
                     self._on_lateral_run(s, run)
         else:
             self.closure = (math.nan, math.nan)
+            self._floor.push(math.inf)
             self._close_all(t, events)
         for s in (0, 1):
             self._confirm(s, t, t_stream, events, final=False)
-            self._flush(s, t, t_stream, events, final=False)
+            self._flush(s, t, events, final=False)
         self._prune(t)
         return events
 
@@ -229,10 +310,11 @@ class StreamingDetector:
         """End of stream (stream time): close what is open and report everything still pending."""
         events: list[Event] = []
         t = t_end - self.lag
+        self.started = []
         self._close_all(t, events)
         for s in (0, 1):
             self._confirm(s, t, t_end, events, final=True)
-            self._flush(s, t, t_end, events, final=True)
+            self._flush(s, t, events, final=True)
         return events
 
     # -- internals -----------------------------------------------------------------------
@@ -249,30 +331,33 @@ class StreamingDetector:
                 self._on_lateral_run(s, run)
 
     def _on_blink_run(self, run: Run, events: list[Event]) -> None:
-        if run.accepted and run.duration_s >= self.p.min_event_s:
-            self._blinks.append(run)
-            events.append(blink_event(run, run.offset_s + self.lag))
+        if is_bilateral(run, self.p):
+            self._bilaterals.append(run)
+            if is_blink(run, self.p):
+                events.append(blink_event(run, run.offset_s + self.lag))
 
     def _on_lateral_run(self, s: int, run: Run) -> None:
         if run.accepted and run.duration_s >= self.p.min_event_s:
             self._unconfirmed[s].append(run)
 
     def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
-        """A closed run becomes a twitch once every blink that could contain it has closed."""
+        """A closed run becomes a twitch once every two-sided closure that could absorb it has closed."""
         pending = self._unconfirmed[s]
         absorb = self.p.blink_absorb_s
         bil = self._bilateral
         while pending and (final or (t >= pending[0].offset_s + absorb and not (
-                bil.open and bil.onset <= pending[0].onset_s + absorb))):
+                bil.open and bil.onset <= pending[0].offset_s + absorb))):
             run = pending.pop(0)
-            if is_absorbed(run, self._blinks, self.p.blink_absorb_s):
+            if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s):
                 continue
-            group = self._group[s]
-            if group and run.onset_s - group[-1].offset_s >= self.p.merge_gap_s:
-                self._emit(s, t_stream, events)
-            group.append(run)
+            if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
+                self._emit(s, events)
+            if not self._group[s]:  # a new spasm: report it now, its train may still grow
+                self._reported_at[s] = t_stream
+                self.started.append((SIDES[s], run.onset_s))
+            self._group[s].append(run)
 
-    def _flush(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
+    def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
         group = self._group[s]
         if not group:
@@ -283,22 +368,25 @@ class StreamingDetector:
             if t < horizon or (lat.open and lat.onset < horizon) or any(
                     r.onset_s < horizon for r in self._unconfirmed[s]):
                 return
-        self._emit(s, t_stream, events)
+        self._emit(s, events)
 
-    def _emit(self, s: int, t_stream: float, events: list[Event]) -> None:
+    def _emit(self, s: int, events: list[Event]) -> None:
+        """The train is complete; detected_at_s is when its first twitch was reported."""
         group = self._group[s]
         mouth_runs = list(self._mouth_runs[s])
         if self._mouth[s].open:
             mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
         mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, self.p.cocontraction_s)
-        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, t_stream))
+        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s]))
         self._group[s] = []
 
     def _prune(self, t: float) -> None:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
         oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r in side])
-        if self._blinks and self._blinks[0].offset_s + self.p.blink_absorb_s < oldest_off:
-            self._blinks = [b for b in self._blinks if b.offset_s + self.p.blink_absorb_s >= oldest_off]
+        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r in side])
+        horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
+        if self._bilaterals and self._bilaterals[0].offset_s < horizon:
+            self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
         for s in (0, 1):
             starts = [t] + [r.onset_s for r in self._unconfirmed[s] + self._group[s][:1]]
             if self._lateral[s].open:
@@ -312,7 +400,7 @@ class StreamingDetector:
 # -- whole-recording driver ---------------------------------------------------------------
 
 def _runs(t: np.ndarray, t_end: float, above_off: np.ndarray, above_on: np.ndarray,
-          value: np.ndarray) -> list[Run]:
+          value: np.ndarray, ref: np.ndarray | None = None) -> list[Run]:
     """Vectorised twin of _RunState over a whole recording.
 
     reduceat reduces from one run's start to the next one's, so callers pass `above_on`
@@ -324,10 +412,11 @@ def _runs(t: np.ndarray, t_end: float, above_off: np.ndarray, above_on: np.ndarr
     if starts.size == 0:
         return []
     peaks = np.maximum.reduceat(value, starts)
+    refs = np.maximum.reduceat(ref, starts) if ref is not None else np.zeros(starts.size)
     hit = np.maximum.reduceat(above_on.view(np.int8), starts) > 0
     t_after = np.append(t, t_end)
-    return [Run(float(t[a]), float(t_after[b]), float(pk), bool(h))
-            for a, b, pk, h in zip(starts, ends, peaks, hit)]
+    return [Run(float(t[a]), float(t_after[b]), float(pk), bool(h), float(rf))
+            for a, b, pk, h, rf in zip(starts, ends, peaks, hit, refs)]
 
 
 @dataclass
@@ -337,6 +426,14 @@ class DetectionResult:
     calibrated: np.ndarray  # (n,) bool
 
 
+def _rows_median(a: np.ndarray) -> np.ndarray:
+    """_median of every row at once (same order statistics, same arithmetic)."""
+    m = a.shape[1]
+    mid = [m // 2] if m % 2 else [m // 2 - 1, m // 2]
+    part = np.partition(a, mid, axis=1)
+    return part[:, m // 2] if m % 2 else (part[:, mid[0]] + part[:, mid[1]]) / 2.0
+
+
 def _window_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> np.ndarray:
     """side_stats for many equal-length windows at once (rows), as (rows, 6) arrays.
 
@@ -344,14 +441,9 @@ def _window_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> np.n
     """
     n = eye.shape[1]
     kq = int(p.open_quantile * (n - 1))
-    mid = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
-
-    def median(a):
-        part = np.partition(a, mid, axis=1)
-        return part[:, n // 2] if n % 2 else (part[:, mid[0]] + part[:, mid[1]]) / 2.0
-
+    median = _rows_median
     open_level = np.maximum(np.partition(eye, kq, axis=1)[:, kq], 1e-6)
-    eye_noise = 1.4826 * median(np.abs(eye - median(eye)[:, None])) / open_level
+    eye_noise = JITTER * median(np.abs(np.diff(eye, axis=1))) / open_level
     mouth_median = median(mouth)
     mouth_scale = np.maximum(1.4826 * median(np.abs(mouth - mouth_median[:, None])), p.mouth_floor)
     on = np.maximum(p.spasm_on, p.noise_k * eye_noise)
@@ -372,22 +464,23 @@ def person_stats(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mouth: 
     which[vidx[upd]] = np.arange(upd.size)
     np.maximum.accumulate(which, out=which)
     table = np.full((max(upd.size, 1), 2, 6), np.nan)
+    blink = np.full((max(upd.size, 1), 2), np.inf)
     ends = counts[upd]
     short = ends < sched.window  # windows still filling up: one by one
     for k in np.flatnonzero(short):
         c = ends[k]
-        for s in (0, 1):
-            x = side_stats(eye_v[:c, s], mouth_v[:c, s], p)
-            table[k, s] = (x.open_level, x.eye_noise, x.mouth_median, x.mouth_scale, x.on, x.off)
+        st = tuple(side_stats(eye_v[:c, s], mouth_v[:c, s], p) for s in (0, 1))
+        table[k] = [(x.open_level, x.eye_noise, x.mouth_median, x.mouth_scale, x.on, x.off) for x in st]
+        blink[k] = blink_levels(st, p)
     full = np.flatnonzero(~short)
     if full.size:
         w = sched.window
+        eye_w = [np.lib.stride_tricks.sliding_window_view(eye_v[:, s], w)[ends[full] - w] for s in (0, 1)]
         for s in (0, 1):
-            eye_w = np.lib.stride_tricks.sliding_window_view(eye_v[:, s], w)[ends[full] - w]
             mouth_w = np.lib.stride_tricks.sliding_window_view(mouth_v[:, s], w)[ends[full] - w]
-            table[full, s] = _window_stats(eye_w, mouth_w, p)
-    on = np.maximum(p.blink_on, p.noise_k * np.maximum(table[:, 0, 1], table[:, 1, 1]))
-    blink = np.stack([on, p.off_ratio * on], axis=1)
+            table[full, s] = _window_stats(eye_w[s], mouth_w, p)
+        rise = np.maximum(p.blink_on, p.noise_k * np.maximum(table[full, 0, 1], table[full, 1, 1]))
+        blink[full] = np.stack([rise, p.off_ratio * rise], axis=1)
     return which, table, blink
 
 
@@ -420,21 +513,23 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
 
     events: list[Event] = []
     bil = np.minimum(c_safe[:, 0], c_safe[:, 1])
+    rise = bil - sliding_min(np.where(live, bil, np.inf), max(1, round(p.blink_floor_s * fps)))
     blink_on, blink_off = blink_tab[w, 0], blink_tab[w, 1]
-    b_off = live & (bil > blink_off)
-    blink_runs = [r for r in _runs(t, t_end, b_off, b_off & (bil >= blink_on), np.where(b_off, bil, -np.inf))
-                  if r.accepted and r.duration_s >= p.min_event_s]
-    events.extend(blink_event(r, r.offset_s + input_lag_s) for r in blink_runs)
+    b_off = live & (rise > blink_off)
+    bilaterals = [r for r in _runs(t, t_end, b_off, b_off & (rise >= blink_on), np.where(b_off, bil, -np.inf),
+                                   np.where(b_off, np.maximum(c_safe[:, 0], c_safe[:, 1]), -np.inf))
+                  if is_bilateral(r, p)]
+    events.extend(blink_event(r, r.offset_s + input_lag_s) for r in bilaterals if is_blink(r, p))
     for s in (0, 1):
         o = 1 - s
         pulled = live & (z[:, s] - np.maximum(z[:, o], 0.0) >= p.mouth_z)
         mouth_runs = _runs(t, t_end, pulled, pulled, np.where(pulled, z[:, s], -np.inf))
-        lat = c_safe[:, s] - np.maximum(c_safe[:, o], 0.0)
+        lat = lateral(c_safe[:, s], c_safe[:, o], p)
         on = np.where(pulled, st[:, s, 4] * p.mouth_boost, st[:, s, 4])
         l_off = live & (lat > st[:, s, 5])
         runs = _runs(t, t_end, l_off, l_off & (lat >= on), np.where(l_off, c_safe[:, s], -np.inf))
         twitches = [r for r in runs if r.accepted and r.duration_s >= p.min_event_s
-                    and not is_absorbed(r, blink_runs, p.blink_absorb_s)]
+                    and not is_absorbed(r, bilaterals, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)]
         for group in group_twitches(twitches, p.merge_gap_s):
             mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, p.cocontraction_s)
             events.append(spasm_event(SIDES[s], group, mouth, p.tonic_s, math.nan))

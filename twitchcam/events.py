@@ -21,6 +21,7 @@ class Run:
     offset_s: float
     peak: float
     accepted: bool  # the run reached the 'on' level somewhere
+    ref_peak: float = 0.0  # peak of a second signal over the run (two-sided runs: the more closed eye)
 
     @property
     def duration_s(self) -> float:
@@ -60,15 +61,22 @@ EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches"
 assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
 
 
-def is_absorbed(twitch: Run, blinks: list[Run], absorb_s: float) -> bool:
-    """A one-sided closure that lies within a two-sided blink (give or take a frame or two)
-    is that blink's uneven edge, not a spasm.
+def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float, blink_max_s: float) -> bool:
+    """Is this one-sided closure just the uneven edge of a two-sided one?
 
-    `blinks` are runs of one signal, so sorted and disjoint: only the last blink starting
-    before the twitch (plus slack) can contain it.
+    Either it lies within a blink (give or take a frame or two), or it is brief (<= edge_s)
+    and touches any two-sided closure: one eye closing a little before, or reopening a
+    little after, the other.  A longer two-sided closure (narrowing the eyes to smile,
+    looking down) does not swallow what happens inside it: `lateral` already discounts it.  `closures` are runs of one signal, so sorted and disjoint:
+    only the last two starting before the twitch ends (plus slack) can touch it.
     """
-    k = bisect_right(blinks, twitch.onset_s + absorb_s, key=lambda b: b.onset_s)
-    return k > 0 and twitch.offset_s <= blinks[k - 1].offset_s + absorb_s
+    k = bisect_right(closures, twitch.offset_s + absorb_s, key=lambda b: b.onset_s)
+    for b in closures[max(0, k - 2):k]:
+        touches = b.onset_s - absorb_s <= twitch.offset_s and twitch.onset_s <= b.offset_s + absorb_s
+        inside = b.onset_s - absorb_s <= twitch.onset_s and twitch.offset_s <= b.offset_s + absorb_s
+        if (inside and b.duration_s <= blink_max_s) or (touches and twitch.duration_s <= edge_s):
+            return True
+    return False
 
 
 def has_mouth(onset_s: float, offset_s: float, mouth_runs: list[Run], window_s: float) -> bool:
