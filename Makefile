@@ -18,8 +18,8 @@ setup: .venv/.synced
 # and analyse it.
 run: setup
 	$(PY) -m twitchcam.cli models --fetch
-	$(PY) -m tests.spasm_injection --sample recordings/sample.avi
-	$(PY) -m twitchcam.cli analyze recordings/sample.avi --out recordings/sample
+	$(PY) -m tests.spasm_injection sample recordings/sample-input
+	$(PY) -m twitchcam.cli analyze recordings/sample-input/sample.avi --out recordings/sample
 
 test: setup
 	$(PY) -m twitchcam.cli models --fetch >/dev/null

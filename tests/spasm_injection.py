@@ -7,12 +7,17 @@ up/out and lifting the cheek.  The warped video plus a truth CSV lets the detect
 scored event by event on real skin, real blinks and real head motion.
 
 Sides are the SUBJECT's anatomical sides (twitchcam.anatomy): side="left" closes the eye
-on the IMAGE's right.
+on the IMAGE's right.  Times are seconds on the output video's clock (frame k at k / fps);
+an event's closure level is > 0 exactly on (onset_s, offset_s).  Short clips are looped
+forward/backward (`pingpong`) to any length, so their natural blinks repeat as well.
 
 Usage:
     python -m tests.spasm_injection dataset OUT_DIR VIDEO [VIDEO ...] [--seed N] [--duration S]
     python -m tests.spasm_injection inject VIDEO OUT.avi --event 3.0,left,tonic,1.0,1 [...]
     python -m tests.spasm_injection verify VIDEO OUT.avi OUT_truth.csv
+
+`inject` writes OUT_truth.csv and OUT_truth_events.json (per-twitch timing) beside OUT;
+`verify` and `dataset --verify` print how far MediaPipe's eye_open fell per event.
 """
 from __future__ import annotations
 
@@ -21,8 +26,9 @@ import csv
 import hashlib
 import json
 import sys
+import warnings
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -30,18 +36,24 @@ import cv2
 import numpy as np
 
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
-from twitchcam.features import frame_features
+from twitchcam.features import FEATURE_COLUMNS, frame_features
 
 KINDS: tuple[str, str] = ("clonic", "tonic")
 TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
-GENERATOR_VERSION = 1  # bump when output for the same seed/params changes
+GENERATOR_VERSION = 2  # bump when output for the same seed/params changes (invalidates caches)
 _LATERAL = {"left": 1.0, "right": -1.0}  # subject's left is the image's +x on an unmirrored face
-_EYE_OPEN = {side: k for k, side in enumerate(SIDES)}  # eye_open_<side> is feature column k
+
+
+def _col(feature: str, side: str) -> int:
+    return FEATURE_COLUMNS.index(f"{feature}_{side}")
+
 
 # Hand-annotated stretches (source seconds) where a hand covers the mouth: a mouth event
-# there would warp the hand, so the truth would claim something nobody can see.
+# there would warp the hand, so the truth would claim something nobody can see.  Keyed by
+# the source's SHA-256, so a fixture may store the clip under any name.
 MOUTH_OCCLUDED: dict[str, tuple[tuple[float, float], ...]] = {
-    "WolfgangLanger_Pexels.mp4": ((2.3, 9.8),),
+    # WolfgangLanger_Pexels.mp4
+    "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f": ((2.3, 9.8),),
 }
 
 
@@ -144,7 +156,7 @@ def tonic_hold(rng: np.random.Generator, onset_s: float, side: str, intensity: f
 
 def make_event(rng: np.random.Generator, onset_s: float, side: str, kind: str, intensity: float,
                mouth: bool = False) -> SpasmEvent:
-    return (clonic_train if kind == "clonic" else tonic_hold)(rng, onset_s, side, intensity, mouth)
+    return {"clonic": clonic_train, "tonic": tonic_hold}[kind](rng, onset_s, side, intensity, mouth)
 
 
 def side_levels(events: Sequence[SpasmEvent], times: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -354,22 +366,36 @@ def inject_frame(frame: np.ndarray, points: np.ndarray | None, levels: dict[str,
 # Source clips, looping, video I/O
 # ---------------------------------------------------------------------------------------
 
-def read_frames(path: str | Path) -> tuple[np.ndarray, float]:
-    """All frames (N, H, W, 3) BGR and the frame rate.  Test clips are short, so RAM is fine."""
+def video_fps(path: str | Path) -> float:
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise FileNotFoundError(f"cannot open video {path}")
     fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, fr = cap.read()
-        if not ok:
-            break
-        frames.append(fr)
     cap.release()
+    return float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+
+
+def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """BGR frames one at a time (a minute of injected video is ~1 GB raw)."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise FileNotFoundError(f"cannot open video {path}")
+    try:
+        while True:
+            ok, fr = cap.read()
+            if not ok:
+                return
+            yield fr
+    finally:
+        cap.release()
+
+
+def read_frames(path: str | Path) -> tuple[np.ndarray, float]:
+    """All frames (N, H, W, 3) BGR and the frame rate, for short source clips."""
+    frames = list(iter_frames(path))
     if not frames:
         raise ValueError(f"no frames in {path}")
-    return np.stack(frames), float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+    return np.stack(frames), video_fps(path)
 
 
 def bounce_indices(n: int, n_out: int) -> np.ndarray:
@@ -427,29 +453,26 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> i
     return n
 
 
-def detect_landmarks(frames: np.ndarray, fps: float, model_path: str | Path | None = None) -> np.ndarray:
+def detect_landmarks(frames: Iterable[np.ndarray], fps: float, model_path: str | Path | None = None
+                     ) -> np.ndarray:
     """(N, 478, 3) pixel landmarks per frame, NaN where no face."""
     from twitchcam.landmarks import Landmarker  # mediapipe import is slow; fast tests skip it
     from twitchcam.model import ensure_model
 
-    out = np.full((len(frames), 478, 3), np.nan)
+    missing = np.full((478, 3), np.nan)
     with Landmarker(ensure_model(model_path)) as lm:
-        for i, fr in enumerate(frames):
-            pts = lm.detect(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB), i / fps)
-            if pts is not None:
-                out[i] = pts
-    return out
+        found = [lm.detect(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB), i / fps) for i, fr in enumerate(frames)]
+    return np.array([missing if pts is None else pts for pts in found]).reshape(-1, 478, 3)
 
 
-def eye_open_series(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: eye_open for each side (columns in SIDES order) and feature validity."""
-    eye = np.full((len(landmarks), len(SIDES)), np.nan)
+def feature_series(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """twitchcam's per-frame features (columns FEATURE_COLUMNS) and their validity."""
+    values = np.full((len(landmarks), len(FEATURE_COLUMNS)), np.nan)
     valid = np.zeros(len(landmarks), dtype=bool)
     for i, pts in enumerate(landmarks):
         ff = frame_features(pts if np.isfinite(pts).all() else None)
-        eye[i] = ff.values[: len(SIDES)]
-        valid[i] = ff.valid
-    return eye, valid
+        values[i], valid[i] = ff.values, ff.valid
+    return values, valid
 
 
 @dataclass
@@ -460,14 +483,15 @@ class SourceClip:
     frames: np.ndarray
     fps: float
     landmarks: np.ndarray  # (N, 478, 3), NaN where no face
-    eye_open: np.ndarray  # (N, len(SIDES))
+    eye_open: np.ndarray  # (N, len(SIDES)), columns in SIDES order
     valid: np.ndarray  # (N,) face found and pose usable
 
     @classmethod
     def load(cls, path: str | Path, model_path: str | Path | None = None) -> "SourceClip":
         frames, fps = read_frames(path)
         lms = detect_landmarks(frames, fps, model_path)
-        eye, valid = eye_open_series(lms)
+        values, valid = feature_series(lms)
+        eye = values[:, [_col("eye_open", side) for side in SIDES]]
         return cls(Path(path), frames, fps, lms, eye, valid)
 
     def indices(self, duration_s: float | None = None) -> np.ndarray:
@@ -482,9 +506,8 @@ def render(clip: SourceClip, events: Sequence[SpasmEvent], duration_s: float | N
     idx = clip.indices(duration_s)
     lv = side_levels(events, frame_times(len(idx), clip.fps))
     for k, i in enumerate(idx):
-        pts = clip.landmarks[i]
         levels = {side: (float(eye[k]), float(mouth[k])) for side, (eye, mouth) in lv.items()}
-        yield inject_frame(clip.frames[i], pts if np.isfinite(pts).all() else None, levels, params)
+        yield inject_frame(clip.frames[i], clip.landmarks[i], levels, params)
 
 
 def inject_video(clip: SourceClip, out_video: str | Path, out_truth: str | Path,
@@ -517,66 +540,8 @@ class DatasetParams:
     open_fraction: float = 0.6  # source eye counts as open above this share of its p90
     min_open_share: float = 0.85  # of event frames with the source eye open (blinks allowed)
     guard_s: float = 0.25  # face must be found this long around an event
-    codec_ext: str = ".avi"
-
-
-def _usable(clip: SourceClip, idx: np.ndarray, params: DatasetParams) -> dict[str, np.ndarray]:
-    """Per output frame: face usable, each side's eye open, mouth visible."""
-    baseline = np.nanpercentile(np.where(clip.valid[:, None], clip.eye_open, np.nan), 90, axis=0)
-    eye_ok = np.nan_to_num(clip.eye_open) >= params.open_fraction * baseline
-    src_t = idx / clip.fps
-    mouth_ok = np.ones(len(idx), dtype=bool)
-    for t0, t1 in MOUTH_OCCLUDED.get(clip.path.name, ()):
-        mouth_ok &= ~((src_t >= t0) & (src_t <= t1))
-    usable = {"face": clip.valid[idx], "mouth": mouth_ok}
-    usable.update({side: eye_ok[idx, k] for side, k in _EYE_OPEN.items()})
-    return usable
-
-
-def plan_events(clip: SourceClip, rng: np.random.Generator, params: DatasetParams = DatasetParams()
-                ) -> list[SpasmEvent]:
-    """Events on a balanced, shuffled cycle of (side, kind, intensity, mouth).
-
-    Each is placed at the first time (after a random extra gap) where the source face is
-    found and that side's eye is open, so no truth event hides inside a look-down or a
-    covered face; the scene outside events still holds the source's own blinks and
-    expressions, which the detector must NOT report.
-    """
-    idx = clip.indices(params.duration_s)
-    usable = _usable(clip, idx, params)
-    n_out, fps = len(idx), clip.fps
-    combos = [(s, k, i, m) for s in SIDES for k in KINDS for i in params.intensities for m in (False, True)]
-    order: list[tuple] = []
-    events: list[SpasmEvent] = []
-    earliest, misses = params.warmup_s, 0
-    while True:
-        if not order:
-            order = [combos[j] for j in rng.permutation(len(combos))]
-        side, kind, intensity, mouth = order.pop()
-        proto = make_event(rng, 0.0, side, kind, intensity, mouth)
-        length = proto.offset_s
-        start = int(np.ceil((earliest + rng.uniform(0, params.max_extra_gap_s)) * fps))
-        last = int(np.floor((params.duration_s - params.end_margin_s - length) * fps))
-        placed = None
-        guard, span = int(np.ceil(params.guard_s * fps)), int(np.ceil(length * fps))
-        for k in range(start, last + 1):
-            a, b = max(0, k - guard), min(n_out, k + span + guard + 1)
-            eye = usable[side]
-            # Eye open on both sides of the event (no onset inside a look-down), blinks inside allowed.
-            if (usable["face"][a:b].all() and eye[a:k + 1].all() and eye[k + span:b].all()
-                    and eye[a:b].mean() >= params.min_open_share
-                    and (not mouth or usable["mouth"][a:b].all())):
-                placed = proto.shifted(_r(k / fps))
-                break
-        if placed is None:
-            misses += 1  # a shorter or other-side event may still fit; a few tries, then stop
-            if misses > 4:
-                break
-            continue
-        misses = 0
-        events.append(placed)
-        earliest = placed.offset_s + params.min_gap_s
-    return events
+    lookahead: int = 4  # events of the cycle that compete for each slot
+    video_ext: str = ".avi"  # or ".mp4" (mp4v), a quarter of the size
 
 
 def _sha256(path: Path) -> str:
@@ -585,6 +550,69 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _usable(clip: SourceClip, idx: np.ndarray, params: DatasetParams) -> dict[str, np.ndarray]:
+    """Per output frame: face usable, each side's eye open, mouth visible."""
+    with warnings.catch_warnings():  # a clip without any face: no baseline, no events
+        warnings.simplefilter("ignore", RuntimeWarning)
+        baseline = np.nanpercentile(np.where(clip.valid[:, None], clip.eye_open, np.nan), 90, axis=0)
+    eye_ok = np.nan_to_num(clip.eye_open) >= params.open_fraction * baseline
+    src_t = idx / clip.fps
+    mouth_ok = np.ones(len(idx), dtype=bool)
+    occluded = MOUTH_OCCLUDED.get(_sha256(clip.path), ()) if clip.path.is_file() else ()
+    for t0, t1 in occluded:
+        mouth_ok &= ~((src_t >= t0) & (src_t <= t1))
+    usable = {"face": clip.valid[idx], "mouth": mouth_ok}
+    usable.update({side: eye_ok[idx, k] for k, side in enumerate(SIDES)})
+    return usable
+
+
+def plan_events(clip: SourceClip, rng: np.random.Generator, params: DatasetParams = DatasetParams()
+                ) -> list[SpasmEvent]:
+    """Events from a balanced, shuffled cycle of (side, kind, intensity, mouth).
+
+    Each goes at the earliest time (after a random extra gap) where the source face is
+    found and that side's eye is open around it, so no truth event hides in a look-down
+    or a covered face; the scene between events keeps the source's own blinks and
+    expressions, which the detector must NOT report.  The next few events of the cycle
+    compete for each slot, so a long tonic hold that does not fit yields to a short train.
+    """
+    idx = clip.indices(params.duration_s)
+    usable = _usable(clip, idx, params)
+    fps = clip.fps
+    guard = int(np.ceil(params.guard_s * fps))
+    last = int(np.floor((params.duration_s - params.end_margin_s) * fps))  # last frame an event may touch
+    combos = [(s, k, i, m) for s in SIDES for k in KINDS for i in params.intensities for m in (False, True)]
+    order: list[tuple] = []
+    pending: list[SpasmEvent] = []
+
+    def fits(ev: SpasmEvent, k: int) -> bool:
+        span = int(np.ceil(ev.offset_s * fps))
+        if k + span > last:
+            return False
+        a, b, eye = max(0, k - guard), k + span + guard + 1, usable[ev.side]
+        # Eye open on both sides of the event (no onset inside a look-down); blinks inside are fine.
+        return bool(usable["face"][a:b].all() and eye[a:k + 1].all() and eye[k + span:b].all()
+                    and eye[a:b].mean() >= params.min_open_share
+                    and (not ev.mouth or usable["mouth"][a:b].all()))
+
+    events: list[SpasmEvent] = []
+    earliest = params.warmup_s
+    while True:
+        while len(pending) < params.lookahead:
+            if not order:
+                order = [combos[j] for j in rng.permutation(len(combos))]
+            side, kind, intensity, mouth = order.pop()
+            pending.append(make_event(rng, 0.0, side, kind, intensity, mouth))
+        start = int(np.ceil((earliest + rng.uniform(0, params.max_extra_gap_s)) * fps))
+        slot = next(((k, ev) for k in range(start, last + 1) for ev in pending if fits(ev, k)), None)
+        if slot is None:
+            return events
+        k, ev = slot
+        pending.remove(ev)
+        events.append(ev.shifted(_r(k / fps)))
+        earliest = events[-1].offset_s + params.min_gap_s
 
 
 @dataclass(frozen=True)
@@ -617,9 +645,10 @@ def make_dataset(out_dir: str | Path, videos: Sequence[str | Path], seed: int,
         key = {"version": GENERATOR_VERSION, "seed": seed, "source_sha256": _sha256(src),
                "params": asdict(params), "warp": asdict(warp)}
         stem = f"{src.stem}_seed{seed}"
-        video, truth = out_dir / f"{stem}{params.codec_ext}", out_dir / f"{stem}_truth.csv"
+        video, truth = out_dir / f"{stem}{params.video_ext}", out_dir / f"{stem}_truth.csv"
         entry = manifest.get(stem)
-        if not (entry and entry["key"] == json.loads(json.dumps(key)) and video.is_file() and truth.is_file()):
+        files = (video, truth, events_path(truth))
+        if not (entry and entry["key"] == json.loads(json.dumps(key)) and all(f.is_file() for f in files)):
             clip = SourceClip.load(src, model_path)
             rng = np.random.default_rng([seed, zlib.crc32(src.name.encode())])
             events = plan_events(clip, rng, params)
@@ -638,35 +667,39 @@ def make_dataset(out_dir: str | Path, videos: Sequence[str | Path], seed: int,
 
 @dataclass(frozen=True)
 class EventResponse:
-    """eye_open on the injected video over the source's, at the event's peak frames."""
+    """How MediaPipe's features moved during one injected event, against the source."""
 
     event: SpasmEvent
-    injected_ratio: float  # median over peak frames; 1 = unchanged, 0 = closed
-    other_ratio: float
+    frames: int  # peak frames measured
+    injected_ratio: float  # median eye_open injected/source on the event's side; 1 = unchanged
     injected_min: float
-    frames: int
+    other_ratio: float  # the same on the other side
+    mouth_delta: float  # median change of the `mouth` feature on the event's side (face units)
+    other_mouth_delta: float
 
 
 def event_responses(clip: SourceClip, video: str | Path, events: Sequence[SpasmEvent],
                     model_path: str | Path | None = None, peak_share: float = 0.8) -> list[EventResponse]:
-    """Per event, how far MediaPipe's eye_open fell on each side of the injected video.
+    """Per event, how far eye_open fell (and the mouth feature rose) on each side.
 
-    Ratios divide by the source's eye_open at the same source frame, so the source's own
-    blinks and gaze shifts cancel; only frames whose injected level is >= peak_share of
-    the event's intensity count.
+    Everything is compared with the source's features at the same source frame, so the
+    source's own blinks and gaze shifts cancel; only frames whose injected level is
+    >= peak_share of the event's intensity count.
     """
-    frames, fps = read_frames(video)
-    inj_eye, _ = eye_open_series(detect_landmarks(frames, fps, model_path))
-    src_eye = clip.eye_open[clip.indices(len(frames) / clip.fps)]
-    ratio = inj_eye / src_eye
-    t = frame_times(len(frames), fps)
+    fps = video_fps(video)
+    injected, _ = feature_series(detect_landmarks(iter_frames(video), fps, model_path))
+    source, _ = feature_series(clip.landmarks)
+    source = source[clip.indices(len(injected) / clip.fps)]
+    t = frame_times(len(injected), fps)
     out = []
     for ev in events:
-        k = _EYE_OPEN[ev.side]
+        other = next(s for s in SIDES if s != ev.side)
         peak = ev.level(t) >= peak_share * ev.intensity - 1e-9
-        r_inj, r_other = ratio[peak, k], ratio[peak, 1 - k]
-        out.append(EventResponse(ev, float(np.nanmedian(r_inj)), float(np.nanmedian(r_other)),
-                                 float(np.nanmin(r_inj)), int(peak.sum())))
+        eye = {s: injected[peak, _col("eye_open", s)] / source[peak, _col("eye_open", s)] for s in SIDES}
+        mouth = {s: injected[peak, _col("mouth", s)] - source[peak, _col("mouth", s)] for s in SIDES}
+        out.append(EventResponse(ev, int(peak.sum()), float(np.nanmedian(eye[ev.side])),
+                                 float(np.nanmin(eye[ev.side])), float(np.nanmedian(eye[other])),
+                                 float(np.nanmedian(mouth[ev.side])), float(np.nanmedian(mouth[other]))))
     return out
 
 
@@ -685,12 +718,12 @@ def _parse_event(text: str, rng: np.random.Generator) -> SpasmEvent:
 
 def format_responses(responses: Sequence[EventResponse]) -> str:
     lines = [f"{'onset':>7} {'offset':>7} {'side':>5} {'kind':>6} {'n':>2} {'int':>5} {'mouth':>5} "
-             f"{'frames':>6} {'inj_med':>7} {'inj_min':>7} {'other':>6}"]
+             f"{'frames':>6} {'eye_inj':>7} {'eye_min':>7} {'eye_oth':>7} {'mth_inj':>7} {'mth_oth':>7}"]
     for r in responses:
         ev = r.event
         lines.append(f"{ev.onset_s:7.2f} {ev.offset_s:7.2f} {ev.side:>5} {ev.kind:>6} {len(ev.twitches):2d} "
                      f"{ev.intensity:5.2f} {int(ev.mouth):5d} {r.frames:6d} {r.injected_ratio:7.2f} "
-                     f"{r.injected_min:7.2f} {r.other_ratio:6.2f}")
+                     f"{r.injected_min:7.2f} {r.other_ratio:7.2f} {r.mouth_delta:7.3f} {r.other_mouth_delta:7.3f}")
     return "\n".join(lines)
 
 
@@ -710,6 +743,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     inj.add_argument("--event", action="append", default=[], help="ONSET,SIDE,KIND,INTENSITY[,MOUTH]")
     inj.add_argument("--duration", type=float, help="loop the clip back and forth to this length")
     inj.add_argument("--seed", type=int, default=0, help="for twitch timing within each event")
+    smp = sub.add_parser("sample", help="the `make run` demo clip: a real face with known spasms")
+    smp.add_argument("out_dir")
+    smp.add_argument("--seed", type=int, default=1)
     ver = sub.add_parser("verify", help="measure MediaPipe's response to an injected video")
     ver.add_argument("source")
     ver.add_argument("video")
@@ -724,6 +760,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clip = SourceClip.load(item.source, args.model)
                 print(format_responses(event_responses(clip, item.video, load_events(events_path(item.truth)),
                                                        args.model)))
+    elif args.cmd == "sample":
+        from tests.data import test_videos
+        item, = make_dataset(args.out_dir, [test_videos()["single_face.mp4"]], args.seed,
+                             DatasetParams(duration_s=40.0), model_path=args.model)
+        link = Path(args.out_dir) / f"sample{item.video.suffix}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(item.video.name)
+        print(f"sample clip {link}: {item.n_frames} frames, {item.events} injected one-sided spasms;")
+        print(f"the truth is in {item.truth}:")
+        print(item.truth.read_text().rstrip())
     elif args.cmd == "inject":
         rng = np.random.default_rng(args.seed)
         events = [_parse_event(e, rng) for e in args.event]

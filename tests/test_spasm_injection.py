@@ -1,12 +1,11 @@
 """Tests for the spasm-injection ground-truth generator.
 
 Fast tests use a synthetic face with hand-placed landmarks; `slow` ones need the MediaPipe
-model and the real clips in $TWITCHCAM_TESTDATA (default /tmp/scratch/vids).
+model and the real clips from tests/data.py (fetched once, verified).
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -18,9 +17,9 @@ try:
 except ImportError:  # pytest's rootdir-less import mode puts tests/ itself on sys.path
     import spasm_injection as si
 
+from tests.data import test_videos
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 
-TESTDATA = Path(os.environ.get("TWITCHCAM_TESTDATA", "/tmp/scratch/vids"))
 FACES = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
 MID_X = 100  # the synthetic face's midline
 
@@ -257,12 +256,25 @@ def test_plan_avoids_frames_where_the_face_or_the_eye_is_unusable():
                 assert ev.offset_s < 6.0 - params.guard_s or ev.onset_s > 8.0 + params.guard_s
 
 
+def test_plan_keeps_mouth_events_out_of_annotated_occlusions(tmp_path, monkeypatch):
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(b"a source whose mouth is covered for 5 s")
+    monkeypatch.setattr(si, "MOUTH_OCCLUDED", {si._sha256(src): ((0.0, 5.0),)})
+    clip = synthetic_clip(n=300, path=str(src))
+    params = si.DatasetParams(duration_s=10.0, max_extra_gap_s=0.2, min_gap_s=0.2)
+    events = [ev for seed in range(10) for ev in si.plan_events(clip, np.random.default_rng(seed), params)]
+    assert any(ev.onset_s < 5.0 for ev in events)  # eye-only events may still go there
+    assert all(ev.onset_s > 5.0 + params.guard_s for ev in events if ev.mouth)
+    assert any(ev.mouth for ev in events)
+
+
 @pytest.mark.parametrize("ext", [".avi", ".mp4"])
 def test_written_video_decodes_with_all_frames_and_timestamps(tmp_path, ext):
-    clip = synthetic_clip(n=10, fps=24.0)
+    clip = synthetic_clip(n=10, fps=24000 / 1001)  # NTSC rates must survive, not round to 24
     path = tmp_path / f"x{ext}"
     n = si.write_video(path, si.render(clip, [], duration_s=3.0), clip.fps)
     assert n == 72
+    assert si.video_fps(path) == pytest.approx(clip.fps, rel=1e-4)
     cap = cv2.VideoCapture(str(path))
     stamps, first = [], None
     while True:
@@ -272,7 +284,7 @@ def test_written_video_decodes_with_all_frames_and_timestamps(tmp_path, ext):
         stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC))
         first = fr if first is None else first
     assert len(stamps) == n
-    assert np.allclose(np.diff(stamps), 1000 / 24.0, atol=1.0)
+    assert np.allclose(stamps, si.frame_times(n, clip.fps) * 1000, atol=1.0)
     assert cv2.PSNR(first, clip.frames[0]) > 30
     assert not list(tmp_path.glob("*.part*"))
 
@@ -309,10 +321,7 @@ def test_make_dataset_caches_by_seed_and_params(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------
 
 def _face(name: str) -> Path:
-    path = TESTDATA / name
-    if not path.is_file():
-        pytest.skip(f"test video {path} not available (set TWITCHCAM_TESTDATA)")
-    return path
+    return test_videos()[name]
 
 
 @pytest.fixture(scope="module")
@@ -378,8 +387,9 @@ def test_make_dataset_on_real_faces(tmp_path):
     params = si.DatasetParams(duration_s=30.0)
     items = si.make_dataset(tmp_path, videos, seed=0, params=params)
     for item in items:
-        frames, fps = si.read_frames(item.video)
-        assert len(frames) == item.n_frames == round(30.0 * fps)
+        n = sum(1 for _ in si.iter_frames(item.video))
+        assert n == item.n_frames == round(30.0 * si.video_fps(item.video))
+        assert si.video_fps(item.video) == pytest.approx(item.fps, rel=1e-4)  # truth times hold
         events = si.load_events(si.events_path(item.truth))
         _check_schedule(events, params)
         assert len(si.read_truth(item.truth)) == len(events) >= 3
