@@ -15,7 +15,6 @@ import re
 import select
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -549,6 +548,30 @@ def test_many_sessions_aggregate(tmp_path):
     assert len(parse(doc).imgs) == 1  # the trend plot only
 
 
+@pytest.mark.timeout(300)
+def test_200_sessions_over_a_year_stay_readable(tmp_path):
+    """Trend + monthly table + the latest session in full; a few pages, in seconds."""
+    start = dt.datetime(2024, 1, 2, 20, 0)
+    folders = _series(tmp_path, 199, start, every_days=1.8, duration_s=60.0, frames=False)
+    folders.append(write_session(tmp_path / "s199", typical_sim(
+        "2024-12-31T20:00:00", duration_s=600.0, seed=199)))
+    log = [treatments.Treatment(dt.date(2024, 1, 20) + dt.timedelta(days=91 * k), "left",
+                                "botox", "25 U") for k in range(4)]
+    t = time.perf_counter()
+    res = report.write_report(folders, tmp_path / "year.html", treatments=log,
+                              pdf=_chromium() is not None)
+    took = time.perf_counter() - t
+    doc = (tmp_path / "year.html").read_text()
+    data = json.loads(parse(doc).json_text)
+    assert data["trend"]["period"] == "month" and len(data["trend"]["table"]) == 12
+    assert [p["name"] for p in data["plots"]] == ["s199"]
+    assert data["treatment_effect"]["days_since_at_latest_session"] == 73
+    assert_report_equals_summaries(doc, folders)
+    assert took < 60
+    if res["pdf"]:
+        assert pdf_pages(res["pdf"]) <= 4
+
+
 def test_detail_latest_only(tmp_path):
     folders = _series(tmp_path, 3, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=120)
     doc, data = report.build_report(folders)
@@ -575,19 +598,27 @@ class CDP:
     """Minimal Chrome DevTools Protocol client over --remote-debugging-pipe (stdlib only)."""
 
     def __init__(self, chromium: str, profile: str):
-        r_in, w_in = os.pipe()  # we write -> chromium fd 3
-        r_out, w_out = os.pipe()  # chromium fd 4 -> we read
-        # fd 3 and 4 in the child must be those ends
-        def preexec():
-            os.dup2(r_in, 3)
-            os.dup2(w_out, 4)
-        args = report.chromium_args(chromium, profile) + [
-            "--remote-debugging-pipe", "--window-size=1200,1600", "about:blank"]
-        self.proc = subprocess.Popen(args, pass_fds=(r_in, w_out), preexec_fn=preexec,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        import fcntl
+
+        r_in, w_in = os.pipe()  # we write -> chromium reads on its fd 3
+        r_out, w_out = os.pipe()  # chromium writes on its fd 4 -> we read
+        # move the child's ends above 4 so that dup2 onto 3 and 4 cannot clobber them
+        c_in = fcntl.fcntl(r_in, fcntl.F_DUPFD, 10)
+        c_out = fcntl.fcntl(w_out, fcntl.F_DUPFD, 10)
         os.close(r_in)
         os.close(w_out)
+
+        def preexec():
+            os.dup2(c_in, 3)
+            os.dup2(c_out, 4)
+
+        args = report.chromium_args(chromium, profile) + [
+            "--remote-debugging-pipe", "--window-size=1200,1600", "about:blank"]
+        self.proc = subprocess.Popen(args, pass_fds=(3, 4, c_in, c_out), preexec_fn=preexec,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        os.close(c_in)
+        os.close(c_out)
         self.w, self.r = w_in, r_out
         self.buf = b""
         self.next_id = 0
@@ -717,6 +748,20 @@ def test_browser_loads_report_without_errors(tmp_path):
     assert (tmp_path / "shot.png").stat().st_size > 10_000
 
 
+@needs_chromium
+@pytest.mark.timeout(300)
+def test_browser_check_catches_broken_images_and_errors(tmp_path):
+    """The harness itself: a page with a broken image, a script error and a network fetch."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><img alt="broken" src="data:image/png;base64,AAAA">'
+                   '<img alt="remote" src="http://127.0.0.1:9/x.png">'
+                   "<script>console.error('boom'); undefinedFunction();</script></body></html>")
+    res = load_in_browser(bad)
+    assert set(res["broken"]) == {"broken", "remote"}
+    assert len(res["errors"]) >= 2
+    assert res["requests"] == ["http://127.0.0.1:9/x.png"]
+
+
 def pdf_pages(path: Path) -> int:
     if shutil.which("pdfinfo"):
         out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
@@ -742,3 +787,49 @@ def test_pdf_multi_session_page_count(tmp_path):
     res = report.write_report(folders, tmp_path / "multi.html", pdf=True)
     # trend page + the most recent session's two pages
     assert pdf_pages(res["pdf"]) == 3
+
+
+# ============================================================================ CLI
+
+def test_report_command_finds_the_treatment_log(tmp_path, capsys):
+    from twitchcam import report_cli
+
+    rec = tmp_path / "recordings"
+    _series(rec, 3, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=120)
+    assert report_cli.main(["treatment", "add", "2024-05-10", "--side", "left", "--note",
+                            "25 U", "--recordings", str(rec)]) == 0
+    out_html = tmp_path / "out" / "r.html"
+    assert report_cli.main(["report", str(rec), "--out", str(out_html),
+                            "--patient", "J. Doe"]) == 0
+    out = capsys.readouterr().out
+    assert "3 session(s), full detail for 1" in out and "1 treatment(s)" in out
+    doc = out_html.read_text()
+    assert "J. Doe" in doc and "25 U" in doc
+    data = json.loads(parse(doc).json_text)
+    assert data["treatment_effect"]["last_injection"]["date"] == "2024-05-10"
+    # errors: one line on stderr, exit code 2, nothing written
+    assert report_cli.main(["report", str(tmp_path / "nope"), "--out",
+                            str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("twitchcam: error:") and err.count("\n") == 1
+    assert not (tmp_path / "x.html").exists()
+
+
+# ============================================================================ real pipeline
+
+@pytest.mark.slow
+def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
+    """The pipeline's own session folder (real face video, MediaPipe) renders, and every
+    number in the report equals its summary.json."""
+    from twitchcam.analyze import analyze_file
+
+    folder = tmp_path / "wl"
+    analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
+    nf = tmp_path / "nf"
+    analyze_file(videos["no_face.mp4"], nf, model, show_progress=False)
+    doc, data = report.build_report([folder])
+    assert assert_report_equals_summaries(doc, [folder]) >= 15
+    assert len(parse(doc).imgs) >= 1
+    doc, data = report.build_report([folder, nf])
+    assert_report_equals_summaries(doc, [folder, nf])
+    assert "no tracked face" in doc

@@ -84,8 +84,8 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def parse_started_at(text: Any) -> dt.datetime | None:
-    """The naive local datetime of an ISO-8601 string (an offset, if any, is dropped:
-    started_at is the local wall-clock time of the recording)."""
+    """The naive local datetime of an ISO-8601 string; a time with a UTC offset is converted
+    to this machine's local time first."""
     if not isinstance(text, str) or not text.strip():
         return None
     s = text.strip()
@@ -98,6 +98,11 @@ def parse_started_at(text: Any) -> dt.datetime | None:
             t = dt.datetime.fromisoformat(s[:19])
         except ValueError:
             return None
+    if t.tzinfo is not None:
+        try:
+            t = t.astimezone()
+        except (OverflowError, OSError, ValueError):
+            pass
     return t.replace(tzinfo=None)
 
 

@@ -61,6 +61,7 @@ SIDE_TINT = {"left": "#8fbfe0", "right": "#f0b48c"}
 INVALID_COLOR = "#dcdcdc"
 CALIB_COLOR = "#f1ecd9"
 MARKER_COLOR = "#6a3d9a"
+BLINK_COLOR = "#b0b0b0"
 TREAT_COLOR = {"botox": "#009E73", "mvd": "#444444", "medication": "#888888",
                "other": "#888888"}
 CLOSED_AT = 0.5  # closure >= this counts as "eye closed" (same rule as summary.json)
@@ -71,6 +72,7 @@ MAX_MARKER_LABELS = 12
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
                       30, 60])
 DETAIL_CHOICES = ("latest", "all", "none")
+PRE_WINDOW_DAYS = 30  # pre-treatment sessions: this many days before an injection
 
 REASONS = {"no_face": "no face found", "extreme_pose": "head turned too far",
            "face_too_small": "face too small / too far"}
@@ -575,8 +577,9 @@ def treatment_effect(rows: list[dict], treatments: list[tr.Treatment],
     """Days since the last injection and the affected side's rate after it versus before.
 
     Last injection = the latest one on or before the most recent session's date.  Pre-
-    treatment sessions are those dated after the previous injection (if any) and before the
-    injection day; post-treatment sessions those dated after it.  Sessions on the injection
+    treatment sessions are those of the PRE_WINDOW_DAYS days before the injection day (and
+    after the previous injection, if any): the state the patient came to be injected in.
+    Post-treatment sessions are all those dated after it.  Sessions on the injection
     day itself are in neither group (was it before or after the injection? the log has no
     time, and toxin takes days to act anyway).  Rates are pooled (spasms / valid minutes)."""
     out: dict[str, Any] = {"side": side, "last_injection": None}
@@ -599,8 +602,11 @@ def treatment_effect(rows: list[dict], treatments: list[tr.Treatment],
     out["previous_injection"] = prev.to_dict() if prev else None
     out["days_since_at_latest_session"] = (latest - last.date).days
     out["latest_session_date"] = latest.isoformat()
-    pre = [r for r in dated if dt.date.fromisoformat(r["date"]) < last.date
-           and (prev is None or dt.date.fromisoformat(r["date"]) > prev.date)]
+    since = last.date - dt.timedelta(days=PRE_WINDOW_DAYS)
+    if prev is not None and prev.date >= since:
+        since = prev.date + dt.timedelta(days=1)
+    out["pre_window_start"] = since.isoformat()
+    pre = [r for r in dated if since <= dt.date.fromisoformat(r["date"]) < last.date]
     post = [r for r in dated if dt.date.fromisoformat(r["date"]) > last.date]
     out["pre_sessions"] = len(pre)
     out["post_sessions"] = len(post)
@@ -759,6 +765,13 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                                 lw=0, zorder=1)
                 ax.step(x, y, where="mid", color=SIDE_COLOR[side], lw=0.6, zorder=2)
                 ax.set_yticks([0, 0.5, 1], ["0", "50%", "100%"])
+            if s.events is not None and td["mode"] == "raw":
+                bl = s.events.side == "both"
+                if bl.any():
+                    ax.broken_barh(list(zip(s.events.onset[bl] / scale,
+                                            s.events.duration[bl] / scale)),
+                                   (1.05, 0.11), facecolors=BLINK_COLOR,
+                                   edgecolors=BLINK_COLOR, linewidth=0.5, zorder=3)
             if s.events is not None:
                 m = s.events.spasm_mask(side)
                 for kind, color in (("clonic", SIDE_TINT[side]), ("tonic", SIDE_COLOR[side])):
@@ -819,6 +832,9 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
                    (Patch(color=SIDE_COLOR["left"]), Patch(color=SIDE_COLOR["right"])),
                    Patch(color=INVALID_COLOR), Patch(color=CALIB_COLOR)]
         labels = ["clonic spasm", "tonic spasm", "face not tracked", "calibrating"]
+        if td["mode"] == "raw" and s.events is not None and (s.events.side == "both").any():
+            handles.insert(2, Patch(color=BLINK_COLOR))
+            labels.insert(2, "blink")
         if s.markers:
             handles.append(Line2D([], [], color=MARKER_COLOR, lw=0.8, ls=(0, (1, 1.5))))
             labels.append("patient marker")
@@ -833,7 +849,7 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
         what = (f"Share of time each eye was closed (closure ≥ {CLOSED_AT:g}) in "
                 f"{td['bin_s']:g}-s bins, leaving out blinks")
     cap = (f"{what}. Bars above each trace: that side's spasms (light = clonic, dark = "
-           f"tonic). Bottom: spasms per valid minute in {bin_txt} bins (blue = left, orange "
+           f"tonic){'; grey = blinks (both eyes)' if td['mode'] == 'raw' else ''}. Bottom: spasms per valid minute in {bin_txt} bins (blue = left, orange "
            "= right). Grey: face not tracked, excluded from all rates.")
     if len(s.markers) > MAX_MARKER_LABELS:
         cap += " Markers are listed on the next page."
@@ -900,9 +916,9 @@ def trend_figure(rows: list[dict], treatments: list[tr.Treatment], side: str | N
     lo, hi = lo - pad, hi + pad
     many = len(dated) > 60
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.4, 3.3)
+        fig = _figure(7.4, 3.05)
         ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"hspace": 0.12})
-        fig.subplots_adjust(left=0.085, right=0.985, top=0.86, bottom=0.11)
+        fig.subplots_adjust(left=0.085, right=0.985, top=0.85, bottom=0.11)
         ymax = 0.0
         for sd in SIDES:
             pts = [(w, r[f"{sd}_per_min"]) for w, r in zip(when, dated)
@@ -923,7 +939,7 @@ def trend_figure(rows: list[dict], treatments: list[tr.Treatment], side: str | N
                 main = side is None or sd == side
                 ax2.plot(xs, ys, marker="o", ms=(2.2 if many else 3.5) if main else 2,
                          lw=(0.5 if many else 1.0) if main else 0.5, color=SIDE_COLOR[sd],
-                         alpha=1.0 if main and not many else 0.45)
+                         alpha=(0.8 if many else 1.0) if main else 0.45)
         nf = [w for w, r in zip(when, dated) if r["no_face"]]
         if nf:
             ax1.plot(nf, [0] * len(nf), ls="none", marker="x", ms=4, color="#999999",
@@ -993,12 +1009,13 @@ body { margin:0; font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica
 .sheet { width: 210mm; min-height: 297mm; margin: 8mm auto; background:#fff;
   padding: 11mm 13mm 10mm; box-shadow: 0 1px 4px rgba(0,0,0,.18); position: relative; }
 .running { display:flex; justify-content:space-between; font-size:7.5pt; color:var(--muted);
-  border-bottom: 1px solid var(--rule); padding-bottom: 1.5mm; margin-bottom: 4mm; }
+  border-bottom: 1px solid var(--rule); padding-bottom: 1.5mm; margin-bottom: 3mm; }
 .running b { color: var(--accent); letter-spacing: .02em; }
 h1 { font-size: 17pt; margin: 0 0 1mm; color: var(--accent); font-weight: 700; }
 h1 small { font-size: 10.5pt; color: var(--muted); font-weight: 400; margin-left: 2mm; }
-h2 { font-size: 11.5pt; color: var(--accent); margin: 5mm 0 2mm; padding-bottom: 1mm;
-  border-bottom: 1.5px solid var(--accent); }
+h2 { font-size: 11.5pt; color: var(--accent); margin: 3.5mm 0 1.8mm; padding-bottom: 1mm;
+  border-bottom: 1.5px solid var(--accent); break-after: avoid; }
+h2 .sub { font-weight: 400; margin-left: 1.5mm; }
 h3 { font-size: 10pt; margin: 3mm 0 1.5mm; color: var(--ink); }
 p { margin: 1.5mm 0; }
 ul { margin: 1mm 0; padding-left: 5mm; font-size: 8.5pt; }
@@ -1053,11 +1070,11 @@ table.list th { border-bottom: 1.5px solid var(--ink); background: #fff; }
 table.list th:first-child, table.list td:first-child { text-align: left; }
 table.list td.txt, table.list th.txt { text-align: left; }
 table.list tr.treat td { background: #e9f6f1; color: var(--ok); font-weight: 600;
-  text-align: left; }
+  text-align: left; padding-top: .25mm; padding-bottom: .25mm; }
 table.list tr.nf td { color: var(--muted); }
-table.list.compact td, table.list.compact th { padding: .6mm 1.5mm; font-size: 7.5pt; }
+table.list.compact td, table.list.compact th { padding: .45mm 1.5mm; font-size: 7.4pt; }
 table.list.narrow { width: auto; min-width: 50%; }
-.kpis { display:grid; grid-template-columns: repeat(4, 1fr); gap: 3mm; margin: 3mm 0; }
+.kpis { display:grid; grid-template-columns: repeat(4, 1fr); gap: 3mm; margin: 2mm 0; }
 .kpi { background: var(--soft); border-radius: 2mm; padding: 2mm 3mm; }
 .kpi .v { font-size: 13pt; font-weight: 700; color: var(--ink); }
 .kpi .l { font-size: 7pt; color: var(--muted); line-height: 1.25; }
@@ -1255,15 +1272,22 @@ def _methods_html(s: Session, others: list[Session] | None = None) -> str:
     mirror = (" The input was mirrored (selfie view) and was un-mirrored before analysis."
               if mirrored else "")
     sha = sm.get("model_sha256") or "unknown"
-    versions = ", ".join(f"{name} {e(v[k])}" for k, name in
-                         (("twitchcam", "twitchcam"), ("mediapipe", "MediaPipe"),
-                          ("opencv", "OpenCV"), ("numpy", "NumPy"), ("scipy", "SciPy"))
-                         if v.get(k)) or "versions not recorded"
+    nice = {"twitchcam": "twitchcam", "mediapipe": "MediaPipe", "opencv": "OpenCV",
+            "opencv-contrib-python": "OpenCV (contrib)", "numpy": "NumPy", "scipy": "SciPy",
+            "python": "Python"}
+    order = list(nice) + sorted(k for k in v if k not in nice)
+    versions = ", ".join(f"{e(nice.get(k, k))} {e(v[k])}" for k in order
+                         if isinstance(v, dict) and v.get(k)) or "versions not recorded"
+    source = str(sm.get("source") or meta.get("source") or "unknown")
+    if "/" in source or "\\" in source:
+        source = Path(source).name  # the file's name, not where it lives on this computer
+    rule = sm.get("affected_side_rule")
+    affected = (f" The affected side is the one with {e(rule)}." if rule else "")
     params = _flatten(sm.get("params") or {})
     ptxt = "; ".join(f"{e(k)} = {e(val)}" for k, val in params) or "not recorded"
     text = (
         f"<p>The session ({e(s.name)}) was {how}"
-        f"{f' at {fps:.1f} frames/s' if fps else ''} (source: {e(sm.get('source') or meta.get('source'))})."
+        f"{f' at {fps:.1f} frames/s' if fps else ''} (source: {e(source)})."
         f"{mirror} Faces were located with the MediaPipe Face Landmarker (478 landmarks; model "
         f"SHA-256 <span class=\"params\">{e(sha[:16])}…</span>). A frame counted as valid when a "
         "face was found, the head was not turned too far and the face was large enough; only "
@@ -1272,7 +1296,8 @@ def _methods_html(s: Session, others: list[Session] | None = None) -> str:
         f"means closure ≥ {CLOSED_AT:g}. Closures of both eyes together were counted as "
         "blinks; one-sided closures as spasms of that side, classed by the detector as clonic "
         "(brief twitches or trains) or tonic (sustained). A spasm involved the mouth when the "
-        "same-side mouth corner moved with it. Sides are the patient's own.</p>"
+        "same-side mouth corner moved with it. Sides are the patient's own."
+        f"{affected}</p>"
         f"<p><b>Estimated grades</b> (twitchcam's own mapping, not a clinical rating). "
         f"<i>Jankovic frequency:</i> {e(grades_mod.JANKOVIC_RULE.split(': ', 1)[1])} "
         f"<i>SMC-style spread:</i> {e(grades_mod.SMC_RULE.split(': ', 1)[1])}</p>"
@@ -1420,16 +1445,16 @@ def _rate(v: float | None) -> str:
 
 def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
                  side: str | None) -> str:
+    closed_sides = [side] if side else list(SIDES)
     cs = side or "left"
     head = {"session": "Date", "week": "Week", "month": "Month"}[period]
     cols = [head]
+    closed_heads = [f"Closed ({sd[0].upper()})" for sd in closed_sides]
     if period == "session":
-        cols += ["Length", "Valid", "Left /min", "Right /min",
-                 f"Closed ({cs[0].upper()})", f"Mouth ({cs[0].upper()})", "Day of cycle",
-                 "Status"]
+        cols += ["Length", "Valid", "Left /min", "Right /min", *closed_heads,
+                 f"Mouth ({cs[0].upper()})", "Day of cycle", "Status"]
     else:
-        cols += ["Sessions", "Valid", "Left /min", "Right /min",
-                 f"Closed ({cs[0].upper()})", "No face"]
+        cols += ["Sessions", "Valid", "Left /min", "Right /min", *closed_heads, "No face"]
     out = ['<table class="list compact"><thead><tr>'
            + "".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>"]
 
@@ -1437,7 +1462,9 @@ def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
         d = r.get("date") if period == "session" else r.get("start")
         return dt.date.fromisoformat(d) if d else None
 
-    pending = list(treatments)
+    first_d = row_date(rows[0]) if rows else None
+    pending = [t for t in treatments
+               if first_d is None or t.date >= first_d - dt.timedelta(days=120)]
     for r in rows:
         d = row_date(r)
         while pending and d and pending[0].date <= d:
@@ -1454,7 +1481,8 @@ def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
                 num("valid_s", r["valid_s"], "len", ses),
                 num("spasms.left.per_min", r["left_per_min"], "rate", ses),
                 num("spasms.right.per_min", r["right_per_min"], "rate", ses),
-                num(f"spasms.{cs}.closed_fraction", r[f"{cs}_closed_fraction"], "pct", ses),
+                *[num(f"spasms.{sd}.closed_fraction", r[f"{sd}_closed_fraction"], "pct", ses)
+                  for sd in closed_sides],
                 mouth,
                 "—" if r["days_since_injection"] is None else str(r["days_since_injection"]),
                 e(r["status"] or "?") + (" · no face" if r["no_face"] else ""),
@@ -1462,14 +1490,15 @@ def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
             tr_cls = ' class="nf"' if r["no_face"] else ""
             out.append(f"<tr{tr_cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         else:
-            label = r["period"]
+            start = dt.date.fromisoformat(r["start"])
             if period == "month":
-                label = dt.date.fromisoformat(r["start"]).strftime("%b %Y")
+                label = start.strftime("%b %Y")
             else:
-                label = f'{r["period"]} <span class="sub">({dt.date.fromisoformat(r["start"]).strftime("%d %b")})</span>'
+                label = f'{r["period"]} <span class="sub">({start.strftime("%d %b")})</span>'
             cells = [label, str(r["sessions"]), e(format_length(r["valid_s"])),
                      _rate(r["left_per_min"]), _rate(r["right_per_min"]),
-                     _pct(r[f"{cs}_closed_fraction"]), str(r["no_face_sessions"] or "—")]
+                     *[_pct(r[f"{sd}_closed_fraction"]) for sd in closed_sides],
+                     str(r["no_face_sessions"] or "—")]
             out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     last_d = row_date(rows[-1]) if rows else None
     for t in pending:
@@ -1504,8 +1533,8 @@ def _treatment_kpis(effect: dict, side: str | None, treatments: list[tr.Treatmen
         pre, post = effect.get(f"pre_{sd}_per_min"), effect.get(f"post_{sd}_per_min")
         ch = (effect.get("rate_change") or {}).get(sd)
         kpis.append(f'<div class="kpi"><div class="v">{_rate(pre)}</div><div class="l">'
-                    f"{e(SIDE_NAME[sd].lower())} spasms/min before ({effect['pre_sessions']} "
-                    "session(s) since the previous injection)</div></div>")
+                    f"{e(SIDE_NAME[sd].lower())} spasms/min in the {PRE_WINDOW_DAYS} days "
+                    f"before it ({effect['pre_sessions']} session(s))</div></div>")
         same = effect.get("same_day_sessions") or 0
         excl = f"; {same} on the injection day left out" if same else ""
         kpis.append(f'<div class="kpi"><div class="v">{_rate(post)}</div><div class="l">'
@@ -1569,9 +1598,14 @@ def _trend_pages(sessions: list[Session], rows: list[dict], treatments: list[tr.
     what = {"session": "one row per session",
             "week": f"{len(rows)} sessions aggregated per week",
             "month": f"{len(rows)} sessions aggregated per calendar month"}[period]
-    parts.append(f'<h2>Sessions <span class="sub">({what}; rates are spasms per valid '
-                 "minute, pooled over the sessions of a row; closed = share of valid time"
-                 "; day of cycle = days since the last injection)</span></h2>")
+    parts.append(f'<h2>Sessions <span class="sub">{what}</span></h2>')
+    legend = "Rates: spasms per valid minute" + (
+        ", pooled over the sessions of a row (total spasms ÷ total valid minutes)"
+        if period != "session" else "") + f". Closed: share of valid time with the " \
+        f"{e(side) + ' eye' if side else 'eye'} closed" + (". Mouth: spasms with same-side mouth "
+                                              "involvement. Day of cycle: days since the last "
+                                              "injection" if period == "session" else "") + "."
+    parts.append(f'<p class="sub">{legend}</p>')
     parts.append(_trend_table(table_rows, period, treatments, side))
     data = {"period": period, "rows": rows, "table": table_rows}
     return ['<section class="sheet">' + "\n".join(parts) + "</section>"], data
