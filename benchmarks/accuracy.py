@@ -126,6 +126,7 @@ def main(argv=None) -> None:
     false_spasms = {"twitchcam": 0, "baseline": 0}
     clean_minutes = 0.0
     by_intensity: dict[float, list[int]] = {}
+    region = {True: [], False: []}  # truth mouth flag -> detected eye+mouth, for matched spasms
     for label, video, truth_csv, clean in build_clips(model):
         truth_rows = read_truth(truth_csv)
         truth = [Interval(r["onset_s"], r["offset_s"], r["side"]) for r in truth_rows]
@@ -140,8 +141,10 @@ def main(argv=None) -> None:
             print(row(f"{name}: {label}", sc))
             if name == "twitchcam":
                 for r, t in zip(truth_rows, truth):
-                    hit = score(detected, [t]).tp
-                    by_intensity.setdefault(r["intensity"], []).append(hit)
+                    hit = [d for d in detected if d.side == t.side and score([d], [t]).tp]
+                    by_intensity.setdefault(r["intensity"], []).append(bool(hit))
+                    if hit:
+                        region[bool(r["mouth"])].append(hit[0].region == "eye+mouth")
     print("-" * len(header))
     for name in ("twitchcam", "baseline"):
         print(row(f"{name}: ALL", totals[name], false_spasms[name] / clean_minutes))
@@ -149,6 +152,8 @@ def main(argv=None) -> None:
           "talking, smiling, looking down, hand over mouth)")
     print("twitchcam recall by injected intensity: " + ", ".join(
         f"{k:.2f}: {sum(v)}/{len(v)}" for k, v in sorted(by_intensity.items(), reverse=True)))
+    print(f"mouth involvement (region eye+mouth) among found spasms: injected with mouth "
+          f"{sum(region[True])}/{len(region[True])}, without mouth {sum(region[False])}/{len(region[False])}")
 
     vids = test_videos()
     fp = minutes = 0.0

@@ -17,9 +17,12 @@ How it decides, per side s (o = the other side):
    (half the 'on' level) that reaches 'on' somewhere.  The on level is the larger of a
    floor and k times that eye's robust (MAD) noise.  Starting the run at the 'off'
    crossing dates the onset to the start of the rise, not to the threshold crossing.
-4. Same-side mouth corner pulled up/out (robust z, relative to the other corner so that
-   talking and smiling cancel) lowers the eye threshold: co-contraction is strong
+4. Same-side mouth corner pulled up/out lowers the eye threshold: a quick rise of this
+   corner relative to the other one (so talking and smiling cancel) above its lowest level
+   of the last mouth_floor_s, by at least mouth_rise face units: co-contraction is strong
    evidence of HFS.  The mouth alone never makes an event.
+   A one-sided run survives a brief blind stretch (the other eye blinking mid-spasm,
+   when laterality cannot be judged) of up to blink_max_s.
 5. Interval rules (events.py): one-sided runs that sit inside a blink are its uneven
    edge; twitches closer than merge_gap_s form one clonic train; a sustained closure of
    >= tonic_s makes it tonic.
@@ -56,8 +59,8 @@ class DetectorParams:
     blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
     noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye signal
     off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
-    mouth_z: float = 3.0  # robust z of one corner over the other that counts as a pull
-    mouth_floor: float = 0.01  # smallest mouth noise trusted (face units)
+    mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
+    mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past
     mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
     min_event_s: float = 0.06
     merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
@@ -90,13 +93,11 @@ def _median(a: np.ndarray) -> float:
 class SideStats:
     open_level: float
     eye_noise: float  # robust SD of frame-to-frame jitter, in closure units
-    mouth_median: float
-    mouth_scale: float
     on: float
     off: float
 
 
-def side_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> SideStats:
+def side_stats(eye: np.ndarray, p: DetectorParams) -> SideStats:
     """The person's statistics for one side from a window of valid filtered values, oldest first.
 
     Noise is measured on frame-to-frame differences (MAD / sqrt 2): landmark jitter, not the
@@ -105,10 +106,8 @@ def side_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> SideSta
     open_level = _order_stat(eye, int(p.open_quantile * (eye.size - 1)))
     open_level = max(open_level, 1e-6)
     eye_noise = JITTER * _median(np.abs(np.diff(eye))) / open_level
-    mouth_median = _median(mouth)
-    mouth_scale = max(1.4826 * _median(np.abs(mouth - mouth_median)), p.mouth_floor)
     on = max(p.spasm_on, p.noise_k * eye_noise)
-    return SideStats(open_level, eye_noise, mouth_median, mouth_scale, on, p.off_ratio * on)
+    return SideStats(open_level, eye_noise, on, p.off_ratio * on)
 
 
 def blink_levels(stats: tuple[SideStats, SideStats], p: DetectorParams) -> tuple[float, float]:
@@ -143,8 +142,24 @@ def lateral(c_self, c_other, p: DetectorParams):
     floats (streaming) and arrays (whole recording) alike.
     """
     r_self, r_other = 1.0 - c_self, 1.0 - c_other
-    ok = (r_other >= p.other_open_min) & (r_other <= p.open_max) & (r_self <= p.open_max)
-    return np.where(ok, (r_other - r_self) / np.maximum(r_other, p.other_open_min), 0.0)
+    return np.where(comparable(c_self, c_other, p), (r_other - r_self) / np.maximum(r_other, p.other_open_min), 0.0)
+
+
+def comparable(c_self, c_other, p: DetectorParams):
+    """Whether laterality can be judged: the other eye open enough, both readings sane."""
+    r_self, r_other = 1.0 - c_self, 1.0 - c_other
+    return (r_other >= p.other_open_min) & (r_other <= p.open_max) & (r_self <= p.open_max)
+
+
+def hold_through(above_off: np.ndarray, blind: np.ndarray, t: np.ndarray, hold_s: float) -> np.ndarray:
+    """Vectorised twin of _RunState.hold: a run open when laterality goes blind (the other
+    eye blinks) stays open through that stretch if it lasts no longer than hold_s."""
+    out = above_off.copy()
+    edges = np.diff(np.concatenate([[0], blind.view(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if a > 0 and above_off[a - 1] and t[b - 1] - t[a] <= hold_s:
+            out[a:b] = True
+    return out
 
 
 def is_bilateral(run: Run, p: DetectorParams) -> bool:
@@ -185,14 +200,25 @@ def sliding_min(x: np.ndarray, n: int) -> np.ndarray:
 class _RunState:
     """Streaming run extraction for one signal (see detector step 3)."""
 
-    __slots__ = ("open", "onset", "peak", "ref_peak", "accepted")
+    __slots__ = ("open", "onset", "peak", "ref_peak", "accepted", "blind_since")
 
     def __init__(self):
         self.open = False
         self.onset = self.peak = self.ref_peak = 0.0
         self.accepted = False
+        self.blind_since = math.nan
+
+    def hold(self, t: float, hold_s: float) -> Run | None:
+        """A frame on which the signal cannot be judged: keep an open run open for up to
+        hold_s, else end it where the blind stretch began."""
+        if math.isnan(self.blind_since):
+            self.blind_since = t
+        if t - self.blind_since <= hold_s:
+            return None
+        return self.step(self.blind_since, False, False, 0.0)
 
     def step(self, t: float, above_off: bool, above_on: bool, value: float, ref: float = 0.0) -> Run | None:
+        self.blind_since = math.nan
         if above_off:
             if self.open:
                 if value > self.peak:
@@ -228,6 +254,7 @@ class StreamingDetector:
         self._lateral = [_RunState(), _RunState()]
         self._bilateral = _RunState()
         self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
+        self._mouth_floor = [_SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
         self._mouth = [_RunState(), _RunState()]
         self._unconfirmed: list[list[Run]] = [[], []]
         self._group: list[list[Run]] = [[], []]
@@ -241,7 +268,6 @@ class StreamingDetector:
         """Forget the person's statistics (e.g. after they moved or changed lighting)."""
         w = self.schedule.window
         self._eye_ring = np.zeros((2, w))
-        self._mouth_ring = np.zeros((2, w))
         self._count = 0
         self._stats: tuple[SideStats, SideStats] | None = None
         self._blink_levels = (math.inf, math.inf)
@@ -263,22 +289,19 @@ class StreamingDetector:
         if valid:
             slot = self._count % self.schedule.window
             self._eye_ring[:, slot] = eye_open
-            self._mouth_ring[:, slot] = mouth
             self._count += 1
             if self.schedule.is_update(self._count):
                 w = self.schedule.window
                 if self._count <= w:
-                    eye, mouth_w = self._eye_ring[:, :self._count], self._mouth_ring[:, :self._count]
+                    eye = self._eye_ring[:, :self._count]
                 else:  # oldest first, as side_stats wants
                     eye = np.roll(self._eye_ring, -(self._count % w), axis=1)
-                    mouth_w = self._mouth_ring
-                stats = self._stats = (side_stats(eye[0], mouth_w[0], p), side_stats(eye[1], mouth_w[1], p))
+                stats = self._stats = (side_stats(eye[0], p), side_stats(eye[1], p))
                 self._blink_levels = blink_levels(stats, p)
         events: list[Event] = []
         if valid and stats is not None:
             c = (1.0 - float(eye_open[0]) / stats[0].open_level, 1.0 - float(eye_open[1]) / stats[1].open_level)
-            z = ((float(mouth[0]) - stats[0].mouth_median) / stats[0].mouth_scale,
-                 (float(mouth[1]) - stats[1].mouth_median) / stats[1].mouth_scale)
+            pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
             self.closure = c
             bil = min(c)
             rise = bil - self._floor.push(bil)
@@ -287,18 +310,22 @@ class StreamingDetector:
                 self._on_blink_run(run, events)
             for s in (0, 1):
                 o = 1 - s
-                pulled = z[s] - max(z[o], 0.0) >= p.mouth_z
-                run = self._mouth[s].step(t, pulled, pulled, z[s])
+                pulled = pull[s] - self._mouth_floor[s].push(pull[s]) >= p.mouth_rise
+                run = self._mouth[s].step(t, pulled, pulled, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
-                lat = lateral(c[s], c[o], p)
-                on = stats[s].on * p.mouth_boost if pulled else stats[s].on
-                run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
+                if not comparable(c[s], c[o], p) and self._lateral[s].open:
+                    run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
+                else:
+                    lat = lateral(c[s], c[o], p)
+                    on = stats[s].on * p.mouth_boost if pulled else stats[s].on
+                    run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
                 if run is not None:
                     self._on_lateral_run(s, run)
         else:
             self.closure = (math.nan, math.nan)
-            self._floor.push(math.inf)
+            for floor in (self._floor, *self._mouth_floor):
+                floor.push(math.inf)
             self._close_all(t, events)
         for s in (0, 1):
             self._confirm(s, t, t_stream, events, final=False)
@@ -434,7 +461,7 @@ def _rows_median(a: np.ndarray) -> np.ndarray:
     return part[:, m // 2] if m % 2 else (part[:, mid[0]] + part[:, mid[1]]) / 2.0
 
 
-def _window_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> np.ndarray:
+def _window_stats(eye: np.ndarray, p: DetectorParams) -> np.ndarray:
     """side_stats for many equal-length windows at once (rows), as (rows, 6) arrays.
 
     Order statistics are exact whatever the route, so this matches side_stats bit for bit.
@@ -444,41 +471,37 @@ def _window_stats(eye: np.ndarray, mouth: np.ndarray, p: DetectorParams) -> np.n
     median = _rows_median
     open_level = np.maximum(np.partition(eye, kq, axis=1)[:, kq], 1e-6)
     eye_noise = JITTER * median(np.abs(np.diff(eye, axis=1))) / open_level
-    mouth_median = median(mouth)
-    mouth_scale = np.maximum(1.4826 * median(np.abs(mouth - mouth_median[:, None])), p.mouth_floor)
     on = np.maximum(p.spasm_on, p.noise_k * eye_noise)
-    return np.stack([open_level, eye_noise, mouth_median, mouth_scale, on, p.off_ratio * on], axis=1)
+    return np.stack([open_level, eye_noise, on, p.off_ratio * on], axis=1)
 
 
-def person_stats(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mouth: np.ndarray,
-                 p: DetectorParams, fps: float):
+def person_stats(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, p: DetectorParams, fps: float):
     """Per-frame statistics arrays exactly as the streaming detector would have them."""
     n = t.size
     sched = Schedule.of(p, fps)
     vidx = np.flatnonzero(valid)
-    eye_v, mouth_v = eye_open[vidx], mouth[vidx]
+    eye_v = eye_open[vidx]
     counts = np.arange(1, vidx.size + 1)
     upd = np.flatnonzero((counts >= sched.calibration) & ((counts - sched.calibration) % sched.every == 0))
     # Per frame: index into the list of updates in force (-1 = still calibrating).
     which = np.full(n, -1)
     which[vidx[upd]] = np.arange(upd.size)
     np.maximum.accumulate(which, out=which)
-    table = np.full((max(upd.size, 1), 2, 6), np.nan)
+    table = np.full((max(upd.size, 1), 2, 4), np.nan)
     blink = np.full((max(upd.size, 1), 2), np.inf)
     ends = counts[upd]
     short = ends < sched.window  # windows still filling up: one by one
     for k in np.flatnonzero(short):
         c = ends[k]
-        st = tuple(side_stats(eye_v[:c, s], mouth_v[:c, s], p) for s in (0, 1))
-        table[k] = [(x.open_level, x.eye_noise, x.mouth_median, x.mouth_scale, x.on, x.off) for x in st]
+        st = tuple(side_stats(eye_v[:c, s], p) for s in (0, 1))
+        table[k] = [(x.open_level, x.eye_noise, x.on, x.off) for x in st]
         blink[k] = blink_levels(st, p)
     full = np.flatnonzero(~short)
     if full.size:
         w = sched.window
         eye_w = [np.lib.stride_tricks.sliding_window_view(eye_v[:, s], w)[ends[full] - w] for s in (0, 1)]
         for s in (0, 1):
-            mouth_w = np.lib.stride_tricks.sliding_window_view(mouth_v[:, s], w)[ends[full] - w]
-            table[full, s] = _window_stats(eye_w[s], mouth_w, p)
+            table[full, s] = _window_stats(eye_w[s], p)
         rise = np.maximum(p.blink_on, p.noise_k * np.maximum(table[full, 0, 1], table[full, 1, 1]))
         blink[full] = np.stack([rise, p.off_ratio * rise], axis=1)
     return which, table, blink
@@ -501,15 +524,13 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
         t_end = float(t[-1] + 1.0 / fps) if n else 0.0
     t = t - input_lag_s  # content time, as in StreamingDetector.update
     t_end = t_end - input_lag_s
-    which, table, blink_tab = person_stats(t, valid, eye_open, mouth, p, fps)
+    which, table, blink_tab = person_stats(t, valid, eye_open, p, fps)
     live = valid & (which >= 0)
     w = np.where(live, which, 0)
     st = table[w]  # (n, 2, 6)
     closure = 1.0 - eye_open / st[:, :, 0]
-    z = (mouth - st[:, :, 2]) / st[:, :, 3]
     closure = np.where(live[:, None], closure, np.nan)
     c_safe = np.where(live[:, None], closure, 0.0)
-    z = np.where(live[:, None], z, 0.0)
 
     events: list[Event] = []
     bil = np.minimum(c_safe[:, 0], c_safe[:, 1])
@@ -522,16 +543,19 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
     events.extend(blink_event(r, r.offset_s + input_lag_s) for r in bilaterals if is_blink(r, p))
     for s in (0, 1):
         o = 1 - s
-        pulled = live & (z[:, s] - np.maximum(z[:, o], 0.0) >= p.mouth_z)
-        mouth_runs = _runs(t, t_end, pulled, pulled, np.where(pulled, z[:, s], -np.inf))
+        pull = mouth[:, s] - mouth[:, o]
+        floor = sliding_min(np.where(live, pull, np.inf), max(1, round(p.mouth_floor_s * fps)))
+        pulled = live & (pull - floor >= p.mouth_rise)
+        mouth_runs = _runs(t, t_end, pulled, pulled, np.where(pulled, pull, -np.inf))
         lat = lateral(c_safe[:, s], c_safe[:, o], p)
-        on = np.where(pulled, st[:, s, 4] * p.mouth_boost, st[:, s, 4])
-        l_off = live & (lat > st[:, s, 5])
-        runs = _runs(t, t_end, l_off, l_off & (lat >= on), np.where(l_off, c_safe[:, s], -np.inf))
+        on = np.where(pulled, st[:, s, 2] * p.mouth_boost, st[:, s, 2])
+        l_off = live & (lat > st[:, s, 3])
+        held = hold_through(l_off, live & ~comparable(c_safe[:, s], c_safe[:, o], p), t, p.blink_max_s)
+        runs = _runs(t, t_end, held, l_off & (lat >= on), np.where(l_off, c_safe[:, s], -np.inf))
         twitches = [r for r in runs if r.accepted and r.duration_s >= p.min_event_s
                     and not is_absorbed(r, bilaterals, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)]
         for group in group_twitches(twitches, p.merge_gap_s):
-            mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, p.cocontraction_s)
-            events.append(spasm_event(SIDES[s], group, mouth, p.tonic_s, math.nan))
+            with_mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, p.cocontraction_s)
+            events.append(spasm_event(SIDES[s], group, with_mouth, p.tonic_s, math.nan))
     events.sort(key=lambda e: (e.onset_s, e.side))
     return DetectionResult(events, closure, which >= 0)

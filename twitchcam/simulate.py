@@ -86,7 +86,7 @@ def simulate(duration_s: float = 120.0, fps: float = 30.0, seed: int = 0, *,
             closure[:, s] = np.maximum(closure[:, s], intensity * prof)
             closure[:, o] = np.maximum(closure[:, o], drag * intensity * prof)  # landmark drag
             if with_mouth:
-                mouth_pull[:, s] += 0.06 * prof
+                mouth_pull[:, s] += 0.2 * prof  # corner up/out, as measured on injected real faces
             truth.append(TruthEvent(cursor, end, SIDES[s], kind, count, with_mouth))
             cursor = end
         else:
