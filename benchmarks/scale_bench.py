@@ -48,11 +48,67 @@ def make_long_video(src: Path, dst: Path, seconds: float) -> int:
     return n
 
 
+def vm_hwm_mb(pid: int | str = "self") -> float:
+    """Peak RSS of one process (VmHWM; unlike ru_maxrss it does not inherit the forking parent's)."""
+    try:
+        for ln in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+class ChildPeaks:
+    """Polls the peak RSS of this process's children (the workers) while they run."""
+
+    def __init__(self, every_s: float = 0.2):
+        import threading
+
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._every = every_s
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _children(self) -> list[int]:
+        me = os.getpid()
+        out = []
+        for task in Path(f"/proc/{me}/task").iterdir():
+            try:
+                out += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            for pid in self._children():
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"spawn_main" in cmd and b"resource_tracker" not in cmd:  # workers only
+                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), vm_hwm_mb(pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peaks.values(), default=0.0)
+
+
+def cpu_s() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 # -- one configuration, in its own process ------------------------------------------------------
 def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     from twitchcam.model import ensure_model
 
     model = ensure_model()
+    peaks = ChildPeaks()
+    cpu0 = cpu_s()
     t0 = time.perf_counter()
     if mode == "single":
         from twitchcam.analyze import analyze_file
@@ -79,10 +135,8 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     else:
         raise SystemExit(f"unknown mode {mode}")
     wall = time.perf_counter() - t0
-    kib = 1  # Linux ru_maxrss is in KiB
-    return {"wall_s": wall, "frames": frames,
-            "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib / 1024,
-            "rss_child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib / 1024}
+    return {"wall_s": wall, "frames": frames, "cpu_s": cpu_s() - cpu0, "rss_self_mb": vm_hwm_mb(),
+            "rss_child_mb": peaks.stop(), "workers": len(peaks.peaks)}
 
 
 def spawn(mode: str, jobs: int, inputs: list[Path], out: Path) -> dict:
@@ -177,7 +231,8 @@ def main() -> int:
             dst.parent.mkdir(exist_ok=True)
             shutil.copy(src, dst)
             shorts.append(dst)
-        print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}  jobs: {args.jobs}")
+        print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}  jobs: {args.jobs}  "
+              f"load average before: {os.getloadavg()[0]:.1f} (other processes skew wall times)")
         print(f"long video: {n} frames, {args.seconds:.0f} s; batch: 8 short videos\n")
 
         r1 = spawn("single", 1, [long], tmp / "o1")
@@ -186,17 +241,19 @@ def main() -> int:
         bN = spawn("batch", args.jobs, shorts, tmp / "bN")
 
         def line(label, r):
-            return (f"{label:<34} {r['wall_s']:7.1f} s {r['frames'] / r['wall_s']:7.1f} fps "
-                    f"(process {r['process_wall_s']:5.1f} s)  peak RSS parent {r['rss_self_mb']:6.0f} MB, "
-                    f"largest worker {r['rss_child_mb']:6.0f} MB")
+            workers = (f"{r['workers']} workers, largest {r['rss_child_mb']:4.0f} MB" if r["workers"]
+                       else "no workers")
+            return (f"{label:<36} {r['wall_s']:6.1f} s {r['frames'] / r['wall_s']:6.1f} fps  CPU {r['cpu_s']:6.1f} s"
+                    f"  peak RSS: main {r['rss_self_mb']:4.0f} MB, {workers}")
 
         print(line("long video  --jobs 1 (analyze_file)", r1))
         print(line(f"long video  --jobs {args.jobs} (chunked)", rN))
-        print(f"{'':<34} speed-up x{r1['wall_s'] / rN['wall_s']:.2f}\n")
+        print(f"{'':<36} speed-up x{r1['wall_s'] / rN['wall_s']:.2f}\n")
         print(line("8 short     sequential analyze_file", b1))
         print(line(f"8 short     --jobs {args.jobs} (run_batch)", bN))
-        print(f"{'':<34} speed-up x{b1['wall_s'] / bN['wall_s']:.2f}\n")
+        print(f"{'':<36} speed-up x{b1['wall_s'] / bN['wall_s']:.2f}\n")
 
+        print(f"load average after: {os.getloadavg()[0]:.1f}\n")
         split = cost_split(long, args.frames_split, tmp)
         total = sum(v for k, v in split.items() if k != "frames")
         print(f"per-frame cost, one process, {split['frames']} frames of {long.name} "

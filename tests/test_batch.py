@@ -160,3 +160,33 @@ def test_seek_matches_sequential_timestamps(long_video, model):
     want = ts[(ts >= s) & (ts < e)]
     assert np.array_equal(grab.t[grab.t >= s], want)
     assert np.array_equal(seek.t[seek.t >= s], want)
+
+
+# -- dask.distributed ------------------------------------------------------------------------------
+def test_dask_unreachable_scheduler_is_one_line_error(tmp_path):
+    pytest.importorskip("distributed")
+    import time
+
+    from twitchcam.batch import connect_dask
+
+    t0 = time.monotonic()
+    with pytest.raises(TwitchcamError, match="cannot reach dask scheduler tcp://127.0.0.1:1") as err:
+        connect_dask("tcp://127.0.0.1:1", timeout_s=2.0)
+    assert time.monotonic() - t0 < 10 and "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster(tmp_path, videos, model):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from twitchcam.batch import run_batch_dask
+
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is not a video\n" * 100)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        rows = run_batch_dask([videos["single_face.mp4"], fake], tmp_path / "out", model,
+                              scheduler=cluster.scheduler_address, on_row=None)
+    assert [r.status for r in rows] == ["complete", "error"]
+    assert "not a video" in rows[1].reason
+    assert json.loads((tmp_path / "out" / "single_face" / "session.json").read_text())["status"] == "complete"

@@ -32,6 +32,12 @@ from typing import Callable, Sequence
 from twitchcam.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
 
+
+class Interrupted(TwitchcamError):
+    """Ctrl-C: same exit code as analyze's; defined here so the parent never imports MediaPipe."""
+
+    exit_code = 130
+
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
 
@@ -137,14 +143,14 @@ def _one_sigint(signum, frame):
 
 def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
     """Runs in a worker: (status, summary or None, one-line reason)."""
-    from twitchcam.analyze import Interrupted, analyze_file
+    from twitchcam.analyze import Interrupted as AnalyzeInterrupted, analyze_file
 
     signal.signal(signal.SIGINT, _one_sigint)
     try:
         summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
                                show_progress=False)
         return summary.get("status", "complete"), summary, ""
-    except Interrupted as exc:
+    except AnalyzeInterrupted as exc:
         return "interrupted", completed_or_partial(Path(folder)), str(exc)
     except TwitchcamError as exc:
         return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -195,7 +201,6 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     one line on stderr), so workers never draw progress bars over each other.
     Raises `Interrupted` (exit code 130) on Ctrl-C after finalising what was running.
     """
-    from twitchcam.analyze import Interrupted
     from twitchcam.pipeline import PipelineParams
 
     params = params if params is not None else PipelineParams()
@@ -340,3 +345,106 @@ def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
 def batch_exit_code(rows: Sequence[BatchRow]) -> int:
     """0 if every input is complete (analysed now or before), else 1."""
     return 0 if all(r.status == "complete" for r in rows) else 1
+
+
+# -- dask.distributed: the same batch across machines -------------------------------------------
+def _analyze_task_dask(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
+    """Runs on a dask worker thread (no signal handling there; cancellation comes from the client)."""
+    from twitchcam.analyze import Interrupted as AnalyzeInterrupted, analyze_file
+
+    try:
+        summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
+                               show_progress=False)
+        return summary.get("status", "complete"), summary, ""
+    except AnalyzeInterrupted as exc:
+        return "interrupted", completed_or_partial(Path(folder)), str(exc)
+    except TwitchcamError as exc:
+        return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:
+        return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def connect_dask(scheduler: str, timeout_s: float = 3.0):
+    """A dask.distributed Client for tcp://HOST:PORT, or a one-line TwitchcamError within ~timeout_s."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TwitchcamError("--scheduler needs dask.distributed: pip install 'twitchcam[dask]'") from None
+    import logging
+
+    for name in ("distributed.client", "distributed.core", "distributed.comm"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # the one line below says it all
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise TwitchcamError(f"cannot reach dask scheduler {scheduler} within {timeout_s:g} s "
+                             f"({type(exc).__name__})") from None
+    except ValueError as exc:
+        raise TwitchcamError(f"--scheduler {scheduler!r}: {exc}") from None
+
+
+def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=None, scheduler: str | object = "",
+                   shard: tuple[int, int] | None = None, mirrored: bool = False,
+                   on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
+                   folders: Sequence[Path] | None = None, timeout_s: float = 3.0) -> list[BatchRow]:
+    """`run_batch` on a dask.distributed cluster: one task per video, same rows, same resume rule.
+
+    `scheduler` is "tcp://HOST:8786" (or an existing Client).  Workers must see the same paths
+    (videos, model, out_root) as this machine, e.g. a shared filesystem.  Workers each run one
+    landmarker per running task, so start them with --nthreads 1 (one video per process).
+    """
+    from twitchcam.pipeline import PipelineParams
+
+    params = params if params is not None else PipelineParams()
+    videos = [Path(v) for v in videos]
+    folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
+    work = select_shard(list(zip(videos, folders)), shard)
+    total = len(work)
+    rows: dict[int, BatchRow] = {}
+
+    def finish(k: int, row: BatchRow) -> None:
+        rows[k] = row
+        if on_row is not None:
+            on_row(row, len(rows), total)
+
+    todo = []
+    for k, (video, folder) in enumerate(work):
+        done = completed_summary(folder)
+        if done is not None:
+            finish(k, row_from_summary(video, folder, done, status="complete", reason="skipped: already complete"))
+        elif not video.exists():
+            finish(k, BatchRow(file=str(video), status="error", reason=f"{video}: no such file", session=str(folder)))
+        else:
+            todo.append(k)
+    if not todo:
+        return [rows[k] for k in sorted(rows)]
+    own = isinstance(scheduler, str)
+    client = connect_dask(scheduler, timeout_s) if own else scheduler
+    from distributed import as_completed
+
+    futures = {}
+    try:
+        for k in todo:
+            video, folder = work[k]
+            fut = client.submit(_analyze_task_dask, str(video.resolve()), str(folder.resolve()),
+                                str(Path(model).resolve()), params, mirrored, pure=False, key=f"twitchcam-{k}-{video.name}-{time.time_ns()}")
+            futures[fut] = (k, time.monotonic())
+        for fut in as_completed(list(futures), loop=client.loop):
+            k, t0 = futures[fut]
+            video, folder = work[k]
+            try:
+                status, summary, reason = fut.result()
+            except Exception as exc:  # worker died, task lost, ...
+                status, summary, reason = "error", None, f"dask task failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            wall = time.monotonic() - t0
+            finish(k, row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall)
+                   if summary is not None else
+                   BatchRow(file=str(video), status=status, reason=reason, session=str(folder), wall_s=round(wall, 2)))
+    except KeyboardInterrupt:
+        client.cancel(list(futures))  # tasks not started never start; running ones are abandoned
+        raise Interrupted(f"interrupted: {sum(r.status == 'complete' for r in rows.values())} of {total} sessions "
+                          f"complete in {out_root}; run the same command again to resume") from None
+    finally:
+        if own:
+            client.close()
+    return [rows[k] for k in sorted(rows)]

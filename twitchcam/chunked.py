@@ -24,12 +24,20 @@ import math
 import multiprocessing
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+import twitchcam.source  # noqa: F401  (sets OpenCV/FFmpeg log levels before cv2 is first imported)
 from twitchcam.errors import TwitchcamError
+
+
+class Interrupted(TwitchcamError):
+    """Ctrl-C: same exit code as analyze's; defined here so the parent never imports MediaPipe."""
+
+    exit_code = 130
 from twitchcam.features import FEATURE_COLUMNS
 
 MP_CONTEXT = "spawn"
@@ -156,6 +164,17 @@ def _concat(parts: list[ChunkResult]) -> ChunkResult:
                        np.concatenate([p.raw for p in parts]), parts[-1].stopped_early)
 
 
+def _kill_pool(ex: ProcessPoolExecutor) -> None:
+    """Ctrl-C or an error: drop queued chunks, end running workers now and reap them."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5.0)
+
+
 def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: float = 2.0,
                         mirrored: bool = False, chunks: list[tuple[float, float]] | None = None,
                         on_chunk=None) -> tuple[ChunkResult, float, int, dict]:
@@ -165,33 +184,38 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
     info = {"chunks": [[s, e if math.isfinite(e) else None] for s, e in chunks], "warmup_s": warmup_s,
             "reseeked": []}
     ctx = multiprocessing.get_context(MP_CONTEXT)
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx) as ex:
+    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
+                             initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    try:
         futs = [ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored, s, e,
                           warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
-        try:
-            results = []
-            for k, f in enumerate(futs):
-                results.append(f.result())
-                if on_chunk:
-                    on_chunk(k, len(chunks))
-            parts = [results[0]]
-            for k in range(1, len(chunks)):
+        results = []
+        for k, f in enumerate(futs):
+            results.append(f.result())
+            if on_chunk:
+                on_chunk(k, len(chunks))
+        parts = [results[0]]
+        for k in range(1, len(chunks)):
+            if results[k - 1].stopped_early:  # the file ended early (truncated): nothing after it
+                info["ended_in_chunk"] = k - 1
+                break
+            cut = _seam(results[k - 1], results[k], chunks[k][0])
+            if cut is None:  # inexact seek: redo this chunk without seeking (exact, slower)
+                info["reseeked"].append(k)
+                results[k] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
+                                       chunks[k][0], chunks[k][1], warmup_s, fps, False).result()
                 cut = _seam(results[k - 1], results[k], chunks[k][0])
-                if cut is None:  # inexact seek: redo this chunk without seeking (exact, slower)
-                    info["reseeked"].append(k)
-                    results[k] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
-                                           chunks[k][0], chunks[k][1], warmup_s, fps, False).result()
-                    cut = _seam(results[k - 1], results[k], chunks[k][0])
-                    if cut is None:
-                        raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
-                                             f"without seeking; analyse it with --jobs 1")
-                parts.append(results[k].slice(slice(cut, None)))
-        except BaseException:
-            ex.shutdown(wait=False, cancel_futures=True)
-            for p in list((getattr(ex, "_processes", None) or {}).values()):
-                if p.is_alive():
-                    p.terminate()
-            raise
+                if cut is None:
+                    raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
+                                         f"without seeking; analyse it with --jobs 1")
+            parts.append(results[k].slice(slice(cut, None)))
+    except BrokenProcessPool:
+        _kill_pool(ex)
+        raise TwitchcamError(f"{video}: a worker process died while analysing a chunk; try --jobs 1") from None
+    except BaseException:
+        _kill_pool(ex)
+        raise
+    ex.shutdown(wait=True)
     merged = _concat(parts)
     if merged.t.size == 0:
         raise TwitchcamError(f"{video}: no frame could be decoded (corrupt or not a video)")
@@ -230,7 +254,6 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
     import sys
 
-    from twitchcam.analyze import Interrupted
     from twitchcam.pipeline import PipelineParams, run_session, session_meta
     from twitchcam.session import SessionWriter
 
@@ -242,6 +265,11 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
             sys.stderr.flush()
 
+    fps, _, duration = _probe(video)
+    if len(plan_chunks(duration, jobs, warmup_s)) == 1:  # too short to split: the plain run, same output
+        from twitchcam.analyze import analyze_file
+
+        return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress)
     try:
         merged, fps, expected, info = compute_raw_chunked(video, model, params, jobs, warmup_s, mirrored,
                                                           on_chunk=on_chunk)

@@ -38,9 +38,28 @@ def detector_params(args: argparse.Namespace, base=None):
 def _output_folders(videos: list[Path], out: str | None) -> list[Path]:
     if len(videos) == 1:
         return [Path(out) if out else DEFAULT_RECORDINGS / videos[0].stem]
-    root = Path(out) if out else DEFAULT_RECORDINGS
-    names = [v.stem for v in videos]
-    return [root / (v.stem if names.count(v.stem) == 1 else f"{v.stem}-{v.suffix.lstrip('.')}") for v in videos]
+    from twitchcam.batch import output_folders  # unique names even for a.mp4 in two directories
+
+    return output_folders(videos, Path(out) if out else DEFAULT_RECORDINGS)
+
+
+def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], model: Path, params) -> int:
+    """Many videos: parallel worker processes (or a dask cluster), resumable, one bad file never stops it."""
+    from twitchcam.batch import (batch_exit_code, format_batch_table, parse_shard, run_batch, run_batch_dask,
+                                 write_batch_csv)
+
+    shard = parse_shard(args.shard) if args.shard else None
+    if args.scheduler:
+        rows = run_batch_dask(videos, None, model, params, scheduler=args.scheduler, shard=shard,
+                              mirrored=args.mirrored, folders=folders)
+    else:
+        rows = run_batch(videos, None, model, params, jobs=args.jobs, shard=shard, mirrored=args.mirrored,
+                         folders=folders)
+    print(format_batch_table(rows))
+    if args.batch_csv:
+        write_batch_csv(rows, Path(args.batch_csv))
+        print(f"  table: {args.batch_csv}")
+    return batch_exit_code(rows)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -50,13 +69,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from twitchcam.progress import summary_table
     from twitchcam.source import find_videos
 
+    if args.jobs < 1:
+        raise TwitchcamError(f"--jobs {args.jobs}: must be at least 1")
     videos = find_videos(args.videos)
     model = ensure_model(args.model)
     params = PipelineParams(detector=detector_params(args))
+    folders = _output_folders(videos, args.out)
+    if len(videos) > 1 and (args.jobs > 1 or args.shard or args.scheduler or args.batch_csv):
+        return _batch(args, videos, folders, model, params)
+    if args.shard or args.scheduler:
+        raise TwitchcamError("--shard and --scheduler need several input videos")
     failures = 0
-    for video, folder in zip(videos, _output_folders(videos, args.out)):
+    rows = []
+    for video, folder in zip(videos, folders):
         try:
-            summary = analyze_file(video, folder, model, params, mirrored=args.mirrored)
+            if args.jobs > 1:  # one long video, several processes: time chunks
+                from twitchcam.chunked import analyze_chunked
+
+                summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored)
+            else:
+                summary = analyze_file(video, folder, model, params, mirrored=args.mirrored)
         except TwitchcamError as exc:
             failures += 1
             print(f"twitchcam: error: {exc}", file=sys.stderr)
@@ -67,6 +99,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failures += 1
             print(f"twitchcam: error: {video}: truncated or corrupt after {summary['frames']} frames; "
                   f"analysed what decoded (session saved in {folder})", file=sys.stderr)
+        if args.batch_csv:
+            from twitchcam.batch import row_from_summary
+
+            rows.append(row_from_summary(video, folder, summary))
+    if args.batch_csv and rows:
+        from twitchcam.batch import write_batch_csv
+
+        write_batch_csv(rows, Path(args.batch_csv))
     return 1 if failures else 0
 
 
@@ -108,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirrored", action="store_true",
                    help="selfie-view recording: flip so left/right are the patient's own sides")
     p.add_argument("--model", help="path to face_landmarker.task (or set TWITCHCAM_MODEL)")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="worker processes: N videos at once, or one long video split into N time chunks "
+                        "(default 1); a rerun skips sessions already complete")
+    p.add_argument("--shard", metavar="i/N",
+                   help="analyse only inputs i, i+N, i+2N, ... of the input list (0-based), "
+                        "to split one batch across machines")
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="run the batch on a dask.distributed cluster (pip install twitchcam[dask]; "
+                        "workers must see the same paths)")
+    p.add_argument("--batch-csv", metavar="FILE",
+                   help="also write one CSV line per video (per-side counts and rates, affected side)")
     add_detector_options(p)
     p.set_defaults(func=cmd_analyze)
 
@@ -122,12 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch", action="store_true", help="fetch the model now if missing")
     p.set_defaults(func=cmd_models)
 
-    for name in ("twitchcam.live_cli", "twitchcam.report_cli"):
-        try:
-            module = __import__(name, fromlist=["register"])
-        except ImportError:
-            continue
-        module.register(sub)
+    from twitchcam.live_cli import register as add_live_command
+    from twitchcam.report_cli import add_report_commands
+
+    add_live_command(sub)
+    add_report_commands(sub)
     return parser
 
 
