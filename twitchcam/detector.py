@@ -41,7 +41,9 @@ import numpy as np
 
 from twitchcam.anatomy import SIDES
 from twitchcam.events import (Event, Run, blink_event, group_twitches, has_mouth, is_absorbed,
-                              spasm_event)
+                              spasm_event, tangent_onset, with_onset)
+
+RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class DetectorParams:
     merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
     tonic_s: float = 1.0
     blink_absorb_s: float = 0.07  # about two frames at 30 fps
+    onset_back_s: float = 0.15  # how far the tangent method may move an onset back
     blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
     cocontraction_s: float = 0.1
 
@@ -256,12 +259,14 @@ class StreamingDetector:
         self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
         self._mouth_floor = [_SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
         self._mouth = [_RunState(), _RunState()]
-        self._unconfirmed: list[list[Run]] = [[], []]
+        self._unconfirmed: list[list[tuple[Run, float]]] = [[], []]  # closed runs and their tangent onsets
         self._group: list[list[Run]] = [[], []]
         self._reported_at = [math.nan, math.nan]
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
         self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
         self._mouth_runs: list[list[Run]] = [[], []]
+        self._recent = [deque(maxlen=RISE_BEFORE), deque(maxlen=RISE_BEFORE)]  # (t, lateral) before now
+        self._rise: list[list[tuple[float, float]]] = [[], []]  # (t, lateral) from just before a run's start
         self.closure = (math.nan, math.nan)  # last frame's per-side closure, for frames.csv
 
     def recalibrate(self) -> None:
@@ -314,12 +319,14 @@ class StreamingDetector:
                 run = self._mouth[s].step(t, pulled, pulled, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
-                if not comparable(c[s], c[o], p) and self._lateral[s].open:
+                lat = float(lateral(c[s], c[o], p))
+                was_open = self._lateral[s].open
+                if not comparable(c[s], c[o], p) and was_open:
                     run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
                 else:
-                    lat = lateral(c[s], c[o], p)
                     on = stats[s].on * p.mouth_boost if pulled else stats[s].on
                     run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
+                self._track_rise(s, t, lat, was_open)
                 if run is not None:
                     self._on_lateral_run(s, run)
         else:
@@ -327,6 +334,8 @@ class StreamingDetector:
             for floor in (self._floor, *self._mouth_floor):
                 floor.push(math.inf)
             self._close_all(t, events)
+            for s in (0, 1):
+                self._track_rise(s, t, math.nan, False)
         for s in (0, 1):
             self._confirm(s, t, t_stream, events, final=False)
             self._flush(s, t, events, final=False)
@@ -363,20 +372,31 @@ class StreamingDetector:
             if is_blink(run, self.p):
                 events.append(blink_event(run, run.offset_s + self.lag))
 
+    def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
+        """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
+        if self._lateral[s].open and not was_open:
+            self._rise[s] = list(self._recent[s])
+        if self._lateral[s].open and len(self._rise[s]) < RISE_BEFORE + RISE_AFTER:
+            self._rise[s].append((t, lat))
+        self._recent[s].append((t, lat))
+
     def _on_lateral_run(self, s: int, run: Run) -> None:
         if run.accepted and run.duration_s >= self.p.min_event_s:
-            self._unconfirmed[s].append(run)
+            pts = self._rise[s]
+            onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
+            self._unconfirmed[s].append((run, onset))
 
     def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
         """A closed run becomes a twitch once every two-sided closure that could absorb it has closed."""
         pending = self._unconfirmed[s]
         absorb = self.p.blink_absorb_s
         bil = self._bilateral
-        while pending and (final or (t >= pending[0].offset_s + absorb and not (
-                bil.open and bil.onset <= pending[0].offset_s + absorb))):
-            run = pending.pop(0)
+        while pending and (final or (t >= pending[0][0].offset_s + absorb and not (
+                bil.open and bil.onset <= pending[0][0].offset_s + absorb))):
+            run, onset = pending.pop(0)
             if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s):
                 continue
+            run = with_onset(run, onset)
             if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
                 self._emit(s, events)
             if not self._group[s]:  # a new spasm: report it now, its train may still grow
@@ -392,8 +412,9 @@ class StreamingDetector:
         if not final:
             horizon = group[-1].offset_s + self.p.merge_gap_s
             lat = self._lateral[s]
-            if t < horizon or (lat.open and lat.onset < horizon) or any(
-                    r.onset_s < horizon for r in self._unconfirmed[s]):
+            # An open run may yet be dated back by up to onset_back_s.
+            if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or any(
+                    onset < horizon for _, onset in self._unconfirmed[s]):
                 return
         self._emit(s, events)
 
@@ -409,15 +430,15 @@ class StreamingDetector:
 
     def _prune(self, t: float) -> None:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
-        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r in side])
-        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r in side])
+        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _ in side])
+        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _ in side])
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         if self._bilaterals and self._bilaterals[0].offset_s < horizon:
             self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
         for s in (0, 1):
-            starts = [t] + [r.onset_s for r in self._unconfirmed[s] + self._group[s][:1]]
+            starts = [t] + [onset for _, onset in self._unconfirmed[s]] + [r.onset_s for r in self._group[s][:1]]
             if self._lateral[s].open:
-                starts.append(self._lateral[s].onset)
+                starts.append(self._lateral[s].onset - self.p.onset_back_s)
             keep_from = min(starts) - self.p.cocontraction_s
             runs = self._mouth_runs[s]
             if runs and runs[0].offset_s < keep_from:
@@ -426,6 +447,12 @@ class StreamingDetector:
 
 # -- whole-recording driver ---------------------------------------------------------------
 
+def _run_bounds(above_off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First frame of each run of True, and the first frame after it."""
+    edges = np.diff(np.concatenate([[0], above_off.view(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def _runs(t: np.ndarray, t_end: float, above_off: np.ndarray, above_on: np.ndarray,
           value: np.ndarray, ref: np.ndarray | None = None) -> list[Run]:
     """Vectorised twin of _RunState over a whole recording.
@@ -433,9 +460,7 @@ def _runs(t: np.ndarray, t_end: float, above_off: np.ndarray, above_on: np.ndarr
     reduceat reduces from one run's start to the next one's, so callers pass `above_on`
     and `value` already masked outside the runs (False, -inf).
     """
-    edges = np.diff(np.concatenate([[0], above_off.view(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    starts, ends = _run_bounds(above_off)
     if starts.size == 0:
         return []
     peaks = np.maximum.reduceat(value, starts)
@@ -552,8 +577,14 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
         l_off = live & (lat > st[:, s, 3])
         held = hold_through(l_off, live & ~comparable(c_safe[:, s], c_safe[:, o], p), t, p.blink_max_s)
         runs = _runs(t, t_end, held, l_off & (lat >= on), np.where(l_off, c_safe[:, s], -np.inf))
-        twitches = [r for r in runs if r.accepted and r.duration_s >= p.min_event_s
-                    and not is_absorbed(r, bilaterals, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)]
+        rise = np.where(live, lat, np.nan)
+        twitches = []
+        for r, a, b in zip(runs, *_run_bounds(held)):
+            if (r.accepted and r.duration_s >= p.min_event_s
+                    and not is_absorbed(r, bilaterals, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)):
+                near = slice(max(0, a - RISE_BEFORE), min(a + RISE_AFTER, b))  # as _track_rise keeps them
+                twitches.append(with_onset(r, tangent_onset(t[near].tolist(), rise[near].tolist(), r.onset_s,
+                                                            p.onset_back_s)))
         for group in group_twitches(twitches, p.merge_gap_s):
             with_mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, p.cocontraction_s)
             events.append(spasm_event(SIDES[s], group, with_mouth, p.tonic_s, math.nan))

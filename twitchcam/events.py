@@ -113,6 +113,31 @@ def blink_event(run: Run, detected_at_s: float) -> Event:
                  detected_at_s)
 
 
+def tangent_onset(times: list[float], values: list[float], onset_s: float, max_back_s: float) -> float:
+    """When the closure began: the steepest rise near the run's start, extended back to 0.
+
+    A run starts where the signal crosses its 'off' level, partway up the rise; the
+    tangent at the steepest step meets zero close to where the lid started to move (the
+    classic tangent method for EMG and kinematic onsets).  Never later than the run's
+    start, never more than max_back_s before it.  Plain floats, so the streaming and the
+    whole-recording detectors compute the very same number.
+    """
+    best, j = 0.0, -1
+    for k in range(len(times) - 1):
+        v0, v1 = values[k], values[k + 1]
+        if v0 == v0 and v1 == v1 and times[k + 1] > times[k]:  # both finite (NaN != NaN)
+            slope = (v1 - v0) / (times[k + 1] - times[k])
+            if slope > best:
+                best, j = slope, k
+    if j < 0:
+        return onset_s
+    return min(onset_s, max(onset_s - max_back_s, times[j] - values[j] / best))
+
+
+def with_onset(run: Run, onset_s: float) -> Run:
+    return Run(onset_s, run.offset_s, run.peak, run.accepted, run.ref_peak)
+
+
 def group_twitches(twitches: list[Run], merge_gap_s: float) -> list[list[Run]]:
     """Twitches closer than merge_gap_s form one clonic train."""
     groups: list[list[Run]] = []
