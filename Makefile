@@ -27,6 +27,9 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/live_latency.py
+	$(PY) benchmarks/scale_bench.py
+	$(PY) benchmarks/report_bench.py
 
 accuracy: setup
 	$(PY) benchmarks/accuracy.py

@@ -5,9 +5,12 @@ It speaks what IP cameras and `mjpg-streamer` speak: `GET /stream.mjpg` answers
 rate on an absolute schedule (so the stream neither drifts nor bursts).  OpenCV's FFmpeg
 backend reads it as http://127.0.0.1:PORT/stream.mjpg.
 
-Failure modes, for the live-mode tests:
+Failure modes, for the live-mode tests (N counts frames sent over all connections):
     stall_after=N   after N frames, every connection goes silent but stays open
     die_after=N     after N frames, the connection closes and the server stops listening
+    pause_after=N   after N frames, go silent for pause_s seconds once, then carry on
+    drop_after=N    after N frames, close the connection once but keep listening (a camera
+                    that restarts: the client must reconnect, and gets frame 0 again)
 
 Usage in a test:
     with MjpegServer(jpegs, fps) as server:
@@ -62,7 +65,9 @@ class MjpegServer:
     """Serve JPEG frames as an MJPEG stream on 127.0.0.1 from a background thread."""
 
     def __init__(self, jpegs: Sequence[bytes], fps: float, loop: bool = True,
-                 stall_after: int | None = None, die_after: int | None = None, port: int = 0):
+                 stall_after: int | None = None, die_after: int | None = None,
+                 pause_after: int | None = None, pause_s: float = 0.0, drop_after: int | None = None,
+                 port: int = 0):
         if not jpegs:
             raise ValueError("no frames to serve")
         self.jpegs = list(jpegs)
@@ -70,6 +75,8 @@ class MjpegServer:
         self.loop = loop
         self.stall_after = stall_after
         self.die_after = die_after
+        self.pause_after, self.pause_s, self.drop_after = pause_after, pause_s, drop_after
+        self._paused = self._dropped = False
         self.sent = 0  # frames sent, over all connections
         self.connections = 0
         self._stop = threading.Event()
@@ -120,6 +127,14 @@ class MjpegServer:
                 if self.stall_after is not None and self.sent >= self.stall_after:
                     self._stop.wait()  # silent, connection held open
                     return
+                if self.pause_after is not None and self.sent >= self.pause_after and not self._paused:
+                    self._paused = True
+                    if self._stop.wait(self.pause_s):
+                        return
+                    start += self.pause_s  # then on schedule again, without a burst
+                if self.drop_after is not None and self.sent >= self.drop_after and not self._dropped:
+                    self._dropped = True
+                    return  # the handler returns and the connection closes
                 if k >= len(self.jpegs) and not self.loop:
                     return
                 due = start + k / self.fps

@@ -387,14 +387,14 @@ class StreamingDetector:
             self._unconfirmed[s].append((run, onset))
 
     def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
-        """A closed run becomes a twitch once every two-sided closure that could absorb it has closed."""
+        """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
         pending = self._unconfirmed[s]
         absorb = self.p.blink_absorb_s
         bil = self._bilateral
-        while pending and (final or (t >= pending[0][0].offset_s + absorb and not (
-                bil.open and bil.onset <= pending[0][0].offset_s + absorb))):
+        while pending and (final or t >= pending[0][0].offset_s + absorb):
             run, onset = pending.pop(0)
-            if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s):
+            if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
+                           bil.onset if bil.open else None, t):
                 continue
             run = with_onset(run, onset)
             if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
@@ -469,6 +469,25 @@ def _runs(t: np.ndarray, t_end: float, above_off: np.ndarray, above_on: np.ndarr
     t_after = np.append(t, t_end)
     return [Run(float(t[a]), float(t_after[b]), float(pk), bool(h), float(rf))
             for a, b, pk, h, rf in zip(starts, ends, peaks, hit, refs)]
+
+
+def _absorption_judge(t: np.ndarray, b_runs: list[Run], starts: np.ndarray, ends: np.ndarray, p: DetectorParams):
+    """is_absorbed as the streaming detector applies it: blink_absorb_s after the twitch,
+    with the two-sided closures ended by then and the one still open then."""
+    kept = [k for k, r in enumerate(b_runs) if is_bilateral(r, p)]
+    closures = [b_runs[k] for k in kept]
+    kept_ends = ends[kept]
+
+    def absorbed(twitch: Run) -> bool:
+        now = int(np.searchsorted(t, twitch.offset_s + p.blink_absorb_s, side="left"))
+        if now >= t.size:  # judged at the end of the stream, when everything has ended
+            return is_absorbed(twitch, closures, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)
+        known = closures[:int(np.searchsorted(kept_ends, now, side="right"))]
+        k = int(np.searchsorted(starts, now, side="right")) - 1
+        open_onset = float(t[starts[k]]) if k >= 0 and ends[k] > now else None
+        return is_absorbed(twitch, known, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s, open_onset, float(t[now]))
+
+    return absorbed
 
 
 @dataclass
@@ -562,10 +581,10 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
     rise = bil - sliding_min(np.where(live, bil, np.inf), max(1, round(p.blink_floor_s * fps)))
     blink_on, blink_off = blink_tab[w, 0], blink_tab[w, 1]
     b_off = live & (rise > blink_off)
-    bilaterals = [r for r in _runs(t, t_end, b_off, b_off & (rise >= blink_on), np.where(b_off, bil, -np.inf),
-                                   np.where(b_off, np.maximum(c_safe[:, 0], c_safe[:, 1]), -np.inf))
-                  if is_bilateral(r, p)]
-    events.extend(blink_event(r, r.offset_s + input_lag_s) for r in bilaterals if is_blink(r, p))
+    b_runs = _runs(t, t_end, b_off, b_off & (rise >= blink_on), np.where(b_off, bil, -np.inf),
+                   np.where(b_off, np.maximum(c_safe[:, 0], c_safe[:, 1]), -np.inf))
+    events.extend(blink_event(r, r.offset_s + input_lag_s) for r in b_runs if is_blink(r, p))
+    absorbed = _absorption_judge(t, b_runs, *_run_bounds(b_off), p)
     for s in (0, 1):
         o = 1 - s
         pull = mouth[:, s] - mouth[:, o]
@@ -580,8 +599,7 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
         rise = np.where(live, lat, np.nan)
         twitches = []
         for r, a, b in zip(runs, *_run_bounds(held)):
-            if (r.accepted and r.duration_s >= p.min_event_s
-                    and not is_absorbed(r, bilaterals, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s)):
+            if r.accepted and r.duration_s >= p.min_event_s and not absorbed(r):
                 near = slice(max(0, a - RISE_BEFORE), min(a + RISE_AFTER, b))  # as _track_rise keeps them
                 twitches.append(with_onset(r, tangent_onset(t[near].tolist(), rise[near].tolist(), r.onset_s,
                                                             p.onset_back_s)))

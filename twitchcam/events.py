@@ -61,14 +61,19 @@ EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches"
 assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
 
 
-def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float, blink_max_s: float) -> bool:
+def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float, blink_max_s: float,
+                open_onset_s: float | None = None, now_s: float = 0.0) -> bool:
     """Is this one-sided closure just the uneven edge of a two-sided one?
 
     Either it lies within a blink (give or take a frame or two), or it is brief (<= edge_s)
     and touches any two-sided closure: one eye closing a little before, or reopening a
     little after, the other.  A longer two-sided closure (narrowing the eyes to smile,
-    looking down) does not swallow what happens inside it: `lateral` already discounts it.  `closures` are runs of one signal, so sorted and disjoint:
-    only the last two starting before the twitch ends (plus slack) can touch it.
+    looking down) does not swallow what happens inside it: `lateral` already discounts it.
+
+    `closures` are the two-sided closures that have ended by now_s, sorted and disjoint
+    (runs of one signal): only the last two starting before the twitch ends can touch it.
+    `open_onset_s` is the start of a two-sided closure still going on at now_s, judged by
+    what is known so far, so that the decision need not wait for it to end.
     """
     k = bisect_right(closures, twitch.offset_s + absorb_s, key=lambda b: b.onset_s)
     for b in closures[max(0, k - 2):k]:
@@ -76,6 +81,9 @@ def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float
         inside = b.onset_s - absorb_s <= twitch.onset_s and twitch.offset_s <= b.offset_s + absorb_s
         if (inside and b.duration_s <= blink_max_s) or (touches and twitch.duration_s <= edge_s):
             return True
+    if open_onset_s is not None and open_onset_s - absorb_s <= twitch.offset_s:
+        inside = open_onset_s - absorb_s <= twitch.onset_s and now_s - open_onset_s <= blink_max_s
+        return inside or twitch.duration_s <= edge_s
     return False
 
 

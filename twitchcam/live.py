@@ -12,6 +12,7 @@ with status "running", which readers treat as interrupted.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -199,7 +200,7 @@ class LiveRun:
         self.window, self.video, self.out = window, video, out
         det = pipeline.params.detector
         self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=max(3, round(det.calibration_s * pipeline.fps)),
-                                mouth_z=det.mouth_z)
+                                mouth_ref=float(getattr(det, "mouth_rise", 0.14)))
         self.info = LiveInfo(source=source.description, recording=video is not None, keys=window is not None)
         self.stop_reason = ""  # quit | duration | lost | end
         self.signal_name = ""
@@ -262,8 +263,6 @@ class LiveRun:
     def on_result(self, r) -> None:
         wall = time.monotonic()
         self.processed += 1
-        if self.processed == 1:
-            self.source.primed()  # a file starts its real-time clock once the first frame is through
         self.lag.add(self.source.now() - r.t_s)
         self._proc_times.append(wall)
         while self._proc_times and self._proc_times[0] < wall - 2.0:
@@ -271,7 +270,7 @@ class LiveRun:
         frame = self.current
         if self.video is not None and frame is not None:
             self.video.write(frame.bgr)
-        spasms = self.hist.update(r, self.pipeline.detector.stats, wall)
+        spasms = self.hist.update(r, wall)
         if frame is not None:
             self.last_unmirrored = cv2.flip(frame.bgr, 1) if self.opts.mirrored else frame.bgr
             self.last_points = r.points
@@ -281,6 +280,10 @@ class LiveRun:
                             f"{'es' if e.twitches != 1 else ''}, {e.duration_s:.2f} s"
                             f"{', with mouth' if e.region == 'eye+mouth' else ''}")
         self._refresh(wall, busy=self.source.mailbox.pending)
+        if self.processed == 1:
+            # A file starts its real-time clock once the first frame is through (the first
+            # inference and the window's first paint are slow, and must not cost frames).
+            self.source.primed()
 
     def _idle(self) -> None:
         """No frame this instant: keep the window alive, notice stalls, keep the files flushed."""
@@ -344,12 +347,17 @@ class LiveRun:
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
+    @property
+    def dropped_total(self) -> int:
+        """Frames captured but never analysed (overwritten while busy, or left over at the end)."""
+        return max(self.source.dropped_total, self.source.captured - self.processed)
+
     def live_stats(self) -> dict:
         return {
             "source_kind": self.source.kind,
             "captured_frames": self.source.captured,
             "processed_frames": self.processed,
-            "dropped_frames": self.source.dropped_total,
+            "dropped_frames": self.dropped_total,
             "measured_fps": self.source.fps,
             "lag_s_median": self.lag.percentile(50),
             "lag_s_p95": self.lag.percentile(95),
@@ -376,7 +384,6 @@ def default_folder(root: Path) -> Path:
 def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
     """Run one live session; returns its outcome or raises a one-line TwitchcamError."""
     from twitchcam.cli import DEFAULT_RECORDINGS
-    from twitchcam.landmarks import Landmarker
     from twitchcam.model import ensure_model
 
     if opts.duration_s is not None and opts.duration_s <= 0:
@@ -394,9 +401,14 @@ def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
         if opts.display and not show:
             print(f"twitchcam: no window ({why}); running headless", file=out, flush=True)
     source = open_source(opts.source, opts.fps, opts.stall_timeout_s, no_drop=opts.no_drop)
-    window = video = None
-    writer = None
+    try:
+        from twitchcam.landmarks import Landmarker  # mediapipe: slow to import, so after the source opened
+    except BaseException:
+        source.stop()
+        raise
+    window = video = writer = None
     run: LiveRun | None = None
+    started = False
     previous = {}
     try:
         with Landmarker(model) as landmarker:
@@ -405,11 +417,11 @@ def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
             meta["source_kind"] = source.kind
             if opts.record_video:
                 meta["video"] = VIDEO_NAME
-            writer = SessionWriter(folder, meta)
-            if opts.record_video:
-                video = VideoRecorder(folder / VIDEO_NAME, source.fps)
             if show:
                 window = Window()
+            writer = SessionWriter(folder, meta)  # the folder exists from here on
+            if opts.record_video:
+                video = VideoRecorder(folder / VIDEO_NAME, source.fps)
             run = LiveRun(source, pipeline, writer, opts, window, video, out)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, run.on_signal)
@@ -417,16 +429,19 @@ def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
             print(f"twitchcam live: {source.description} at {source.fps:.1f} fps -> {folder}  [{mode}]",
                   file=out, flush=True)
             source.begin()
-            run.active = True
+            run.active = started = True
             try:
                 summary, status = run_session(run.frames(), pipeline, writer, meta, on_result=run.on_result,
                                               dropped=run.dropped, end_status=run.end_status)
             finally:
                 run.active = False
     except KeyboardInterrupt:
-        sig = run.signal_name if run is not None else ""
+        if writer is None:
+            raise Interrupted("interrupted before the session started; nothing was recorded") from None
+        if not started:  # between creating the folder and starting: still leave it finalised
+            writer.close("interrupted", None)
         _annotate(folder, run)
-        if sig == "SIGTERM":
+        if run is not None and run.signal_name == "SIGTERM":
             raise Terminated(f"terminated (SIGTERM); the session so far is saved in {folder}") from None
         raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
     finally:
@@ -451,10 +466,8 @@ def _annotate(folder: Path, run: LiveRun | None) -> dict | None:
         return None
     path = folder / "summary.json"
     try:
-        import json
-
         summary = json.loads(path.read_text())
-        summary["dropped_frames"] = run.source.dropped_total
+        summary["dropped_frames"] = run.dropped_total
         summary["live"] = run.live_stats()
         write_json(path, summary)
         return summary

@@ -30,6 +30,11 @@ from twitchcam.source import FileSource, Frame  # noqa: F401  (sets OpenCV's log
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+try:  # OpenCV's own warnings ("can't open camera by index") would break our one-line errors
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+except AttributeError:  # pragma: no cover - builds without the logging utils
+    pass
+
 URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 DEVICE_RE = re.compile(r"^/dev/video(\d+)$")
 
@@ -174,15 +179,16 @@ class LiveSource:
             return None
         return cap
 
-    def _open_error(self) -> TwitchcamError:
+    def _open_error(self, waited_s: float) -> TwitchcamError:
         spec = self.spec
         if spec.kind == "camera":
             present = _cameras_present()
             hint = f" (video devices here: {', '.join(present)})" if present else (
                 " (no video devices found)" if sys.platform.startswith("linux") else "")
             return TwitchcamError(f"cannot open {spec.description}: no such camera, or it is in use{hint}")
-        return TwitchcamError(f"cannot open stream {spec.text}: no answer, or not a video stream "
-                              f"(waited {self.open_timeout_s:g} s)")
+        if waited_s >= 0.9 * self.open_timeout_s:
+            return TwitchcamError(f"cannot open stream {spec.text}: no video within {self.open_timeout_s:g} s")
+        return TwitchcamError(f"cannot open stream {spec.text}: unreachable, or not a video stream")
 
     def open(self) -> "LiveSource":
         if self.kind == "file":
@@ -190,9 +196,10 @@ class LiveSource:
             if not self._fps_override:
                 self.fps = self._file.fps
             return self
+        started = time.monotonic()
         cap = self._open_capture()
         if cap is None:
-            raise self._open_error()
+            raise self._open_error(time.monotonic() - started)
         self._cap = cap
         self._thread = threading.Thread(target=self._capture_loop, name="twitchcam-capture", daemon=True)
         self._thread.start()

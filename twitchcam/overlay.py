@@ -34,7 +34,7 @@ import numpy as np
 
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.events import Event
-from twitchcam.pipeline import detector_inputs
+from twitchcam.features import FEATURE_COLUMNS
 
 # -- look ---------------------------------------------------------------------------------
 SIDE_COLOR = {"left": (40, 160, 255), "right": (255, 185, 60)}  # BGR: amber, sky blue
@@ -57,6 +57,7 @@ RATE_WINDOW_S = 300.0  # "per minute over the last 5 minutes"
 MIN_RATE_S = 10.0  # tracked seconds before a rate is shown at all
 FLASH_S = 0.8
 FACE_LOST_AFTER_S = 0.25  # no banner for a single missed frame
+_MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,15 @@ class LiveHistory:
 
     fps: float
     calibration_frames: int  # valid frames the detector needs before it reports anything
-    mouth_z: float = 3.0
-    trace: deque = field(default_factory=deque)  # (t, closure_l, closure_r, mouth_l, mouth_r)
+    mouth_ref: float = 0.14  # a mouth-corner rise (face units) that counts as a pull: the lane's midline
+    trace: deque = field(default_factory=deque)  # (t, closure_l, closure_r, corner_l - corner_r, r - l)
     recent: deque = field(default_factory=deque)  # events with offset in the last RATE_WINDOW_S
     tracked: deque = field(default_factory=deque)  # (t, tracked seconds this frame)
     tracked_sum: float = 0.0
     counts: dict = field(default_factory=lambda: {"left": 0, "right": 0, "both": 0})
     kinds: dict = field(default_factory=lambda: {s: {"clonic": 0, "tonic": 0} for s in SIDES})
     last_spasm: dict = field(default_factory=lambda: {s: None for s in SIDES})  # (Event, wall time)
-    eye_on: tuple = (math.nan, math.nan)  # the detector's per-side 'on' levels, for threshold lines
+    last_flash: dict = field(default_factory=lambda: {s: None for s in SIDES})  # wall time of the last report
     calib_valid: int = 0
     calibrating: bool = True
     t: float = 0.0
@@ -168,7 +169,7 @@ class LiveHistory:
     frames: int = 0
     valid_frames: int = 0
 
-    def update(self, result, stats=None, wall: float | None = None) -> list[Event]:
+    def update(self, result, wall: float | None = None) -> list[Event]:
         """Fold in one FrameResult; returns its spasm events (for flashes and printing)."""
         wall = time.monotonic() if wall is None else wall
         t = float(result.t_s)
@@ -183,14 +184,13 @@ class LiveHistory:
         self.calibrating = bool(result.calibrating)
         if self.calibrating and result.valid:
             self.calib_valid += 1
-        # traces: closure per side, and each mouth corner's pull beyond the other one (robust z)
+        # traces: closure per side, and each mouth corner relative to the other one (talking and
+        # smiling move both corners and cancel; a one-sided pull does not)
         cl, cr = (float(c) for c in result.closure)
         ml = mr = math.nan
-        if stats is not None and result.valid:
-            _, mouth = detector_inputs(result.filt)
-            z = [(float(mouth[k]) - stats[k].mouth_median) / stats[k].mouth_scale for k in (0, 1)]
-            ml, mr = z[0] - max(z[1], 0.0), z[1] - max(z[0], 0.0)
-            self.eye_on = (stats[0].on, stats[1].on)
+        if result.valid:
+            m = [float(result.filt[k]) for k in _MOUTH]
+            ml, mr = m[0] - m[1], m[1] - m[0]
         self.trace.append((t, cl, cr, ml, mr))
         while self.trace and self.trace[0][0] < t - TRACE_S - 0.5:
             self.trace.popleft()
@@ -200,6 +200,9 @@ class LiveHistory:
         self.tracked_sum += gained
         while self.tracked and self.tracked[0][0] < t - RATE_WINDOW_S:
             self.tracked_sum -= self.tracked.popleft()[1]
+        for side, _onset in result.started:  # count and flash the moment a spasm is reported
+            self.counts[side] = self.counts.get(side, 0) + 1
+            self.last_flash[side] = wall
         spasms = []
         for e in result.events:
             self.add_event(e, wall)
@@ -210,9 +213,11 @@ class LiveHistory:
         return spasms
 
     def add_event(self, e: Event, wall: float | None = None) -> None:
+        """A final event; spasms were already counted when first reported (see update)."""
         wall = time.monotonic() if wall is None else wall
-        self.counts[e.side] = self.counts.get(e.side, 0) + 1
-        if e.side in SIDES:
+        if e.side not in SIDES:
+            self.counts[e.side] = self.counts.get(e.side, 0) + 1
+        else:
             self.kinds[e.side][e.kind] = self.kinds[e.side].get(e.kind, 0) + 1
             self.last_spasm[e.side] = (e, wall)
         # keep `recent` ordered by offset (final events arrive nearly in order)
@@ -260,11 +265,20 @@ def fit_text(s: str, max_w: int, scale: float, thick: int = 1, font=FONT) -> flo
     return scale if w <= max_w else scale * max_w / w
 
 
+def fill_rect(img, r: Rect, color) -> None:
+    cv2.rectangle(img, (r.x, r.y), (r.x2 - 1, r.y2 - 1), color, -1)
+
+
 def blend_rect(img, r: Rect, color, alpha: float) -> None:
-    if alpha <= 0 or r.w <= 0 or r.h <= 0:
+    """Tint a rectangle towards `color` (uint8 all the way: this runs every frame)."""
+    x0, y0 = max(r.x, 0), max(r.y, 0)
+    x1, y1 = min(r.x2, img.shape[1]), min(r.y2, img.shape[0])
+    if alpha <= 0 or x1 <= x0 or y1 <= y0:
         return
-    roi = img[r.slice()]
-    roi[:] = (roi * (1.0 - alpha) + np.array(color, dtype=np.float32) * alpha).astype(np.uint8)
+    roi = img[y0:y1, x0:x1]
+    solid = np.empty_like(roi)
+    solid[:] = color
+    cv2.addWeighted(roi, 1.0 - alpha, solid, alpha, 0.0, dst=roi)
 
 
 def _fmt_clock(s: float) -> str:
@@ -294,7 +308,7 @@ def preview_transform(frame_shape, box: Rect) -> tuple[float, int, int, int, int
 def draw_preview(canvas, unmirrored: np.ndarray | None, points: np.ndarray | None, hist: LiveHistory,
                  info: LiveInfo, layout: Layout, wall: float) -> None:
     box = layout.preview
-    canvas[box.slice()] = BG_DARK
+    fill_rect(canvas, box, BG_DARK)
     if unmirrored is None:
         text(canvas, "waiting for video...", (box.x + box.w // 2, box.y + box.h // 2), 0.9, DIM, 1, "center")
         return
@@ -345,10 +359,11 @@ def draw_preview(canvas, unmirrored: np.ndarray | None, points: np.ndarray | Non
 
 
 def _flash(hist: LiveHistory, side: str, wall: float) -> float:
-    last = hist.last_spasm.get(side)
+    """1 right when a spasm on this side is reported, fading over FLASH_S."""
+    last = hist.last_flash.get(side)
     if last is None:
         return 0.0
-    age = wall - last[1]
+    age = wall - last
     return max(0.0, 1.0 - age / FLASH_S) if age >= 0 else 0.0
 
 
@@ -373,7 +388,7 @@ def _calibration_bar(canvas, box: Rect, progress: float) -> None:
 def draw_panel(canvas, side: str, hist: LiveHistory, layout: Layout, wall: float) -> None:
     r = layout.panel(side)
     color = SIDE_COLOR[side]
-    canvas[r.slice()] = BG
+    fill_rect(canvas, r, BG)
     a = _flash(hist, side, wall)
     if a > 0:
         blend_rect(canvas, r, color, 0.55 * a)
@@ -412,7 +427,7 @@ def _ago(s: float) -> str:
 def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
     box = layout.traces(side)
     color = SIDE_COLOR[side]
-    canvas[box.slice()] = BG_DARK
+    fill_rect(canvas, box, BG_DARK)
     k = SIDES.index(side)
     text(canvas, f"PATIENT'S {side.upper()}", (box.x + 14, box.y + 21), 0.55, color, 1)
     text(canvas, "eye closure", (box.x + 190, box.y + 21), 0.45, color, 1)
@@ -422,12 +437,13 @@ def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
     t0 = t_now - TRACE_S
     eye_r, mouth_r = layout.plot(side, "eye"), layout.plot(side, "mouth")
     for r in (eye_r, mouth_r):
-        canvas[r.slice()] = BG_PLOT
+        fill_rect(canvas, r, BG_PLOT)
 
     def xs(t):
         return eye_r.x + (np.asarray(t) - t0) / TRACE_S * eye_r.w
 
     # event spans: this side's spasms in its colour, blinks (both sides) in grey
+    tag_end = -1
     for e in hist.recent:
         if e.offset_s < t0 or e.side not in (side, "both"):
             continue
@@ -437,9 +453,9 @@ def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
         alpha = 0.45 if e.side == side else 0.18
         for r in (eye_r, mouth_r):
             blend_rect(canvas, Rect(x0, r.y, max(1, min(x1, r.x2) - x0), r.h), c, alpha)
-        if e.side == side:
+        if e.side == side and x0 + 3 > tag_end:  # C3 = clonic train of 3 twitches, T = tonic
             tag = "T" if e.kind == "tonic" else f"C{e.twitches}"
-            text(canvas, tag, (x0 + 3, eye_r.y + 14), 0.45, WHITE, 1)
+            tag_end = x0 + 3 + text(canvas, tag, (x0 + 3, eye_r.y + 14), 0.45, WHITE, 1) + 4
     # grid: every 2 s, and axis labels
     for sec in range(0, int(TRACE_S) + 1, 2):
         x = int(eye_r.x + sec / TRACE_S * eye_r.w)
@@ -450,13 +466,9 @@ def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
     text(canvas, "closed", (eye_r.x - 8, eye_r.y + 12), 0.42, DIM, 1, "right", FONT_PLAIN)
     text(canvas, "open", (eye_r.x - 8, eye_r.y2 - 2), 0.42, DIM, 1, "right", FONT_PLAIN)
     text(canvas, "mouth", (mouth_r.x - 8, mouth_r.y + mouth_r.h // 2 + 5), 0.42, DIM, 1, "right", FONT_PLAIN)
-    # threshold lines
-    on = hist.eye_on[k]
-    if math.isfinite(on):
-        y = int(eye_r.y2 - min(1.0, on) * eye_r.h)
-        _dashed(canvas, eye_r.x, eye_r.x2, y, color)
-    mz_y = int(mouth_r.y2 - 0.5 * mouth_r.h)  # the detector's pull threshold sits mid-lane
-    _dashed(canvas, mouth_r.x, mouth_r.x2, mz_y, MOUTH_COLOR)
+    # guide lines: eye half closed; a mouth-corner rise of mouth_ref
+    _dashed(canvas, eye_r.x, eye_r.x2, int(eye_r.y2 - 0.5 * eye_r.h), GRID)
+    _dashed(canvas, mouth_r.x, mouth_r.x2, int(mouth_r.y2 - 0.5 * mouth_r.h), MOUTH_COLOR)
     if not hist.trace:
         return
     arr = np.array(hist.trace, dtype=np.float64)
@@ -466,8 +478,11 @@ def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
     x = np.clip(xs(arr[:, 0]), eye_r.x, eye_r.x2 - 1)
     closure = np.clip(arr[:, 1 + k], 0.0, 1.0)
     _polyline_nan(canvas, x, eye_r.y2 - 1 - closure * (eye_r.h - 2), arr[:, 1 + k], color, 2)
-    pull = np.clip(arr[:, 3 + k] / (2.0 * hist.mouth_z), 0.0, 1.0)
-    _polyline_nan(canvas, x, mouth_r.y2 - 1 - pull * (mouth_r.h - 2), arr[:, 3 + k], MOUTH_COLOR, 1)
+    # the corner's rise over its own typical level in view (median), so resting asymmetry cancels
+    rel = arr[:, 3 + k]
+    if np.isfinite(rel).any():
+        pull = np.clip((rel - np.nanmedian(rel)) / (2.0 * hist.mouth_ref), 0.0, 1.0)
+        _polyline_nan(canvas, x, mouth_r.y2 - 1 - np.nan_to_num(pull) * (mouth_r.h - 2), rel, MOUTH_COLOR, 1)
 
 
 def _dashed(canvas, x0: int, x1: int, y: int, color, dash: int = 6) -> None:
@@ -491,7 +506,7 @@ def _polyline_nan(canvas, x, y, raw, color, thick: int) -> None:
 
 def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall: float) -> None:
     r = layout.header
-    canvas[r.slice()] = BG_DARK
+    fill_rect(canvas, r, BG_DARK)
     text(canvas, "twitchcam", (16, 30), 0.8, WHITE, 2)
     src = info.source if len(info.source) <= 34 else "..." + info.source[-31:]
     text(canvas, src, (160, 29), 0.5, DIM, 1)
@@ -509,8 +524,7 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
     _pill(canvas, label, r.w // 2, 7, color)
     rate = hist.rate("both")
     blinks = "--" if rate is None else f"{rate:.0f}"
-    w = text(canvas, f"blinks {blinks}/min", (r.w - 150, 30), 0.6, WHITE, 1, "right")
-    del w
+    text(canvas, f"blinks {blinks}/min", (r.w - 150, 30), 0.6, WHITE, 1, "right")
     text(canvas, _fmt_clock(info.elapsed_s), (r.w - 16, 30), 0.7, WHITE, 1, "right")
     if info.recording and int(wall * 2) % 2 == 0:
         cv2.circle(canvas, (r.w - 132, 24), 6, BAD_RED, -1, cv2.LINE_AA)
@@ -518,7 +532,7 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
 
 def draw_status(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout) -> None:
     r = layout.status
-    canvas[r.slice()] = BG_DARK
+    fill_rect(canvas, r, BG_DARK)
     y = r.y + 24
     x = 16
     dropped_color = WARN_AMBER if info.dropped else DIM

@@ -49,7 +49,8 @@ class FrameResult:
     filt: np.ndarray
     closure: tuple[float, float]
     calibrating: bool
-    events: list[Event]
+    events: list[Event]  # events that became final at this frame
+    started: list[tuple[str, float]]  # spasms first reported at this frame: (side, onset_s)
     points: np.ndarray | None  # landmarks (pixels, unmirrored frame), for overlays
 
 
@@ -77,7 +78,8 @@ class Pipeline:
         eye, mouth = detector_inputs(filt)
         events = self.detector.update(frame.t_s, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
         return FrameResult(frame.index, frame.t_s, ff.valid, ff.reason, ff.pose, ff.values, filt,
-                           self.detector.closure, self.detector.calibrating, events, points)
+                           self.detector.closure, self.detector.calibrating, events,
+                           list(self.detector.started), points)
 
     def finish(self, t_end: float) -> list[Event]:
         return self.detector.finish(t_end)

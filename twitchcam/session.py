@@ -76,11 +76,10 @@ class SessionWriter:
             self._frames.writerow(FRAME_COLUMNS)
             self._events.writerow(EVENT_COLUMNS)
             self._markers_f = None
-            self._flush()
         except OSError as exc:
             raise disk_error(exc, self.folder) from None
         self._flush_every = flush_every_s
-        self._last_flush = time.monotonic()
+        self.flush()
 
     def frame(self, index: int, t_s: float, valid: bool, reason: str, pose, raw, filt, closure,
               dropped: int = 0) -> None:
@@ -94,28 +93,33 @@ class SessionWriter:
             self._guard(self._events.writerow, [_num(r[c]) if isinstance(r[c], float) else r[c]
                                                  for c in EVENT_COLUMNS])
         if events:
-            self._flush()  # events are rare and precious: on disk at once
+            self.flush()  # events are rare and precious: on disk at once
 
     def marker(self, t_s: float, label: str) -> None:
         if self._markers_f is None:
             self._markers_f = open(self.folder / "markers.csv", "w", newline="")
             csv.writer(self._markers_f).writerow(("t_s", "label"))
         self._guard(csv.writer(self._markers_f).writerow, (repr(float(t_s)), label))
+        self.flush()  # a marker is a patient's note: on disk at once
 
     def _guard(self, fn, row) -> None:
         try:
             fn(row)
             now = time.monotonic()
             if now - self._last_flush >= self._flush_every:
-                self._flush()
-                self._last_flush = now
+                self.flush()
         except OSError as exc:
             raise disk_error(exc, self.folder) from None
 
-    def _flush(self) -> None:
-        for f in (self._frames_f, self._events_f, self._markers_f):
-            if f is not None:
-                f.flush()
+    def flush(self) -> None:
+        """Hand everything written so far to the OS, so that even kill -9 keeps it."""
+        try:
+            for f in (self._frames_f, self._events_f, self._markers_f):
+                if f is not None and not f.closed:
+                    f.flush()
+        except OSError as exc:
+            raise disk_error(exc, self.folder) from None
+        self._last_flush = time.monotonic()
 
     def close(self, status: str, summary: dict | None, **extra) -> None:
         """Finalise: flush, write summary.json, mark session.json with how it ended."""
