@@ -26,28 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def make_long_video(src: Path, dst: Path, seconds: float) -> int:
-    import cv2
-
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    cycle = frames + frames[-2:0:-1]
-    n = int(seconds * fps)
-    for k in range(n):
-        out.write(cycle[k % len(cycle)])
-    out.release()
-    return n
-
-
 def vm_hwm_mb(pid: int | str = "self") -> float:
     """Peak RSS of one process (VmHWM; unlike ru_maxrss it does not inherit the forking parent's)."""
     try:
@@ -216,12 +194,13 @@ def main() -> int:
         return 0
 
     from tests.data import test_videos
+    from tests.spasm_injection import write_pingpong
 
     vids = test_videos()
     tmp = Path(tempfile.mkdtemp(prefix="twitchcam-bench-"))
     try:
         long = tmp / "long.avi"
-        n = make_long_video(vids["WolfgangLanger_Pexels.mp4"], long, args.seconds)
+        n = write_pingpong(vids["WolfgangLanger_Pexels.mp4"], long, args.seconds)
         shorts = []
         names = ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov",
                  "no_face.mp4"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import sys
 import warnings
@@ -37,6 +36,7 @@ import numpy as np
 
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.features import FEATURE_COLUMNS, frame_features
+from twitchcam.wheelfetch import sha256_of
 
 KINDS: tuple[str, str] = ("clonic", "tonic")
 TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
@@ -416,6 +416,12 @@ def pingpong(frames: Sequence, repeats: int) -> list:
     return [frames[i] for i in bounce_indices(n, n_out)]
 
 
+def write_pingpong(src: str | Path, dst: str | Path, seconds: float) -> int:
+    """A longer real clip for tests and benchmarks: `src` played back and forth for `seconds`."""
+    frames, fps = read_frames(src)
+    return write_video(dst, (frames[i] for i in bounce_indices(len(frames), int(seconds * fps))), fps)
+
+
 def frame_times(n: int, fps: float) -> np.ndarray:
     return np.arange(n) / fps
 
@@ -544,14 +550,6 @@ class DatasetParams:
     video_ext: str = ".avi"  # or ".mp4" (mp4v), a quarter of the size
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _usable(clip: SourceClip, idx: np.ndarray, params: DatasetParams) -> dict[str, np.ndarray]:
     """Per output frame: face usable, each side's eye open, mouth visible."""
     with warnings.catch_warnings():  # a clip without any face: no baseline, no events
@@ -560,7 +558,7 @@ def _usable(clip: SourceClip, idx: np.ndarray, params: DatasetParams) -> dict[st
     eye_ok = np.nan_to_num(clip.eye_open) >= params.open_fraction * baseline
     src_t = idx / clip.fps
     mouth_ok = np.ones(len(idx), dtype=bool)
-    occluded = MOUTH_OCCLUDED.get(_sha256(clip.path), ()) if clip.path.is_file() else ()
+    occluded = MOUTH_OCCLUDED.get(sha256_of(clip.path), ()) if clip.path.is_file() else ()
     for t0, t1 in occluded:
         mouth_ok &= ~((src_t >= t0) & (src_t <= t1))
     usable = {"face": clip.valid[idx], "mouth": mouth_ok}
@@ -642,7 +640,7 @@ def make_dataset(out_dir: str | Path, videos: Sequence[str | Path], seed: int,
         manifest = {}
     items = []
     for src in map(Path, videos):
-        key = {"version": GENERATOR_VERSION, "seed": seed, "source_sha256": _sha256(src),
+        key = {"version": GENERATOR_VERSION, "seed": seed, "source_sha256": sha256_of(src),
                "params": asdict(params), "warp": asdict(warp)}
         stem = f"{src.stem}_seed{seed}"
         video, truth = out_dir / f"{stem}{params.video_ext}", out_dir / f"{stem}_truth.csv"

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from twitchcam.analyze import analyze_file
-from twitchcam.pipeline import PipelineParams
 from twitchcam.redetect import redetect
 from twitchcam.session import FRAME_COLUMNS, read_events, read_session
 

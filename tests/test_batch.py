@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.spasm_injection import write_pingpong
 from twitchcam.batch import (BATCH_COLUMNS, BatchRow, format_batch_table, output_folders, parse_shard, run_batch,
                              select_shard, write_batch_csv)
 from twitchcam.chunked import _chunk_worker, _probe, plan_chunks
@@ -80,30 +81,10 @@ def test_batch_errors_resume_and_redo(tmp_path, videos, model):
     assert rows2[1].status == "error"
 
 
-def _pingpong(src: Path, dst: Path, seconds: float) -> int:
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    n = int(seconds * fps)
-    cycle = frames + frames[-2:0:-1]
-    for k in range(n):
-        out.write(cycle[k % len(cycle)])
-    out.release()
-    return n
-
-
 @pytest.fixture(scope="module")
 def long_video(tmp_path_factory, videos):
     path = tmp_path_factory.mktemp("long") / "pingpong.avi"
-    _pingpong(videos["WolfgangLanger_Pexels.mp4"], path, 30.0)
+    write_pingpong(videos["WolfgangLanger_Pexels.mp4"], path, 30.0)
     return path
 
 

@@ -86,7 +86,7 @@ def test_running_and_broken_sessions_are_listed_not_fatal(tmp_path):
     (running / "summary.json").unlink()
     broken = make(tmp_path, "broken", "2024-05-03T10:00:00")
     (broken / "summary.json").write_text("{nope")
-    nf = write_session(tmp_path / "nf", Sim(duration_s=30, invalid=[(0, 30, "no_face")],
+    write_session(tmp_path / "nf", Sim(duration_s=30, invalid=[(0, 30, "no_face")],
                                             started_at="2024-05-04T10:00:00"), frames=False)
     rows = {r.name: r for r in index.sync(tmp_path)}
     assert rows["running"].has_summary == 0 and "no summary" in rows["running"].problem

@@ -734,7 +734,7 @@ def load_in_browser(html_path: Path, screenshot: Path | None = None) -> dict:
 @needs_chromium
 @pytest.mark.timeout(300)
 def test_browser_loads_report_without_errors(tmp_path):
-    folders = _series(tmp_path / "rec", 4, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=240)
+    _series(tmp_path / "rec", 4, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=240)
     write_session(tmp_path / "rec" / "nf", Sim(duration_s=60, invalid=[(0, 60, "no_face")],
                                                started_at="2024-05-02T09:00:00"))
     tlog = [treatments.Treatment(dt.date(2024, 5, 10), "left", "botox", "25 U")]

@@ -141,11 +141,10 @@ def _one_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
-    """Runs in a worker: (status, summary or None, one-line reason)."""
+def _analyze_one(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
+    """One video in a worker of either kind: (status, summary or None, one-line reason)."""
     from twitchcam.analyze import Interrupted as AnalyzeInterrupted, analyze_file
 
-    signal.signal(signal.SIGINT, _one_sigint)
     try:
         summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
                                show_progress=False)
@@ -154,6 +153,13 @@ def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -
         return "interrupted", completed_or_partial(Path(folder)), str(exc)
     except TwitchcamError as exc:
         return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
+    """Runs in a worker process, where Ctrl-C is ours to handle."""
+    signal.signal(signal.SIGINT, _one_sigint)
+    try:
+        return _analyze_one(video, folder, model, params, mirrored)
     except KeyboardInterrupt:
         return "interrupted", None, "interrupted before the session started"
     except Exception as exc:  # never let one file take the batch down
@@ -350,16 +356,8 @@ def batch_exit_code(rows: Sequence[BatchRow]) -> int:
 # -- dask.distributed: the same batch across machines -------------------------------------------
 def _analyze_task_dask(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
     """Runs on a dask worker thread (no signal handling there; cancellation comes from the client)."""
-    from twitchcam.analyze import Interrupted as AnalyzeInterrupted, analyze_file
-
     try:
-        summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
-                               show_progress=False)
-        return summary.get("status", "complete"), summary, ""
-    except AnalyzeInterrupted as exc:
-        return "interrupted", completed_or_partial(Path(folder)), str(exc)
-    except TwitchcamError as exc:
-        return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return _analyze_one(video, folder, model, params, mirrored)
     except Exception as exc:
         return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
 

@@ -7,25 +7,24 @@ How it decides, per side s (o = the other side):
 1. Normalise to the person.  closure_s = 1 - eye_open_s / B_s, where B_s is a high
    quantile of that eye's own recent valid openings (its open-eye level).  Resting
    asymmetry cancels because each eye is measured against itself.
-2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o, with open = 1 -
-   closure, is large only when s closes and o does not (see `lateral`); bilateral =
-   min(closure_l, closure_r) is large only when both close.  A two-sided run is a blink only if both eyes closed alike (its peak of
-   min >= blink_symmetry * its peak of max), because MediaPipe drags the open eye's
-   landmarks partly along with a closing one.
-   Blinks show up in `bilateral`, one-sided spasms in `lateral`.
+2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o (open = 1 -
+   closure) is large only when s closes and o does not; it is judged only while o is
+   open enough to compare (see `lateral`).  bilateral = min(closure_l, closure_r),
+   measured above its lowest level of the last blink_floor_s, is large only when both
+   close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
+   eye's landmarks partly along with a closing one) and for <= blink_max_s.
 3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
-   (half the 'on' level) that reaches 'on' somewhere.  The on level is the larger of a
-   floor and k times that eye's robust (MAD) noise.  Starting the run at the 'off'
-   crossing dates the onset to the start of the rise, not to the threshold crossing.
-4. Same-side mouth corner pulled up/out lowers the eye threshold: a quick rise of this
-   corner relative to the other one (so talking and smiling cancel) above its lowest level
-   of the last mouth_floor_s, by at least mouth_rise face units: co-contraction is strong
-   evidence of HFS.  The mouth alone never makes an event.
-   A one-sided run survives a brief blind stretch (the other eye blinking mid-spasm,
-   when laterality cannot be judged) of up to blink_max_s.
-5. Interval rules (events.py): one-sided runs that sit inside a blink are its uneven
-   edge; twitches closer than merge_gap_s form one clonic train; a sustained closure of
-   >= tonic_s makes it tonic.
+   (half the 'on' level) that reaches 'on' somewhere.  'on' is the larger of a floor and
+   noise_k robust SDs of that eye's frame-to-frame jitter.  A one-sided run survives a
+   brief blind stretch (the other eye blinking mid-spasm) of up to blink_max_s, and its
+   onset is dated back to where the lid began to move (tangent method).
+4. A same-side mouth-corner pull (a quick rise of that corner over the other one, so
+   talking and smiling cancel) lowers the eye threshold by mouth_boost and marks the
+   event eye+mouth: co-contraction is strong evidence of HFS.  The mouth alone never
+   makes an event.
+5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
+   uneven edge; twitches closer than merge_gap_s form one clonic train; a sustained
+   closure of >= tonic_s makes it tonic.
 
 Two drivers of the same rules: `StreamingDetector.update` handles one frame at a time
 (live and analyze), `detect_recording` handles a whole stored recording vectorised
@@ -59,7 +58,7 @@ class DetectorParams:
     blink_symmetry: float = 0.5  # a blink closes both eyes alike: min >= this * max
     blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
     blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
-    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye signal
+    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye's jitter
     off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
     mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
     mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past

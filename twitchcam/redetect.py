@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from twitchcam.detector import DetectorParams, detect_recording
 from twitchcam.errors import TwitchcamError
 from twitchcam.events import EVENT_COLUMNS, Event

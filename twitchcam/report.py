@@ -1213,8 +1213,8 @@ def _grades_box(s: Session) -> str:
                                  + g["smc_spread"].get("caveats", [])))
     who = f"Graded side: {SIDE_NAME[side].lower()}." if side in SIDES else \
         "No side stands out: the higher grade of the two sides is shown."
-    return (f'<div class="grades"><h3>Estimated clinical grades</h3>'
-            f'<div class="estimate">Estimates from the camera — not a diagnosis</div>'
+    return ('<div class="grades"><h3>Estimated clinical grades</h3>'
+            '<div class="estimate">Estimates from the camera — not a diagnosis</div>'
             + _grade_html(g["jankovic_frequency"], "Jankovic frequency (0–4)")
             + _grade_html(g["smc_spread"], "SMC-style spread (I–III)")
             + "".join(f'<div class="caveat">Caution: {e(c)}.</div>' for c in caveats)
@@ -1413,7 +1413,7 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
                          "scale. The dashed line marks 1 s, the Jankovic frequency boundary."
                          "</figcaption></figure>")
     if s.markers:
-        page2.append(f"<h2>Patient markers</h2>")
+        page2.append("<h2>Patient markers</h2>")
         rows = []
         for t, label in s.markers:
             clock = (s.started + dt.timedelta(seconds=t)).strftime("%H:%M:%S") \
