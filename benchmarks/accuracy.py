@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.data import cache_dir, test_videos  # noqa: E402
+from tests.data import cache_dir, real_videos  # noqa: E402
 from tests.spasm_injection import SourceClip, inject_video, make_dataset, read_truth  # noqa: E402
 from twitchcam.analyze import analyze_file  # noqa: E402
 from twitchcam.detector import DetectorParams  # noqa: E402
@@ -87,7 +87,7 @@ def analysed(video: Path, model: Path, root: Path):
 
 def build_clips(model: Path) -> list[tuple[str, Path, Path, Path]]:
     """(label, injected video, truth csv, clean twin) for every face and seed."""
-    vids = test_videos()
+    vids = real_videos()
     root = cache_dir() / "accuracy"
     clips = []
     for seed in SEEDS:
@@ -155,7 +155,7 @@ def main(argv=None) -> None:
     print(f"mouth involvement (region eye+mouth) among found spasms: injected with mouth "
           f"{sum(region[True])}/{len(region[True])}, without mouth {sum(region[False])}/{len(region[False])}")
 
-    vids = test_videos()
+    vids = real_videos()
     fp = minutes = 0.0
     for name in ("face_noface.mov", "noface_face.mov", "single_face.mp4", "WolfgangLanger_Pexels.mp4"):
         s = analysed(vids[name], model, sessions)

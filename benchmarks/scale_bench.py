@@ -193,10 +193,10 @@ def main() -> int:
         print(json.dumps(run_one(args.run, args.jobs, args.inputs, args.out)))
         return 0
 
-    from tests.data import test_videos
+    from tests.data import real_videos
     from tests.spasm_injection import write_pingpong
 
-    vids = test_videos()
+    vids = real_videos()
     tmp = Path(tempfile.mkdtemp(prefix="twitchcam-bench-"))
     try:
         long = tmp / "long.avi"

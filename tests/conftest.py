@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data import test_videos
+from tests.data import real_videos
 from twitchcam.model import ensure_model
 
 
 @pytest.fixture(scope="session")
 def videos():
-    return test_videos()
+    return real_videos()
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TWITCHCAM_TESTDATA", Path.home() / ".cache" / "twitchcam" / "testdata"))
 
 
-def test_videos() -> dict[str, Path]:
+def real_videos() -> dict[str, Path]:
     """Paths of all test videos, fetching and verifying them on first use."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)

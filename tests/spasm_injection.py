@@ -759,8 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(format_responses(event_responses(clip, item.video, load_events(events_path(item.truth)),
                                                        args.model)))
     elif args.cmd == "sample":
-        from tests.data import test_videos
-        item, = make_dataset(args.out_dir, [test_videos()["single_face.mp4"]], args.seed,
+        from tests.data import real_videos
+        item, = make_dataset(args.out_dir, [real_videos()["single_face.mp4"]], args.seed,
                              DatasetParams(duration_s=40.0), model_path=args.model)
         link = Path(args.out_dir) / f"sample{item.video.suffix}"
         link.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ try:
 except ImportError:  # pytest's rootdir-less import mode puts tests/ itself on sys.path
     import spasm_injection as si
 
-from tests.data import test_videos
+from tests.data import real_videos
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 
 FACES = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
@@ -259,7 +259,7 @@ def test_plan_avoids_frames_where_the_face_or_the_eye_is_unusable():
 def test_plan_keeps_mouth_events_out_of_annotated_occlusions(tmp_path, monkeypatch):
     src = tmp_path / "clip.mp4"
     src.write_bytes(b"a source whose mouth is covered for 5 s")
-    monkeypatch.setattr(si, "MOUTH_OCCLUDED", {si._sha256(src): ((0.0, 5.0),)})
+    monkeypatch.setattr(si, "MOUTH_OCCLUDED", {si.sha256_of(src): ((0.0, 5.0),)})
     clip = synthetic_clip(n=300, path=str(src))
     params = si.DatasetParams(duration_s=10.0, max_extra_gap_s=0.2, min_gap_s=0.2)
     events = [ev for seed in range(10) for ev in si.plan_events(clip, np.random.default_rng(seed), params)]
@@ -321,7 +321,7 @@ def test_make_dataset_caches_by_seed_and_params(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------
 
 def _face(name: str) -> Path:
-    return test_videos()[name]
+    return real_videos()[name]
 
 
 @pytest.fixture(scope="module")

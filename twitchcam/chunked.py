@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-import twitchcam.source  # noqa: F401  (sets OpenCV/FFmpeg log levels before cv2 is first imported)
+from twitchcam.source import is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
 from twitchcam.errors import TwitchcamError
 
 
@@ -223,30 +223,24 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
 
 
 class _Replay:
-    """Stands in for Pipeline: per frame, the stages after landmarks (features done already)."""
+    """Feeds the features the workers computed through the pipeline's later stages, frame by frame."""
 
     def __init__(self, merged: ChunkResult, fps: float, params):
-        from twitchcam.detector import StreamingDetector
-        from twitchcam.filters import FeatureFilter
+        from twitchcam.pipeline import Pipeline
 
-        self.fps = fps
         self.m = merged
-        filt = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
-        self.filt = filt.process(merged.raw, merged.valid)  # block == per-frame, bit for bit
-        self.detector = StreamingDetector(fps, params.detector, input_lag_s=filt.delay_s)
+        self.pipeline = Pipeline(None, fps, params)
+        self.fps = fps
 
     def process(self, k: int):
-        from twitchcam.pipeline import FrameResult, detector_inputs
+        from twitchcam.features import FrameFeatures
 
-        m, f = self.m, self.filt[k]
-        eye, mouth = detector_inputs(f)
-        t, valid = float(m.t[k]), bool(m.valid[k])
-        events = self.detector.update(t, valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
-        return FrameResult(k, t, valid, m.reason[k], tuple(m.pose[k]), m.raw[k], f, self.detector.closure,
-                           self.detector.calibrating, events, None)
+        m = self.m
+        ff = FrameFeatures(bool(m.valid[k]), m.reason[k], tuple(m.pose[k]), m.raw[k])
+        return self.pipeline.process_features(k, float(m.t[k]), ff)
 
     def finish(self, t_end: float):
-        return self.detector.finish(t_end)
+        return self.pipeline.finish(t_end)
 
 
 def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = 2.0,
@@ -283,7 +277,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     writer = SessionWriter(folder, meta)
     replay = _Replay(merged, fps, params)
     n = merged.t.size
-    truncated = expected > 0 and n < expected - max(2, expected // 100)
+    truncated = is_truncated(n, expected, fps)
 
     class _Frames:  # run_session iterates "frames" and hands each to pipeline.process
         def __iter__(self):

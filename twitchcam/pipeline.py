@@ -17,7 +17,7 @@ from twitchcam.anatomy import SIDES
 from twitchcam.detector import DetectorParams, StreamingDetector
 from twitchcam.errors import TwitchcamError
 from twitchcam.events import Event
-from twitchcam.features import FEATURE_COLUMNS, FeatureParams, frame_features
+from twitchcam.features import FEATURE_COLUMNS, FeatureParams, FrameFeatures, frame_features
 from twitchcam.filters import FeatureFilter, FilterParams
 from twitchcam.model import MODEL_SHA256
 from twitchcam.session import SessionWriter
@@ -73,13 +73,16 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         bgr = cv2.flip(frame.bgr, 1) if self.mirrored else frame.bgr  # analyse the unmirrored face
         points = self.landmarker.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), frame.t_s)
-        ff = frame_features(points, self.params.features)
+        return self.process_features(frame.index, frame.t_s, frame_features(points, self.params.features), points)
+
+    def process_features(self, index: int, t_s: float, ff: FrameFeatures,
+                         points: np.ndarray | None = None) -> FrameResult:
+        """The stages after the landmarks: filters and detector (also fed by chunked analysis)."""
         filt = self.filter.process(ff.values[None, :], np.array([ff.valid]))[0]
         eye, mouth = detector_inputs(filt)
-        events = self.detector.update(frame.t_s, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
-        return FrameResult(frame.index, frame.t_s, ff.valid, ff.reason, ff.pose, ff.values, filt,
-                           self.detector.closure, self.detector.calibrating, events,
-                           list(self.detector.started), points)
+        events = self.detector.update(t_s, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
+        return FrameResult(index, t_s, ff.valid, ff.reason, ff.pose, ff.values, filt, self.detector.closure,
+                           self.detector.calibrating, events, list(self.detector.started), points)
 
     def finish(self, t_end: float) -> list[Event]:
         return self.detector.finish(t_end)

@@ -50,13 +50,7 @@ class FileSource:
 
     @property
     def truncated(self) -> bool:
-        """Clearly fewer frames decoded than the container promised.
-
-        Header frame counts are estimates (duration x rate) and are often a few frames
-        high, so half a second or 2% short is still a whole file.
-        """
-        slack = max(self.fps / 2.0, 0.02 * self.expected_frames)
-        return self.expected_frames > 0 and self.decoded < self.expected_frames - slack
+        return is_truncated(self.decoded, self.expected_frames, self.fps)
 
     def frames(self) -> Iterator[Frame]:
         last = -np.inf
@@ -78,6 +72,15 @@ class FileSource:
 
     def close(self) -> None:
         self._cap.release()
+
+
+def is_truncated(decoded: int, expected: int, fps: float) -> bool:
+    """Clearly fewer frames decoded than the container promised.
+
+    Header frame counts are estimates (duration x rate) and are often a few frames high,
+    so half a second or 2% short is still a whole file.
+    """
+    return expected > 0 and decoded < expected - max(fps / 2.0, 0.02 * expected)
 
 
 def find_videos(inputs: list[str]) -> list[Path]:
