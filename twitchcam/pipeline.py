@@ -6,7 +6,6 @@ File analysis and live monitoring both call `Pipeline.process` once per frame an
 from __future__ import annotations
 
 import math
-from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
@@ -22,7 +21,7 @@ from twitchcam.filters import FeatureFilter, FilterParams
 from twitchcam.model import MODEL_SHA256
 from twitchcam.session import SessionWriter
 from twitchcam.source import Frame
-from twitchcam.summary import summarize
+from twitchcam.summary import FrameTotals, summarize
 
 EYE = [FEATURE_COLUMNS.index(f"eye_open_{s}") for s in SIDES]
 MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
@@ -95,19 +94,14 @@ class SessionRecorder:
         self.writer = writer
         self.fps = fps
         self.meta = meta
-        # 25 bytes a frame (~3 MB an hour): all the summary needs, never images or landmarks.
-        self._t = array("d")
-        self._valid = array("b")
-        self._closure = array("d")
+        self.totals = FrameTotals(fps)  # constant memory however long the session: no per-frame lists
         self.events: list[Event] = []
         self.last_t = -math.inf
 
     def add(self, r: FrameResult, dropped: int = 0) -> None:
         self.writer.frame(r.index, r.t_s, r.valid, r.reason, r.pose, r.raw, r.filt, r.closure, dropped)
         self.add_events(r.events)
-        self._t.append(r.t_s)
-        self._valid.append(r.valid)
-        self._closure.extend(r.closure)
+        self.totals.add(r.t_s, r.valid, r.closure)
         self.last_t = r.t_s
 
     def add_events(self, events: list[Event]) -> None:
@@ -115,10 +109,7 @@ class SessionRecorder:
         self.events.extend(events)
 
     def summary(self, status: str) -> dict:
-        t = np.frombuffer(self._t, dtype=np.float64)
-        closure = np.frombuffer(self._closure, dtype=np.float64).reshape(-1, 2)
-        return summarize(t, np.frombuffer(self._valid, dtype=np.int8).astype(bool), closure, self.events, self.fps,
-                         {**self.meta, "status": status})
+        return summarize(self.totals.closed(), self.events, {**self.meta, "status": status})
 
 
 def session_meta(source: str, mode: str, fps: float, mirrored: bool, params: PipelineParams) -> dict:

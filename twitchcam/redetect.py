@@ -16,7 +16,7 @@ from twitchcam.features import FEATURE_COLUMNS
 from twitchcam.filters import FeatureFilter, FilterParams
 from twitchcam.pipeline import detector_inputs
 from twitchcam.session import read_session, write_json, _num
-from twitchcam.summary import summarize
+from twitchcam.summary import FrameTotals, summarize
 
 
 def stored_params(meta: dict) -> tuple[FilterParams, DetectorParams]:
@@ -50,8 +50,9 @@ def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], Detecto
     result, _ = run_detection(session.t, session.valid, session.raw, session.fps, filter_params, det)
     params = {**session.meta.get("params", {}), "detector": det.to_dict()}
     meta = {k: session.meta.get(k) for k in ("started_at", "source", "mode", "fps", "mirrored", "model_sha256")}
-    summary = summarize(session.t, session.valid, result.closure, result.events, session.fps,
-                        {**meta, "params": params, "status": session.status, "redetected_from": str(folder)})
+    totals = FrameTotals.of(session.t, session.valid, result.closure, session.fps)
+    summary = summarize(totals, result.events, {**meta, "params": params, "status": session.status,
+                                                "redetected_from": str(folder)})
     try:
         out.mkdir(parents=True, exist_ok=True)
         write_events(out / "events.csv", result.events)

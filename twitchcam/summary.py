@@ -1,7 +1,9 @@
 """Session summary: the machine-readable version of every figure a report shows."""
 from __future__ import annotations
 
+import math
 import platform
+from dataclasses import dataclass, field
 from importlib import metadata
 
 import numpy as np
@@ -15,16 +17,64 @@ AFFECTED_MIN_SPASMS = 2
 AFFECTED_MIN_SHARE = 0.75
 
 
-def frame_durations(t: np.ndarray, fps: float) -> np.ndarray:
-    """How long each frame stands for: up to the next frame; the last one gets 1/fps.
+@dataclass
+class FrameTotals:
+    """How much time the frames stand for: face tracked, and each eye closed.
 
-    Gaps longer than 4 nominal frames (a stalled stream) are capped, so they do not
-    count as tracked time.
+    Each frame stands for the time up to the next one (the last one: 1/fps), capped at 4
+    nominal frames so a stalled stream does not count as tracked time.  Durations are
+    summed in whole nanoseconds, so adding frame by frame (live: constant memory) and
+    summing a stored recording at once give the very same totals.
     """
-    if t.size == 0:
-        return t.copy()
-    dt = np.diff(t, append=t[-1] + 1.0 / fps)
-    return np.minimum(dt, 4.0 / fps)
+
+    fps: float
+    first_t: float = math.nan
+    last_t: float = math.nan
+    frames: int = 0
+    valid_frames: int = 0
+    valid_ns: int = 0
+    closed_ns: list = field(default_factory=lambda: [0, 0])
+    _prev: tuple | None = None  # (t, valid, closed per side) of the frame not yet booked
+
+    def add(self, t: float, valid: bool, closure: tuple[float, float]) -> None:
+        if self._prev is None:
+            self.first_t = t
+        else:
+            self._book(t - self._prev[0])
+        self._prev = (t, bool(valid), [bool(valid and c >= CLOSED_AT) for c in closure])
+        self.last_t = t
+        self.frames += 1
+        self.valid_frames += bool(valid)
+
+    def _book(self, dt: float) -> None:
+        ns = round(min(dt, 4.0 / self.fps) * 1e9)
+        _, valid, closed = self._prev
+        if valid:
+            self.valid_ns += ns
+            for k in (0, 1):
+                self.closed_ns[k] += ns * closed[k]
+
+    def closed(self) -> "FrameTotals":
+        """Book the last frame (1/fps); call once at the end."""
+        if self._prev is not None:
+            self._book(1.0 / self.fps)
+            self._prev = None
+        return self
+
+    @classmethod
+    def of(cls, t: np.ndarray, valid: np.ndarray, closure: np.ndarray, fps: float) -> "FrameTotals":
+        """The same totals for whole arrays at once."""
+        totals = cls(fps)
+        if t.size == 0:
+            return totals
+        dt = np.minimum(np.diff(t, append=t[-1] + 1.0 / fps), 4.0 / fps)
+        ns = np.round(dt * 1e9).astype(np.int64)
+        closed = valid[:, None] & (np.nan_to_num(closure, nan=0.0) >= CLOSED_AT)
+        totals.first_t, totals.last_t = float(t[0]), float(t[-1])
+        totals.frames, totals.valid_frames = int(t.size), int(valid.sum())
+        totals.valid_ns = int(ns[valid].sum())
+        totals.closed_ns = [int(ns[closed[:, k]].sum()) for k in (0, 1)]
+        return totals
 
 
 def versions() -> dict:
@@ -41,18 +91,14 @@ def _rate(count: int, valid_s: float) -> float | None:
     return round(count / (valid_s / 60.0), 4) if valid_s > 0 else None
 
 
-def summarize(t: np.ndarray, valid: np.ndarray, closure: np.ndarray, events: list[Event], fps: float,
-              meta: dict) -> dict:
-    """Summary dict from per-frame arrays and events; `meta` adds provenance fields."""
-    dt = frame_durations(np.asarray(t, dtype=float), fps)
-    valid = np.asarray(valid, dtype=bool)
-    valid_s = float(dt[valid].sum())
-    duration_s = float(t[-1] - t[0] + 1.0 / fps) if len(t) else 0.0
+def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
+    """Summary dict from the frame totals and the events; `meta` adds provenance fields."""
+    valid_s = totals.valid_ns / 1e9
+    duration_s = totals.last_t - totals.first_t + 1.0 / totals.fps if totals.frames else 0.0
     spasms = {}
     for k, side in enumerate(SIDES):
         mine = [e for e in events if e.side == side]
         durations = [e.duration_s for e in mine]
-        closed = valid & (np.nan_to_num(closure[:, k], nan=0.0) >= CLOSED_AT)
         spasms[side] = {
             "count": len(mine),
             "per_min": _rate(len(mine), valid_s),
@@ -61,7 +107,7 @@ def summarize(t: np.ndarray, valid: np.ndarray, closure: np.ndarray, events: lis
             "twitches": sum(e.twitches for e in mine),
             "mean_duration_s": round(float(np.mean(durations)), 4) if mine else None,
             "max_duration_s": round(float(np.max(durations)), 4) if mine else None,
-            "closed_fraction": round(float(dt[closed].sum()) / valid_s, 4) if valid_s > 0 else None,
+            "closed_fraction": round(totals.closed_ns[k] / totals.valid_ns, 4) if valid_s > 0 else None,
             "with_mouth": sum(e.region == "eye+mouth" for e in mine),
         }
     blinks = [e for e in events if e.side == "both"]
@@ -74,8 +120,8 @@ def summarize(t: np.ndarray, valid: np.ndarray, closure: np.ndarray, events: lis
         **meta,
         "duration_s": round(duration_s, 4),
         "valid_s": round(valid_s, 4),
-        "frames": int(len(t)),
-        "valid_frames": int(valid.sum()),
+        "frames": totals.frames,
+        "valid_frames": totals.valid_frames,
         "no_face": bool(valid_s == 0),
         "spasms": spasms,
         "blinks": {"count": len(blinks), "per_min": _rate(len(blinks), valid_s)},
