@@ -187,6 +187,8 @@ def main() -> int:
     ap.add_argument("inputs", nargs="*", help=argparse.SUPPRESS)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=120.0, help="length of the long test video")
+    ap.add_argument("--short-seconds", type=float, default=0.0,
+                    help="make each of the 8 batch videos this long (played back and forth); 0: the clips as they are")
     ap.add_argument("--frames-split", type=int, default=600, help="frames timed for the per-frame split")
     args = ap.parse_args()
     if args.run:
@@ -206,13 +208,17 @@ def main() -> int:
                  "no_face.mp4"]
         for k in range(8):
             src = vids[names[k % len(names)]]
-            dst = tmp / "short" / f"v{k}{src.suffix}"
+            dst = tmp / "short" / f"v{k}{src.suffix if not args.short_seconds else '.avi'}"
             dst.parent.mkdir(exist_ok=True)
-            shutil.copy(src, dst)
+            if args.short_seconds:
+                write_pingpong(src, dst, args.short_seconds)
+            else:
+                shutil.copy(src, dst)
             shorts.append(dst)
         print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}  jobs: {args.jobs}  "
               f"load average before: {os.getloadavg()[0]:.1f} (other processes skew wall times)")
-        print(f"long video: {n} frames, {args.seconds:.0f} s; batch: 8 short videos\n")
+        what = f"{args.short_seconds:.0f}-s videos" if args.short_seconds else "short test clips (2-20 s)"
+        print(f"long video: {n} frames, {args.seconds:.0f} s; batch: 8 {what}\n")
 
         r1 = spawn("single", 1, [long], tmp / "o1")
         rN = spawn("chunked", args.jobs, [long], tmp / "oN")

@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 
 from twitchcam.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
+from twitchcam.source import container_frames
 
 
 class Interrupted(TwitchcamError):
@@ -236,7 +237,8 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
 
     idle: list[ProcessPoolExecutor] = []
     running: dict[Future, tuple[int, ProcessPoolExecutor, float]] = {}
-    queue = list(reversed(todo))
+    # Longest first (popped from the end), so no worker is left with a long video at the end.
+    queue = sorted(todo, key=lambda k: container_frames(work[k][0]))
     try:
         while queue or running:
             while queue and len(running) < jobs:
