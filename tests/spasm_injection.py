@@ -543,6 +543,7 @@ class DatasetParams:
     max_extra_gap_s: float = 2.0  # random extra spacing, so events are not periodic
     end_margin_s: float = 0.5
     intensities: tuple[float, ...] = (1.0, 0.75, 0.55)
+    sides: tuple[str, ...] = SIDES  # HFS is one-sided; the evaluation set covers both
     open_fraction: float = 0.6  # source eye counts as open above this share of its p90
     min_open_share: float = 0.85  # of event frames with the source eye open (blinks allowed)
     guard_s: float = 0.25  # face must be found this long around an event
@@ -581,7 +582,7 @@ def plan_events(clip: SourceClip, rng: np.random.Generator, params: DatasetParam
     fps = clip.fps
     guard = int(np.ceil(params.guard_s * fps))
     last = int(np.floor((params.duration_s - params.end_margin_s) * fps))  # last frame an event may touch
-    combos = [(s, k, i, m) for s in SIDES for k in KINDS for i in params.intensities for m in (False, True)]
+    combos = [(s, k, i, m) for s in params.sides for k in KINDS for i in params.intensities for m in (False, True)]
     order: list[tuple] = []
     pending: list[SpasmEvent] = []
 
@@ -760,8 +761,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                        args.model)))
     elif args.cmd == "sample":
         from tests.data import real_videos
+        # A patient with left-sided HFS: spasms on the left only, alongside real two-sided blinks.
         item, = make_dataset(args.out_dir, [real_videos()["single_face.mp4"]], args.seed,
-                             DatasetParams(duration_s=40.0), model_path=args.model)
+                             DatasetParams(duration_s=40.0, sides=("left",)), model_path=args.model)
         link = Path(args.out_dir) / f"sample{item.video.suffix}"
         link.unlink(missing_ok=True)
         link.symlink_to(item.video.name)
