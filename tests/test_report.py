@@ -833,3 +833,17 @@ def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
     doc, data = report.build_report([folder, nf])
     assert_report_equals_summaries(doc, [folder, nf])
     assert "no tracked face" in doc
+
+
+def test_overall_affected_side_needs_votes_or_a_clear_pooled_majority():
+    from types import SimpleNamespace
+
+    from twitchcam.report import overall_affected_side
+
+    def ses(affected, left, right):
+        counts = {"left": {"count": left}, "right": {"count": right}}
+        return SimpleNamespace(summary={"affected_side": affected}, side=lambda sd: counts[sd])
+
+    assert overall_affected_side([ses(None, 22, 20), ses(None, 22, 20)]) is None  # 52 % is no side
+    assert overall_affected_side([ses(None, 9, 1), ses(None, 8, 2)]) == "left"  # 85 % pooled
+    assert overall_affected_side([ses("right", 1, 5), ses(None, 3, 3)]) == "right"  # a session's vote

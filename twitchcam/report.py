@@ -42,6 +42,7 @@ import numpy as np
 from twitchcam import grades as grades_mod
 from twitchcam import treatments as tr
 from twitchcam.errors import TwitchcamError
+from twitchcam.summary import AFFECTED_MIN_SHARE, AFFECTED_MIN_SPASMS
 from twitchcam.index import (
     SESSION_FILE,
     SUMMARY_FILE,
@@ -496,7 +497,7 @@ def _pooled_rate(rows: list[dict], side: str) -> float | None:
 
 
 def overall_affected_side(sessions: list[Session]) -> str | None:
-    """The side most sessions call affected; else the side with more spasms in total."""
+    """The side most sessions call affected; else the summary's own rule on all spasms pooled."""
     votes = {s: 0 for s in SIDES}
     totals = {s: 0.0 for s in SIDES}
     for ses in sessions:
@@ -507,8 +508,9 @@ def overall_affected_side(sessions: list[Session]) -> str | None:
             totals[side] += finite(ses.side(side).get("count")) or 0
     if votes["left"] != votes["right"]:
         return max(votes, key=votes.get)
-    if totals["left"] != totals["right"]:
-        return max(totals, key=totals.get)
+    top = max(SIDES, key=totals.get)
+    if totals[top] >= AFFECTED_MIN_SPASMS and totals[top] >= AFFECTED_MIN_SHARE * sum(totals.values()):
+        return top
     return None
 
 
@@ -1572,8 +1574,8 @@ def _trend_pages(sessions: list[Session], rows: list[dict], treatments: list[tr.
              f"<div>Recorded in total<b>{e(format_length(total))}</b></div>"
              f"<div>Face tracked (valid)<b>{e(format_length(valid))}</b></div>"
              f"<div>Affected side<b>{e(SIDE_NAME[side] if side else 'none identified')}</b>"
-             + (f'<span class="sub">{n_aff[side]} of {len(sessions)} sessions</span>'
-                if side else "") + "</div></div>",
+             + (f'<span class="sub">{n_aff[side]} of {len(sessions)} sessions</span>' if side and n_aff[side]
+                else '<span class="sub">all sessions\' spasms pooled</span>' if side else "") + "</div></div>",
              CONVENTION.format(mirror="")]
     nf = sum(1 for s in sessions if s.no_face)
     if nf:
