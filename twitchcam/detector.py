@@ -135,20 +135,20 @@ class Schedule:
         return count >= self.calibration and (count - self.calibration) % self.every == 0
 
 
-def lateral(c_self, c_other, p: DetectorParams):
+def lateral(c_self, c_other, ok, p: DetectorParams):
     """How much more side s is closed than the other, relative to how open the other is.
 
-    A relative difference, so a symmetric narrowing (smiling, squinting) cancels; judged
-    only while the other eye is open enough to compare against and both readings are
-    sane, since MediaPipe's eyes are unreliable when both are nearly closed.  Works on
-    floats (streaming) and arrays (whole recording) alike.
+    A relative difference, so a symmetric narrowing (smiling, squinting) cancels; 0 where
+    `ok` (from `comparable`) says it cannot be judged.  Works on floats (streaming) and
+    arrays (whole recording) alike.
     """
     r_self, r_other = 1.0 - c_self, 1.0 - c_other
-    return np.where(comparable(c_self, c_other, p), (r_other - r_self) / np.maximum(r_other, p.other_open_min), 0.0)
+    return np.where(ok, (r_other - r_self) / np.maximum(r_other, p.other_open_min), 0.0)
 
 
 def comparable(c_self, c_other, p: DetectorParams):
-    """Whether laterality can be judged: the other eye open enough, both readings sane."""
+    """Whether laterality can be judged: the other eye open enough to compare against and
+    both readings sane, since MediaPipe's eyes are unreliable when both are nearly closed."""
     r_self, r_other = 1.0 - c_self, 1.0 - c_other
     return (r_other >= p.other_open_min) & (r_other <= p.open_max) & (r_self <= p.open_max)
 
@@ -318,9 +318,10 @@ class StreamingDetector:
                 run = self._mouth[s].step(t, pulled, pulled, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
-                lat = float(lateral(c[s], c[o], p))
+                ok = comparable(c[s], c[o], p)
+                lat = float(lateral(c[s], c[o], ok, p))
                 was_open = self._lateral[s].open
-                if not comparable(c[s], c[o], p) and was_open:
+                if not ok and was_open:
                     run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
                 else:
                     on = stats[s].on * p.mouth_boost if pulled else stats[s].on
@@ -505,7 +506,7 @@ def _rows_median(a: np.ndarray) -> np.ndarray:
 
 
 def _window_stats(eye: np.ndarray, p: DetectorParams) -> np.ndarray:
-    """side_stats for many equal-length windows at once (rows), as (rows, 6) arrays.
+    """side_stats for many equal-length windows at once (rows), as a (rows, 4) array.
 
     Order statistics are exact whatever the route, so this matches side_stats bit for bit.
     """
@@ -590,10 +591,11 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
         floor = sliding_min(np.where(live, pull, np.inf), max(1, round(p.mouth_floor_s * fps)))
         pulled = live & (pull - floor >= p.mouth_rise)
         mouth_runs = _runs(t, t_end, pulled, pulled, np.where(pulled, pull, -np.inf))
-        lat = lateral(c_safe[:, s], c_safe[:, o], p)
+        ok = comparable(c_safe[:, s], c_safe[:, o], p)
+        lat = lateral(c_safe[:, s], c_safe[:, o], ok, p)
         on = np.where(pulled, st[:, s, 2] * p.mouth_boost, st[:, s, 2])
         l_off = live & (lat > st[:, s, 3])
-        held = hold_through(l_off, live & ~comparable(c_safe[:, s], c_safe[:, o], p), t, p.blink_max_s)
+        held = hold_through(l_off, live & ~ok, t, p.blink_max_s)
         runs = _runs(t, t_end, held, l_off & (lat >= on), np.where(l_off, c_safe[:, s], -np.inf))
         rise = np.where(live, lat, np.nan)
         twitches = []

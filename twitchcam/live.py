@@ -200,7 +200,7 @@ class LiveRun:
         self.window, self.video, self.out = window, video, out
         det = pipeline.params.detector
         self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=max(3, round(det.calibration_s * pipeline.fps)),
-                                mouth_ref=float(getattr(det, "mouth_rise", 0.14)))
+                                mouth_ref=det.mouth_rise)
         self.info = LiveInfo(source=source.description, recording=video is not None, keys=window is not None)
         self.stop_reason = ""  # quit | duration | lost | end
         self.signal_name = ""
@@ -289,9 +289,7 @@ class LiveRun:
         """No frame this instant: keep the window alive, notice stalls, keep the files flushed."""
         wall = time.monotonic()
         if self.source.stalled_for() >= 1.0:
-            flush = getattr(self.writer, "flush", None) or getattr(self.writer, "_flush", None)
-            if flush is not None:
-                flush()  # rows written before the stall are on disk within a second
+            self.writer.flush()  # rows written before the stall are on disk within a second
         if wall - self._last_draw >= 0.1:
             self._refresh(wall, busy=False)
         elif self.window is not None:
