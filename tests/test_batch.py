@@ -143,6 +143,44 @@ def test_seek_matches_sequential_timestamps(long_video, model):
     assert np.array_equal(seek.t[seek.t >= s], want)
 
 
+# -- start-up cost: what the parent and each worker import ---------------------------------------
+def _run_python(code: str) -> str:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_batch_parent_loads_neither_mediapipe_nor_scipy_signal(tmp_path, videos):
+    """The parent only hands out work; loading MediaPipe and scipy.signal (~2 s) there would
+    delay every worker's start.  Drive the real CLI with run_batch replaced by a probe."""
+    a, b = videos["single_face.mp4"], videos["no_face.mp4"]
+    code = (
+        "import sys\n"
+        "import twitchcam.batch as batch\n"
+        "from twitchcam import cli\n"
+        "seen = []\n"
+        "batch.run_batch = lambda *a, **k: seen.append(sorted(m for m in ('mediapipe', 'scipy.signal') "
+        "if m in sys.modules)) or []\n"
+        f"cli.main(['analyze', {str(a)!r}, {str(b)!r}, '--jobs', '2', '--out', {str(tmp_path)!r}])\n"
+        "print(seen)\n")
+    assert _run_python(code) == "[[]]"
+
+
+def test_mediapipe_import_leaves_matplotlib_unloaded_but_usable():
+    code = (
+        "import sys\n"
+        "import twitchcam.landmarks\n"
+        "before = 'matplotlib' in sys.modules\n"
+        "from mediapipe.tasks.python.vision import drawing_utils\n"
+        "import matplotlib.pyplot as plt\n"
+        "print(before, type(plt) is type(sys), drawing_utils.plt.figure is plt.figure)\n")
+    assert _run_python(code) == "False True True"
+
+
 # -- dask.distributed ------------------------------------------------------------------------------
 def test_dask_unreachable_scheduler_is_one_line_error(tmp_path):
     pytest.importorskip("distributed")

@@ -63,7 +63,7 @@ def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], mo
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from twitchcam.analyze import analyze_file
+    # No MediaPipe here: a batch's parent only hands work to processes that load it themselves.
     from twitchcam.model import ensure_model
     from twitchcam.pipeline import PipelineParams
     from twitchcam.progress import summary_table
@@ -88,6 +88,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
                 summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored)
             else:
+                from twitchcam.analyze import analyze_file
+
                 summary = analyze_file(video, folder, model, params, mirrored=args.mirrored)
         except TwitchcamError as exc:
             failures += 1

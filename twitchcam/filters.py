@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,11 @@ class FeatureFilter:
     """Median-3 then low-pass, per column; invalid frames hold the last valid input and output NaN."""
 
     def __init__(self, n_columns: int, fps: float, params: FilterParams = FilterParams()):
+        # Imported here, not at the top: scipy.signal costs ~1.2 s to import, and processes that
+        # only build parameters (a batch's parent, the CLI) must not pay it before workers start.
+        from scipy import signal
+
+        self._signal = signal
         self.params = params
         self.n_columns = n_columns
         nyquist = fps / 2.0
@@ -49,7 +53,7 @@ class FeatureFilter:
         """Start in steady state at the first valid value, so there is no start-up transient."""
         self._history = np.stack([first, first])
         if self._sos is not None:
-            zi = signal.sosfilt_zi(self._sos)  # (sections, 2)
+            zi = self._signal.sosfilt_zi(self._sos)  # (sections, 2)
             self._zi = zi[:, :, None] * first[None, None, :]
 
     def process(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -73,7 +77,7 @@ class FeatureFilter:
         median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
         self._history = held[-2:].copy()
         if self._sos is not None:
-            smoothed, self._zi = signal.sosfilt(self._sos, median, axis=0, zi=self._zi)
+            smoothed, self._zi = self._signal.sosfilt(self._sos, median, axis=0, zi=self._zi)
         else:
             smoothed = median
         out[valid] = smoothed[valid]

@@ -8,7 +8,10 @@ the patient was, so a second person walking by neither erases nor replaces them.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +19,43 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import mediapipe as mp  # noqa: E402
-from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+class _ImportedOnUse(types.ModuleType):
+    """Stands in for a module until something reads from it; then imports the real one."""
+
+    def __getattr__(self, attr: str):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+@contextlib.contextmanager
+def _pyplot_imported_on_use():
+    """Keep `import mediapipe` from loading matplotlib.
+
+    mediapipe's vision package imports `matplotlib.pyplot` for 3-D plotting helpers twitchcam
+    never calls: ~0.75 s of every start, paid again by every batch worker.  During that one
+    import, matplotlib and pyplot are stand-ins; mediapipe keeps them (they import the real
+    modules if ever used) and everything imported afterwards gets the real matplotlib.
+    """
+    names = ("matplotlib", "matplotlib.pyplot")
+    if any(name in sys.modules for name in names):
+        yield
+        return
+    package, pyplot = _ImportedOnUse(names[0]), _ImportedOnUse(names[1])
+    package.pyplot = pyplot
+    sys.modules.update(zip(names, (package, pyplot)))
+    try:
+        yield
+    finally:
+        for name, stand_in in zip(names, (package, pyplot)):
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+with _pyplot_imported_on_use():
+    import mediapipe as mp  # noqa: E402
+    from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 
 @contextlib.contextmanager
