@@ -1,9 +1,10 @@
 """How twitchcam scales with --jobs: one long video in chunks, and a batch of short videos.
 
-    .venv/bin/python benchmarks/scale_bench.py [--seconds 120] [--frames-split 600] [--jobs 2]
+    .venv/bin/python benchmarks/scale_bench.py [--seconds 120] [--short-seconds 30] [--frames-split 600] [--jobs 2]
 
 Prints, in one run: wall time of --jobs 1 vs --jobs N on one ~2-minute video (a test video
-played back and forth), a batch of 8 short videos sequential vs --jobs N, the ratios, peak
+played back and forth), two batches of 8 short videos sequential vs --jobs N (30-s videos,
+and the test clips as they are, 2-20 s, with the ceiling their start-up cost sets), the ratios, peak
 RSS of the parent and of the largest worker, and the per-frame cost split (decode,
 BGR->RGB, landmarks, the rest: features + filters + detector + writing).
 
@@ -88,7 +89,17 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     peaks = ChildPeaks()
     cpu0 = cpu_s()
     t0 = time.perf_counter()
-    if mode == "single":
+    frames = 0
+    if mode == "startup":  # what every process pays before its first frame
+        from twitchcam.analyze import analyze_file  # noqa: F401
+        from twitchcam.features import FEATURE_COLUMNS
+        from twitchcam.filters import FeatureFilter
+        from twitchcam.landmarks import Landmarker
+
+        FeatureFilter(len(FEATURE_COLUMNS), 30.0)  # loads scipy.signal
+        with Landmarker(model):
+            pass
+    elif mode == "single":
         from twitchcam.analyze import analyze_file
 
         summary = analyze_file(Path(inputs[0]), Path(out), model, show_progress=False)
@@ -187,8 +198,8 @@ def main() -> int:
     ap.add_argument("inputs", nargs="*", help=argparse.SUPPRESS)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=120.0, help="length of the long test video")
-    ap.add_argument("--short-seconds", type=float, default=0.0,
-                    help="make each of the 8 batch videos this long (played back and forth); 0: the clips as they are")
+    ap.add_argument("--short-seconds", type=float, default=30.0,
+                    help="length of each of the 8 short videos (test clips played back and forth)")
     ap.add_argument("--frames-split", type=int, default=600, help="frames timed for the per-frame split")
     args = ap.parse_args()
     if args.run:
@@ -203,27 +214,29 @@ def main() -> int:
     try:
         long = tmp / "long.avi"
         n = write_pingpong(vids["WolfgangLanger_Pexels.mp4"], long, args.seconds)
-        shorts = []
         names = ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov",
                  "no_face.mp4"]
+        clips, shorts = [], []  # the test clips as they are (2-20 s); the same faces as --short-seconds videos
         for k in range(8):
             src = vids[names[k % len(names)]]
-            dst = tmp / "short" / f"v{k}{src.suffix if not args.short_seconds else '.avi'}"
-            dst.parent.mkdir(exist_ok=True)
-            if args.short_seconds:
-                write_pingpong(src, dst, args.short_seconds)
-            else:
-                shutil.copy(src, dst)
-            shorts.append(dst)
+            clips.append(tmp / "clips" / f"v{k}{src.suffix}")
+            shorts.append(tmp / "short" / f"v{k}.avi")
+            clips[-1].parent.mkdir(exist_ok=True)
+            shorts[-1].parent.mkdir(exist_ok=True)
+            shutil.copy(src, clips[-1])
+            write_pingpong(src, shorts[-1], args.short_seconds)
         print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}  jobs: {args.jobs}  "
               f"load average before: {os.getloadavg()[0]:.1f} (other processes skew wall times)")
-        what = f"{args.short_seconds:.0f}-s videos" if args.short_seconds else "short test clips (2-20 s)"
-        print(f"long video: {n} frames, {args.seconds:.0f} s; batch: 8 {what}\n")
+        print(f"long video: {n} frames, {args.seconds:.0f} s; batches: 8 videos of {args.short_seconds:.0f} s, "
+              f"and the 8 test clips as they are (2-20 s)\n")
 
         r1 = spawn("single", 1, [long], tmp / "o1")
         rN = spawn("chunked", args.jobs, [long], tmp / "oN")
         b1 = spawn("seqbatch", 1, shorts, tmp / "b1")
         bN = spawn("batch", args.jobs, shorts, tmp / "bN")
+        c1 = spawn("seqbatch", 1, clips, tmp / "c1")
+        cN = spawn("batch", args.jobs, clips, tmp / "cN")
+        start = spawn("startup", 1, [], tmp / "st")
 
         def line(label, r):
             workers = (f"{r['workers']} workers, largest {r['rss_child_mb']:4.0f} MB" if r["workers"]
@@ -234,9 +247,24 @@ def main() -> int:
         print(line("long video  --jobs 1 (analyze_file)", r1))
         print(line(f"long video  --jobs {args.jobs} (chunked)", rN))
         print(f"{'':<36} speed-up x{r1['wall_s'] / rN['wall_s']:.2f}\n")
-        print(line("8 short     sequential analyze_file", b1))
-        print(line(f"8 short     --jobs {args.jobs} (run_batch)", bN))
-        print(f"{'':<36} speed-up x{b1['wall_s'] / bN['wall_s']:.2f}\n")
+        for label, seq, par in ((f"8 x {args.short_seconds:.0f} s", b1, bN), ("8 clips", c1, cN)):
+            print(line(f"{label:<11} sequential analyze_file", seq))
+            print(line(f"{label:<11} --jobs {args.jobs} (run_batch)", par))
+            print(f"{'':<36} speed-up x{seq['wall_s'] / par['wall_s']:.2f}\n")
+        # Two floors for the batch's wall time on the short clips.  Start-up: every process pays
+        # it once, the sequential run once, the batch once per worker (in parallel), so with W
+        # seconds of work it cannot end before S + W / jobs.  CPU: one sequential analysis
+        # already keeps more than one core busy (MediaPipe's own threads), and the batch cannot
+        # end before its CPU time spread over the cores.
+        s_up = start["wall_s"]
+        work = c1["wall_s"] - s_up
+        floor_startup = s_up + work / args.jobs
+        floor_cpu = cN["cpu_s"] / min(args.jobs, os.cpu_count() or 1)
+        print(f"start-up per process (imports, filter design, landmarker): {s_up:.2f} s; the 8 clips hold "
+              f"{work:.1f} s of work.\nFloors for --jobs {args.jobs} on them: start-up {floor_startup:.1f} s "
+              f"(x{c1['wall_s'] / floor_startup:.2f}); CPU {cN['cpu_s']:.1f} s over "
+              f"{min(args.jobs, os.cpu_count() or 1)} cores {floor_cpu:.1f} s (x{c1['wall_s'] / floor_cpu:.2f}); "
+              f"sequential used {c1['cpu_s'] / c1['wall_s']:.2f} cores\n")
 
         print(f"load average after: {os.getloadavg()[0]:.1f}\n")
         split = cost_split(long, args.frames_split, tmp)
