@@ -3,16 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twitchcam.errors import TwitchcamError
+from twitchcam.errors import Interrupted
 from twitchcam.landmarks import Landmarker
 from twitchcam.pipeline import Pipeline, PipelineParams, run_session, session_meta
 from twitchcam.progress import Progress
 from twitchcam.session import SessionWriter
 from twitchcam.source import FileSource
-
-
-class Interrupted(TwitchcamError):
-    exit_code = 130
 
 
 def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams = PipelineParams(),

@@ -30,14 +30,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from twitchcam.anatomy import SIDES
-from twitchcam.errors import TwitchcamError
+from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.source import container_frames
 
-
-class Interrupted(TwitchcamError):
-    """Ctrl-C: same exit code as analyze's; defined here so the parent never imports MediaPipe."""
-
-    exit_code = 130
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -144,13 +139,13 @@ def _one_sigint(signum, frame):
 
 def _analyze_one(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
     """One video in a worker of either kind: (status, summary or None, one-line reason)."""
-    from twitchcam.analyze import Interrupted as AnalyzeInterrupted, analyze_file
+    from twitchcam.analyze import analyze_file
 
     try:
         summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
                                show_progress=False)
         return summary.get("status", "complete"), summary, ""
-    except AnalyzeInterrupted as exc:
+    except Interrupted as exc:
         return "interrupted", completed_or_partial(Path(folder)), str(exc)
     except TwitchcamError as exc:
         return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__

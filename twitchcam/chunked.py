@@ -31,14 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from twitchcam.source import is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
-from twitchcam.errors import TwitchcamError
-
-
-class Interrupted(TwitchcamError):
-    """Ctrl-C: same exit code as analyze's; defined here so the parent never imports MediaPipe."""
-
-    exit_code = 130
+from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.features import FEATURE_COLUMNS
+
 
 MP_CONTEXT = "spawn"
 MIN_CHUNK_S = 5.0

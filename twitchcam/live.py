@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from twitchcam.errors import TwitchcamError
+from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.live_source import LiveSource, frames_until, open_source
 from twitchcam.overlay import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.pipeline import Pipeline, PipelineParams, run_session, session_meta
@@ -38,10 +38,6 @@ KEY_QUIT = (ord("q"), ord("Q"), 27)
 KEY_MARKER = (ord(" "),)
 KEY_RECALIBRATE = (ord("r"), ord("R"))
 VIDEO_NAME = "video.avi"
-
-
-class Interrupted(TwitchcamError):
-    exit_code = 130
 
 
 class Terminated(TwitchcamError):
