@@ -170,14 +170,42 @@ def _kill_pool(ex: ProcessPoolExecutor) -> None:
         p.join(timeout=5.0)
 
 
+def join_chunks(video: Path, results: list[ChunkResult], chunks: list[tuple[float, float]],
+                info: dict) -> ChunkResult | int:
+    """The chunks' frames in order with each warm-up trimmed off, or the index of the first
+    chunk that does not line up with the one before it (an inexact seek): the caller redoes
+    it without seeking, notes it in info["reseeked"] and joins again."""
+    parts = [results[0]]
+    for k in range(1, len(chunks)):
+        if results[k - 1].stopped_early:  # the file ended early (truncated): nothing after it
+            info["ended_in_chunk"] = k - 1
+            break
+        cut = _seam(results[k - 1], results[k], chunks[k][0])
+        if cut is None:
+            if k in info["reseeked"]:
+                raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
+                                     f"without seeking; analyse it with --jobs 1")
+            return k
+        parts.append(results[k].slice(slice(cut, None)))
+    merged = _concat(parts)
+    if merged.t.size == 0:
+        raise TwitchcamError(f"{video}: no frame could be decoded (corrupt or not a video)")
+    return merged
+
+
+def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
+    """What session.json records under "parallel" about how a video was cut."""
+    return {"chunks": [[s, e if math.isfinite(e) else None] for s, e in chunks], "warmup_s": warmup_s,
+            "reseeked": []}
+
+
 def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: float = 2.0,
                         mirrored: bool = False, chunks: list[tuple[float, float]] | None = None,
                         on_chunk=None) -> tuple[ChunkResult, float, int, dict]:
     """(merged raw features, fps, expected frames, info) for the whole video."""
     fps, expected, duration = _probe(video)
     chunks = chunks or plan_chunks(duration, jobs, warmup_s)
-    info = {"chunks": [[s, e if math.isfinite(e) else None] for s, e in chunks], "warmup_s": warmup_s,
-            "reseeked": []}
+    info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
     ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
                              initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
@@ -189,21 +217,10 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
             results.append(f.result())
             if on_chunk:
                 on_chunk(k, len(chunks))
-        parts = [results[0]]
-        for k in range(1, len(chunks)):
-            if results[k - 1].stopped_early:  # the file ended early (truncated): nothing after it
-                info["ended_in_chunk"] = k - 1
-                break
-            cut = _seam(results[k - 1], results[k], chunks[k][0])
-            if cut is None:  # inexact seek: redo this chunk without seeking (exact, slower)
-                info["reseeked"].append(k)
-                results[k] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
-                                       chunks[k][0], chunks[k][1], warmup_s, fps, False).result()
-                cut = _seam(results[k - 1], results[k], chunks[k][0])
-                if cut is None:
-                    raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
-                                         f"without seeking; analyse it with --jobs 1")
-            parts.append(results[k].slice(slice(cut, None)))
+        while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
+            info["reseeked"].append(joined)  # redo that chunk without seeking (exact, slower)
+            results[joined] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
+                                        chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
     except BrokenProcessPool:
         _kill_pool(ex)
         raise TwitchcamError(f"{video}: a worker process died while analysing a chunk; try --jobs 1") from None
@@ -211,10 +228,7 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
         _kill_pool(ex)
         raise
     ex.shutdown(wait=True)
-    merged = _concat(parts)
-    if merged.t.size == 0:
-        raise TwitchcamError(f"{video}: no frame could be decoded (corrupt or not a video)")
-    return merged, fps, expected, info
+    return joined, fps, expected, info
 
 
 class _Replay:
@@ -243,8 +257,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
     import sys
 
-    from twitchcam.pipeline import PipelineParams, run_session, session_meta
-    from twitchcam.session import SessionWriter
+    from twitchcam.pipeline import PipelineParams
 
     params = params if params is not None else PipelineParams()
     video, folder = Path(video), Path(folder)
@@ -267,19 +280,22 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     finally:
         if show_progress:
             sys.stderr.write("\n")
+    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info})
+
+
+def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
+                          mirrored: bool, parallel: dict) -> dict:
+    """Replay the joined features through the pipeline into a session folder; returns the summary."""
+    from twitchcam.pipeline import run_session, session_meta
+    from twitchcam.session import SessionWriter
+
     meta = session_meta(str(video), "analyze", fps, mirrored, params)
-    meta["parallel"] = {"jobs": jobs, **info}
-    writer = SessionWriter(folder, meta)
+    meta["parallel"] = parallel
+    writer = SessionWriter(Path(folder), meta)
     replay = _Replay(merged, fps, params)
-    n = merged.t.size
-    truncated = is_truncated(n, expected, fps)
-
-    class _Frames:  # run_session iterates "frames" and hands each to pipeline.process
-        def __iter__(self):
-            return iter(range(n))
-
-    try:
-        summary, _ = run_session(_Frames(), replay, writer, meta,
+    truncated = is_truncated(merged.t.size, expected, fps)
+    try:  # the replay's "frames" are indices into the joined features
+        summary, _ = run_session(range(merged.t.size), replay, writer, meta,
                                  end_status=lambda: "truncated" if truncated else "complete")
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
