@@ -16,10 +16,12 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     """Analyse one video into a session folder and return its summary."""
     source = FileSource(video)
     meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
-    writer = SessionWriter(folder, meta)
-    progress = Progress(video.name, source.expected_frames) if show_progress else None
     with Landmarker(model) as landmarker:
         pipeline = Pipeline(landmarker, source.fps, params, mirrored)
+        # The folder appears only now, with everything loaded: a Ctrl-C during start-up leaves
+        # no half-made session behind, and from here on run_session finalises it.
+        writer = SessionWriter(folder, meta)
+        progress = Progress(video.name, source.expected_frames) if show_progress else None
         try:
             summary, _ = run_session(source.frames(), pipeline, writer, meta,
                                      on_result=(lambda r: progress.update(r.index + 1)) if progress else None,
