@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from tests.spasm_injection import write_pingpong
-from twitchcam.batch import (BATCH_COLUMNS, BatchRow, format_batch_table, output_folders, parse_shard, run_batch,
-                             select_shard, write_batch_csv)
-from twitchcam.chunked import _chunk_worker, _probe, plan_chunks
+from twitchcam import batch
+from twitchcam.batch import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
+                             run_batch, select_shard, write_batch_csv)
+from twitchcam.chunked import chunk_features, probe_video, plan_chunks
 from twitchcam.errors import TwitchcamError
 
 
@@ -27,6 +28,26 @@ def test_shard_selection_is_stable_and_covers_everything():
     for bad in ("4/4", "-1/2", "1", "a/b", "1/0"):
         with pytest.raises(TwitchcamError):
             parse_shard(bad)
+
+
+def test_chunk_plan_cuts_only_what_would_run_alone():
+    # Many short videos: nothing is cut (no warm-up spent).
+    assert chunk_plan([30.0] * 8, 2) == [None] * 8
+    assert chunk_plan([3600.0, 3600.0], 1) == [None, None]
+    # Three one-hour videos on 8 workers: every piece at most a quarter of a worker's share.
+    plans = chunk_plan([3600.0] * 3, 8)
+    share = 3 * 3600.0 / 8
+    for chunks in plans:
+        assert chunks[0][0] == 0.0 and chunks[-1][1] == float("inf")
+        ends = [e for _, e in chunks[:-1]] + [3600.0]
+        lengths = [e - s for (s, _), e in zip(chunks, ends)]
+        assert all(batch.PIECE_MIN_S <= x <= share / batch.TAIL_SHARE + 1e-9 for x in lengths)
+        assert all(e == s2 for (_, e), (s2, _) in zip(chunks, chunks[1:]))  # no gap, no overlap
+    assert sum(len(c) for c in plans) >= 8
+    # One long video among short ones is cut; the short ones stay whole; nothing below the minimum.
+    plans = chunk_plan([3600.0] + [60.0] * 20, 4)
+    assert len(plans[0]) > 1 and plans[1:] == [None] * 20
+    assert chunk_plan([batch.SPLIT_MIN_S - 1, 10.0], 8) == [None, None]
 
 
 def test_shard_in_run_batch_and_duplicate_names(tmp_path):
@@ -88,24 +109,29 @@ def long_video(tmp_path_factory, videos):
     return path
 
 
-@pytest.mark.slow
-def test_chunked_equals_sequential(tmp_path, long_video, model):
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory, long_video, model):
+    """The --jobs 1 session of long_video, which every parallel run must reproduce."""
     from twitchcam.analyze import analyze_file
-    from twitchcam.chunked import analyze_chunked
+
+    folder = tmp_path_factory.mktemp("seq") / "seq"
+    analyze_file(long_video, folder, model, show_progress=False)
+    return folder
+
+
+def assert_same_as_sequential(seq: Path, par: Path, n_chunks: int) -> None:
+    """Same frames bit for bit; same events, except onsets may move by one frame near a seam
+    (MediaPipe's tracking restarts there); identical raw features beyond the warm-up."""
     from twitchcam.session import FRAME_COLUMNS, read_events, read_session
 
-    seq, par = tmp_path / "seq", tmp_path / "par"
-    s1 = analyze_file(long_video, seq, model, show_progress=False)
-    s2 = analyze_chunked(long_video, par, model, jobs=2, warmup_s=2.0, show_progress=False)
     a, b = read_session(seq), read_session(par)
-    assert len(a.t) == len(b.t) == s1["frames"] == s2["frames"]
+    assert len(a.t) == len(b.t)
     assert np.array_equal(a.frame, b.frame) and np.array_equal(a.t, b.t)  # same decode, bit for bit
     with open(par / "frames.csv") as f:
         assert tuple(f.readline().strip().split(",")) == FRAME_COLUMNS
     meta = json.loads((par / "session.json").read_text())
-    assert meta["status"] == "complete" and len(meta["parallel"]["chunks"]) == 2
+    assert meta["status"] == "complete" and len(meta["parallel"]["chunks"]) == n_chunks
     seams = [c[0] for c in meta["parallel"]["chunks"][1:]]
-    # Events: equal, except onsets may move by one frame near a seam (MediaPipe tracking restarts).
     ea, eb = read_events(seq), read_events(par)
     assert len(ea) == len(eb)
     frame = 1.0 / a.fps
@@ -116,11 +142,89 @@ def test_chunked_equals_sequential(tmp_path, long_video, model):
             assert abs(x.onset_s - y.onset_s) <= frame + 1e-9
         else:
             assert x.key() == y.key()
-    # Away from seams (beyond the warm-up) the raw features are identical.
     far = np.all([np.abs(a.t - s) > 3.0 for s in seams], axis=0)
     assert np.array_equal(np.nan_to_num(a.raw[far], nan=-1), np.nan_to_num(b.raw[far], nan=-1))
+    s1, s2 = (json.loads((f / "summary.json").read_text()) for f in (seq, par))
+    assert s1["frames"] == s2["frames"]
     for side in ("left", "right"):
         assert s1["spasms"][side]["count"] == s2["spasms"][side]["count"]
+
+
+@pytest.mark.slow
+def test_chunked_equals_sequential(tmp_path, long_video, sequential, model):
+    from twitchcam.chunked import analyze_chunked
+
+    analyze_chunked(long_video, tmp_path / "par", model, jobs=2, warmup_s=2.0, show_progress=False)
+    assert_same_as_sequential(sequential, tmp_path / "par", 2)
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Let a batch cut the 30-s test video (the real thresholds are minutes)."""
+    monkeypatch.setattr(batch, "SPLIT_MIN_S", 10.0)
+    monkeypatch.setattr(batch, "PIECE_MIN_S", 8.0)
+
+
+@pytest.mark.slow
+def test_batch_cuts_a_long_video_and_joins_it_like_sequential(tmp_path, long_video, sequential, videos, model,
+                                                              small_pieces):
+    inputs = [long_video, videos["single_face.mp4"]]
+    rows = run_batch(inputs, tmp_path / "out", model, jobs=2, on_row=None)
+    assert [r.status for r in rows] == ["complete", "complete"], rows
+    assert_same_as_sequential(sequential, Path(rows[0].session), 3)  # 30 s in pieces of >= 8 s
+    assert "parallel" not in json.loads((Path(rows[1].session) / "session.json").read_text())
+
+
+@pytest.mark.slow
+def test_batch_cut_video_that_is_truncated(tmp_path, long_video, videos, model, small_pieces):
+    """The header promises 30 s, the data stops early: what decoded is analysed, status truncated."""
+    from twitchcam.analyze import analyze_file
+
+    cut = tmp_path / "cut.avi"
+    data = long_video.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.45)])
+    rows = run_batch([cut, videos["single_face.mp4"]], tmp_path / "out", model, jobs=2, on_row=None)
+    assert rows[0].status == "truncated" and "truncated" in rows[0].reason, rows[0]
+    alone = analyze_file(cut, tmp_path / "alone", model, show_progress=False)
+    got = json.loads((Path(rows[0].session) / "summary.json").read_text())
+    assert got["frames"] == alone["frames"] and alone["status"] == "truncated"
+
+
+@pytest.mark.slow
+def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, videos):
+    """Ctrl-C from the terminal (SIGINT to the whole process group) while chunks and whole
+    videos run: exit 130 with one line, finished sessions kept, a rerun does only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    inputs = [long_video, videos["WolfgangLanger_Pexels.mp4"], videos["single_face.mp4"], videos["no_face.mp4"]]
+    code = ("import sys\nfrom twitchcam import batch, cli\nbatch.SPLIT_MIN_S, batch.PIECE_MIN_S = 10.0, 8.0\n"
+            "sys.exit(cli.main(sys.argv[1:]))\n")
+    argv = [sys.executable, "-c", code, "analyze", *map(str, inputs), "--jobs", "2", "--out", str(tmp_path / "out")]
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    first = proc.stderr.readline()  # "[1/4] ...": one session done, the rest under way
+    assert first.startswith("[1/4]"), first + proc.communicate(timeout=60)[1]
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    err = first + err
+    assert time.monotonic() - t0 < batch.STOP_GRACE_S / 2  # chunk workers end at once
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("twitchcam: error: interrupted:") and "Traceback" not in err
+    done = [f for f in (tmp_path / "out").iterdir()
+            if json.loads((f / "session.json").read_text()).get("status") == "complete"]
+    assert 1 <= len(done) < len(inputs)
+    rerun = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.count("skipped: already complete") == len(done)
+    for f in (tmp_path / "out").iterdir():
+        assert json.loads((f / "session.json").read_text())["status"] == "complete"
 
 
 @pytest.mark.slow
@@ -128,11 +232,11 @@ def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
     from twitchcam.features import FeatureParams
 
-    fps, n, duration = _probe(long_video)
+    fps, n, duration = probe_video(long_video)
     assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
     s, e = 12.0, 13.0
-    seek = _chunk_worker(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, True)
-    grab = _chunk_worker(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, False)
+    seek = chunk_features(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, True)
+    grab = chunk_features(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, False)
     cap = cv2.VideoCapture(str(long_video))
     ts = []
     while cap.grab():

@@ -1,7 +1,9 @@
 """`twitchcam analyze --jobs N`: many videos at once, one worker process per job.
 
 Each worker process runs `analyze_file` (its own MediaPipe landmarker) on one video at a
-time and writes that video's session folder, exactly as a sequential run would.
+time and writes that video's session folder, exactly as a sequential run would.  Long
+videos are cut into time chunks scheduled like any other work (see `chunk_plan`), so the
+last videos of a batch do not run alone while the other workers idle.
 
 - Resumable: an input whose session folder already says status "complete" (and has its
   summary.json) is skipped; "running"/"interrupted"/"truncated" or missing ones are redone.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -30,12 +33,17 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from twitchcam.anatomy import SIDES
+from twitchcam.chunked import (ChunkResult, chunk_features, chunk_info, join_chunks, plan_chunks, probe_video,
+                               write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.source import container_frames
 
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
+WARMUP_S = 2.0  # a chunk's warm-up, as for `analyze LONG --jobs N`
+SPLIT_MIN_S = 120.0  # a batch cuts only videos at least this long...
+PIECE_MIN_S = 60.0  # ...into chunks at least this long (the warm-up stays under 4 %)...
+TAIL_SHARE = 4  # ...and about a quarter of one worker's fair share of the batch
 
 
 @dataclass
@@ -79,6 +87,26 @@ def select_shard(items: Sequence, shard: tuple[int, int] | None) -> list:
     if n < 1 or not 0 <= i < n:
         raise TwitchcamError(f"shard {i}/{n}: need 0 <= i < N (0-based)")
     return list(items)[i::n]
+
+
+def chunk_plan(durations_s: Sequence[float], jobs: int) -> list[list[tuple[float, float]] | None]:
+    """Time chunks for each video of a batch, or None to analyse it whole.
+
+    A batch ends when its last piece of work does.  With whole videos only, a long one runs
+    alone at the end while the other workers idle (three one-hour videos on 8 cores would use
+    3).  So a video longer than SPLIT_MIN_S and than 1/TAIL_SHARE of one worker's fair share
+    is cut into chunks of about that size, never shorter than PIECE_MIN_S; short videos in a
+    batch of many stay whole, which costs no warm-up at all.
+    """
+    if jobs <= 1:
+        return [None] * len(durations_s)
+    piece = max(PIECE_MIN_S, sum(durations_s) / jobs / TAIL_SHARE)
+    plans: list[list[tuple[float, float]] | None] = []
+    for d in durations_s:
+        chunks = (plan_chunks(d, math.ceil(d / piece), WARMUP_S, min_chunk_s=PIECE_MIN_S)
+                  if d >= SPLIT_MIN_S and d > piece else [])
+        plans.append(chunks if len(chunks) > 1 else None)
+    return plans
 
 
 def output_folders(videos: Sequence[Path], out_root: Path) -> list[Path]:
@@ -137,13 +165,21 @@ def _one_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-def _analyze_one(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
-    """One video in a worker of either kind: (status, summary or None, one-line reason)."""
+def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dict:
     from twitchcam.analyze import analyze_file
 
+    return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False)
+
+
+def _join(video: str, folder: str, merged: ChunkResult, fps: float, expected: int, params, mirrored: bool,
+          parallel: dict) -> dict:
+    return write_chunked_session(Path(video), Path(folder), merged, fps, expected, params, mirrored, parallel)
+
+
+def _session_result(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
+    """Run a session-writing step: (status, summary or None, one-line reason)."""
     try:
-        summary = analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored,
-                               show_progress=False)
+        summary = write_session(*args)
         return summary.get("status", "complete"), summary, ""
     except Interrupted as exc:
         return "interrupted", completed_or_partial(Path(folder)), str(exc)
@@ -151,11 +187,11 @@ def _analyze_one(video: str, folder: str, model: str, params, mirrored: bool) ->
         return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _analyze_task(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
-    """Runs in a worker process, where Ctrl-C is ours to handle."""
+def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
+    """`_session_result` in a worker process, where Ctrl-C is ours to handle."""
     signal.signal(signal.SIGINT, _one_sigint)
     try:
-        return _analyze_one(video, folder, model, params, mirrored)
+        return _session_result(folder, write_session, *args)
     except KeyboardInterrupt:
         return "interrupted", None, "interrupted before the session started"
     except Exception as exc:  # never let one file take the batch down
@@ -192,6 +228,77 @@ def print_row_line(row: BatchRow, done: int, total: int, stream=sys.stderr) -> N
     stream.flush()
 
 
+class _Batch:
+    """What both runners share: the inputs of this shard, their rows as they finish, and the
+    cheap checks done in the parent (already complete, no such file)."""
+
+    def __init__(self, videos: Sequence[Path], out_root: Path | None, folders: Sequence[Path] | None,
+                 shard: tuple[int, int] | None, on_row: Callable[[BatchRow, int, int], None] | None):
+        videos = [Path(v) for v in videos]
+        folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
+        if len(folders) != len(videos):
+            raise TwitchcamError("run_batch: one folder per video is needed")
+        self.work: list[tuple[Path, Path]] = select_shard(list(zip(videos, folders)), shard)
+        self.rows: dict[int, BatchRow] = {}
+        self.on_row = on_row
+        self.todo: list[int] = []
+        for k, (video, folder) in enumerate(self.work):
+            done = completed_summary(folder)
+            if done is not None:
+                self.finish(k, row_from_summary(video, folder, done, status="complete",
+                                                reason="skipped: already complete"))
+            elif not video.exists():  # no process needed to say so
+                self.finish(k, self.row(k, "error", None, f"{video}: no such file"))
+            else:
+                self.todo.append(k)
+
+    def row(self, k: int, status: str, summary: dict | None, reason: str, wall_s: float | None = None) -> BatchRow:
+        video, folder = self.work[k]
+        if summary is not None:
+            return row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall_s)
+        return BatchRow(file=str(video), status=status, reason=reason, session=str(folder),
+                        wall_s=None if wall_s is None else round(wall_s, 2))
+
+    def finish(self, k: int, row: BatchRow) -> None:
+        self.rows[k] = row
+        if self.on_row is not None:
+            self.on_row(row, len(self.rows), len(self.work))
+
+    def in_order(self) -> list[BatchRow]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def interrupted(self) -> Interrupted:
+        where = os.path.commonpath([str(f.parent) for _, f in self.work]) if self.work else "."
+        done = sum(r.status == "complete" for r in self.rows.values())
+        return Interrupted(f"interrupted: {done} of {len(self.work)} sessions complete in {where}; "
+                           f"run the same command again to resume")
+
+
+@dataclass
+class _Task:
+    """One unit of work for a worker: a whole video, one time chunk of one, or joining them."""
+
+    kind: str  # video | chunk | join
+    k: int  # index of the video in the batch
+    frames: float  # expected cost, for longest-first
+    chunk: int = 0
+    seek: bool = True
+
+
+@dataclass
+class _Split:
+    """A video analysed in time chunks: what its chunks returned so far."""
+
+    chunks: list[tuple[float, float]]
+    fps: float
+    expected: int
+    results: list[ChunkResult | None]
+    info: dict
+    merged: ChunkResult | None = None
+    started: float | None = None
+    failed: bool = False
+
+
 def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, jobs: int = 1,
               shard: tuple[int, int] | None = None, mirrored: bool = False,
               on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
@@ -206,91 +313,135 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     from twitchcam.pipeline import PipelineParams
 
     params = params if params is not None else PipelineParams()
-    videos = [Path(v) for v in videos]
-    folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
-    if len(folders) != len(videos):
-        raise TwitchcamError("run_batch: one folder per video is needed")
-    work = select_shard(list(zip(videos, folders)), shard)
     jobs = max(1, int(jobs))
-    total = len(work)
-    rows: dict[int, BatchRow] = {}
-    todo: list[int] = []
+    batch = _Batch(videos, out_root, folders, shard, on_row)
+    work, todo = batch.work, batch.todo
 
-    def finish(k: int, row: BatchRow) -> None:
-        rows[k] = row
-        if on_row is not None:
-            on_row(row, len(rows), total)
+    probes = {k: _probe_or_nothing(work[k][0]) for k in todo}
+    splits: dict[int, _Split] = {}
+    queue: list[_Task] = []
+    for k, chunks in zip(todo, chunk_plan([probes[k][2] for k in todo], jobs)):
+        fps, expected, duration = probes[k]
+        if chunks is None:
+            queue.append(_Task("video", k, float(expected)))
+            continue
+        splits[k] = _Split(chunks, fps, expected, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
+        for j, (start, end) in enumerate(chunks):
+            queue.append(_Task("chunk", k, (min(end, duration) - start + (WARMUP_S if j else 0.0)) * fps, j))
+    queue.sort(key=lambda task: task.frames)  # popped from the end: longest first
 
-    for k, (video, folder) in enumerate(work):
-        done = completed_summary(folder)
-        if done is not None:
-            finish(k, row_from_summary(video, folder, done, status="complete", reason="skipped: already complete"))
-        elif not video.exists():  # cheap checks in the parent: no process needed to say so
-            finish(k, BatchRow(file=str(video), status="error", reason=f"{video}: no such file", session=str(folder)))
-        else:
-            todo.append(k)
+    def submit(ex: ProcessPoolExecutor, task: _Task) -> Future:
+        video, folder = work[task.k]
+        if task.kind == "video":
+            return ex.submit(_session_task, str(folder), _analyze, str(video), str(folder), str(model), params,
+                             mirrored)
+        sp = splits[task.k]
+        sp.started = sp.started or time.monotonic()
+        if task.kind == "chunk":
+            start, end = sp.chunks[task.chunk]
+            return ex.submit(chunk_features, str(video), str(model), params.features, mirrored, start, end,
+                             WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
+        return ex.submit(_session_task, str(folder), _join, str(video), str(folder), sp.merged, sp.fps,
+                         sp.expected, params, mirrored, {"jobs": jobs, **sp.info})
+
+    def chunk_done(task: _Task, outcome: Callable[[], ChunkResult]) -> None:
+        """Keep a chunk's features; once all are in, join them (or redo one that does not line up)."""
+        sp, video = splits[task.k], work[task.k][0]
+        if sp.failed:
+            return
+        try:
+            sp.results[task.chunk] = outcome()
+            if any(r is None for r in sp.results):
+                return
+            joined = join_chunks(video, sp.results, sp.chunks, sp.info)
+        except Exception as exc:
+            sp.failed = True
+            queue[:] = [t for t in queue if t.k != task.k]
+            batch.finish(task.k, batch.row(task.k, "error", None, _reason(exc), time.monotonic() - sp.started))
+            return
+        if isinstance(joined, ChunkResult):
+            sp.merged, sp.results = joined, []
+            queue.append(_Task("join", task.k, 0.0))  # next to start: it finishes a video
+        else:  # an inexact seek: redo that chunk by decoding from the start (exact, slower)
+            sp.info["reseeked"].append(joined)
+            sp.results[joined] = None
+            queue.append(_Task("chunk", task.k, 0.0, joined, seek=False))
 
     idle: list[ProcessPoolExecutor] = []
-    running: dict[Future, tuple[int, ProcessPoolExecutor, float]] = {}
-    # Longest first (popped from the end), so no worker is left with a long video at the end.
-    queue = sorted(todo, key=lambda k: container_frames(work[k][0]))
+    running: dict[Future, tuple[_Task, ProcessPoolExecutor, float]] = {}
     try:
         while queue or running:
             while queue and len(running) < jobs:
-                k = queue.pop()
-                video, folder = work[k]
+                task = queue.pop()
                 ex = idle.pop() if idle else _new_executor()
-                fut = ex.submit(_analyze_task, str(video), str(folder), str(model), params, mirrored)
-                running[fut] = (k, ex, time.monotonic())
+                running[submit(ex, task)] = (task, ex, time.monotonic())
             done_set, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done_set:
-                k, ex, t0 = running.pop(fut)
-                video, folder = work[k]
-                wall = time.monotonic() - t0
+                task, ex, t0 = running.pop(fut)
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    ex.shutdown(wait=False, cancel_futures=True)
+                else:
+                    idle.append(ex)
+                if task.kind == "chunk":
+                    chunk_done(task, fut.result)
+                    continue
+                if task.kind == "join":
+                    t0 = splits[task.k].started
                 try:
                     status, summary, reason = fut.result()
-                except BrokenProcessPool:
-                    status, summary, reason = "error", None, "worker process crashed on this file"
-                    ex.shutdown(wait=False, cancel_futures=True)
-                    ex = None
-                except Exception as exc:  # e.g. unpicklable result; keep going
-                    status, summary, reason = "error", None, f"internal error: {type(exc).__name__}: {exc}"
-                if ex is not None:
-                    idle.append(ex)
-                if summary is not None:
-                    row = row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall)
-                else:
-                    row = BatchRow(file=str(video), status=status, reason=reason, session=str(folder),
-                                   wall_s=round(wall, 2))
-                finish(k, row)
+                except Exception as exc:  # a crashed worker, an unpicklable result: keep going
+                    status, summary, reason = "error", None, _reason(exc)
+                batch.finish(task.k, batch.row(task.k, status, summary, reason, time.monotonic() - t0))
     except KeyboardInterrupt:
         _stop(running, idle)
-        raise Interrupted(f"interrupted: {sum(r.status in ('complete',) for r in rows.values())} of {total} "
-                          f"sessions complete in {out_root}; run the same command again to resume") from None
+        raise batch.interrupted() from None
     finally:
         for ex in idle:
             ex.shutdown(wait=True)
-    return [rows[k] for k in sorted(rows)]
+    return batch.in_order()
+
+
+def _probe_or_nothing(video: Path) -> tuple[float, int, float]:
+    """(fps, expected frames, duration s); zeros for a file that will fail anyway (in a worker,
+    with its one-line reason)."""
+    try:
+        return probe_video(video)
+    except TwitchcamError:
+        return 0.0, 0, 0.0
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for the batch table."""
+    if isinstance(exc, BrokenProcessPool):
+        return "worker process crashed on this file"
+    if isinstance(exc, TwitchcamError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def _stop(running: dict, idle: list) -> None:
-    """Ctrl-C: let running workers finalise their sessions as "interrupted", then end them."""
-    executors = [ex for _, ex, _ in running.values()]
-    for ex in executors:
+    """Ctrl-C: let running workers finalise their sessions as "interrupted", then end them.
+
+    A worker on a chunk has no session to save, so it ends at once; the video is redone whole
+    on the next run."""
+    sessions = []
+    for fut, (task, ex, _) in running.items():
+        if task.kind != "chunk":
+            sessions.append(fut)
         for pid in _worker_pids(ex):
-            try:
-                os.kill(pid, signal.SIGINT)  # harmless if the terminal already sent one
+            try:  # SIGINT is harmless if the terminal already sent one
+                os.kill(pid, signal.SIGTERM if task.kind == "chunk" else signal.SIGINT)
             except OSError:
                 pass
     deadline = time.monotonic() + STOP_GRACE_S
-    pending = list(running)
+    pending = sessions
     while pending and time.monotonic() < deadline:
         try:
             _, pending = wait(pending, timeout=0.5)
             pending = list(pending)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
             break
-    for ex in executors:
+    for _, ex, _ in running.values():
         for pid in _worker_pids(ex):
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -354,7 +505,7 @@ def batch_exit_code(rows: Sequence[BatchRow]) -> int:
 def _analyze_task_dask(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
     """Runs on a dask worker thread (no signal handling there; cancellation comes from the client)."""
     try:
-        return _analyze_one(video, folder, model, params, mirrored)
+        return _session_result(folder, _analyze, video, folder, model, params, mirrored)
     except Exception as exc:
         return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
 
@@ -391,55 +542,32 @@ def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=N
     from twitchcam.pipeline import PipelineParams
 
     params = params if params is not None else PipelineParams()
-    videos = [Path(v) for v in videos]
-    folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
-    work = select_shard(list(zip(videos, folders)), shard)
-    total = len(work)
-    rows: dict[int, BatchRow] = {}
-
-    def finish(k: int, row: BatchRow) -> None:
-        rows[k] = row
-        if on_row is not None:
-            on_row(row, len(rows), total)
-
-    todo = []
-    for k, (video, folder) in enumerate(work):
-        done = completed_summary(folder)
-        if done is not None:
-            finish(k, row_from_summary(video, folder, done, status="complete", reason="skipped: already complete"))
-        elif not video.exists():
-            finish(k, BatchRow(file=str(video), status="error", reason=f"{video}: no such file", session=str(folder)))
-        else:
-            todo.append(k)
-    if not todo:
-        return [rows[k] for k in sorted(rows)]
+    batch = _Batch(videos, out_root, folders, shard, on_row)
+    work = batch.work
+    if not batch.todo:
+        return batch.in_order()
     own = isinstance(scheduler, str)
     client = connect_dask(scheduler, timeout_s) if own else scheduler
     from distributed import as_completed
 
     futures = {}
     try:
-        for k in todo:
+        for k in batch.todo:
             video, folder = work[k]
             fut = client.submit(_analyze_task_dask, str(video.resolve()), str(folder.resolve()),
                                 str(Path(model).resolve()), params, mirrored, pure=False, key=f"twitchcam-{k}-{video.name}-{time.time_ns()}")
             futures[fut] = (k, time.monotonic())
         for fut in as_completed(list(futures), loop=client.loop):
             k, t0 = futures[fut]
-            video, folder = work[k]
             try:
                 status, summary, reason = fut.result()
             except Exception as exc:  # worker died, task lost, ...
                 status, summary, reason = "error", None, f"dask task failed: {type(exc).__name__}: {exc}".splitlines()[0]
-            wall = time.monotonic() - t0
-            finish(k, row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall)
-                   if summary is not None else
-                   BatchRow(file=str(video), status=status, reason=reason, session=str(folder), wall_s=round(wall, 2)))
+            batch.finish(k, batch.row(k, status, summary, reason, time.monotonic() - t0))
     except KeyboardInterrupt:
         client.cancel(list(futures))  # tasks not started never start; running ones are abandoned
-        raise Interrupted(f"interrupted: {sum(r.status == 'complete' for r in rows.values())} of {total} sessions "
-                          f"complete in {out_root}; run the same command again to resume") from None
+        raise batch.interrupted() from None
     finally:
         if own:
             client.close()
-    return [rows[k] for k in sorted(rows)]
+    return batch.in_order()

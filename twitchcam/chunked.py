@@ -54,7 +54,7 @@ class ChunkResult:
         return ChunkResult(self.t[sl], self.valid[sl], self.reason[sl], self.pose[sl], self.raw[sl], self.stopped_early)
 
 
-def _probe(video: Path) -> tuple[float, int, float]:
+def probe_video(video: Path) -> tuple[float, int, float]:
     """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
     from twitchcam.source import FileSource
 
@@ -73,7 +73,7 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
     return [(edges[k], edges[k + 1]) for k in range(n)]
 
 
-def _chunk_worker(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
+def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
                   warmup_s: float, fps: float, seek: bool) -> ChunkResult:
     """Runs in a worker process: raw features for frames with t in [~start - warmup, end)."""
     if multiprocessing.parent_process() is not None:
@@ -203,14 +203,14 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
                         mirrored: bool = False, chunks: list[tuple[float, float]] | None = None,
                         on_chunk=None) -> tuple[ChunkResult, float, int, dict]:
     """(merged raw features, fps, expected frames, info) for the whole video."""
-    fps, expected, duration = _probe(video)
+    fps, expected, duration = probe_video(video)
     chunks = chunks or plan_chunks(duration, jobs, warmup_s)
     info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
     ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
                              initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
     try:
-        futs = [ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored, s, e,
+        futs = [ex.submit(chunk_features, str(video), str(model), params.features, mirrored, s, e,
                           warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
         results = []
         for k, f in enumerate(futs):
@@ -219,7 +219,7 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
                 on_chunk(k, len(chunks))
         while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
             info["reseeked"].append(joined)  # redo that chunk without seeking (exact, slower)
-            results[joined] = ex.submit(_chunk_worker, str(video), str(model), params.features, mirrored,
+            results[joined] = ex.submit(chunk_features, str(video), str(model), params.features, mirrored,
                                         chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
     except BrokenProcessPool:
         _kill_pool(ex)
@@ -267,7 +267,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
             sys.stderr.flush()
 
-    fps, _, duration = _probe(video)
+    fps, _, duration = probe_video(video)
     if len(plan_chunks(duration, jobs, warmup_s)) == 1:  # too short to split: the plain run, same output
         from twitchcam.analyze import analyze_file
 
@@ -291,8 +291,8 @@ def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: f
 
     meta = session_meta(str(video), "analyze", fps, mirrored, params)
     meta["parallel"] = parallel
+    replay = _Replay(merged, fps, params)  # before the folder exists: see analyze_file
     writer = SessionWriter(Path(folder), meta)
-    replay = _Replay(merged, fps, params)
     truncated = is_truncated(merged.t.size, expected, fps)
     try:  # the replay's "frames" are indices into the joined features
         summary, _ = run_session(range(merged.t.size), replay, writer, meta,

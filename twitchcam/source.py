@@ -74,15 +74,6 @@ class FileSource:
         self._cap.release()
 
 
-def container_frames(path: str | os.PathLike) -> int:
-    """Frame count the container header promises (0 if unreadable); cheap, decodes nothing."""
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
-    finally:
-        cap.release()
-
-
 def is_truncated(decoded: int, expected: int, fps: float) -> bool:
     """Clearly fewer frames decoded than the container promised.
 
