@@ -4,7 +4,8 @@
 
 Prints, in one run: wall time of --jobs 1 vs --jobs N on one ~2-minute video (a test video
 played back and forth), two batches of 8 short videos sequential vs --jobs N (30-s videos,
-and the test clips as they are, 2-20 s, with the ceiling their start-up cost sets), the ratios, peak
+and the test clips as they are, 2-20 s, with the ceiling their start-up cost sets), a batch
+of one long and one short video with the long one whole vs cut into chunks, the ratios, peak
 RSS of the parent and of the largest worker, and the per-frame cost split (decode,
 BGR->RGB, landmarks, the rest: features + filters + detector + writing).
 
@@ -115,9 +116,12 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
         frames = 0
         for k, v in enumerate(inputs):
             frames += analyze_file(Path(v), Path(out) / f"s{k}", model, show_progress=False)["frames"]
-    elif mode == "batch":
+    elif mode in ("batch", "batch-whole"):
+        from twitchcam import batch
         from twitchcam.batch import run_batch
 
+        if mode == "batch-whole":  # the batch as before it cut long videos into chunks
+            batch.SPLIT_MIN_S = float("inf")
         rows = run_batch([Path(v) for v in inputs], Path(out), model, jobs=jobs, on_row=None)
         assert all(r.status == "complete" for r in rows), rows
         frames = sum(json.loads((Path(r.session) / "summary.json").read_text())["frames"] for r in rows)
@@ -200,6 +204,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=120.0, help="length of the long test video")
     ap.add_argument("--short-seconds", type=float, default=30.0,
                     help="length of each of the 8 short videos (test clips played back and forth)")
+    ap.add_argument("--tail-seconds", type=float, default=180.0,
+                    help="the long video of a 2-video batch (cut into chunks or not)")
     ap.add_argument("--frames-split", type=int, default=600, help="frames timed for the per-frame split")
     args = ap.parse_args()
     if args.run:
@@ -225,6 +231,8 @@ def main() -> int:
             shorts[-1].parent.mkdir(exist_ok=True)
             shutil.copy(src, clips[-1])
             write_pingpong(src, shorts[-1], args.short_seconds)
+        tail = [tmp / "tail.avi", shorts[1]]  # fewer videos than workers could share: one long, one short
+        write_pingpong(vids["WolfgangLanger_Pexels.mp4"], tail[0], args.tail_seconds)
         print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}  jobs: {args.jobs}  "
               f"load average before: {os.getloadavg()[0]:.1f} (other processes skew wall times)")
         print(f"long video: {n} frames, {args.seconds:.0f} s; batches: 8 videos of {args.short_seconds:.0f} s, "
@@ -237,6 +245,8 @@ def main() -> int:
         c1 = spawn("seqbatch", 1, clips, tmp / "c1")
         cN = spawn("batch", args.jobs, clips, tmp / "cN")
         start = spawn("startup", 1, [], tmp / "st")
+        tw = spawn("batch-whole", args.jobs, tail, tmp / "tw")
+        ts = spawn("batch", args.jobs, tail, tmp / "ts")
 
         def line(label, r):
             workers = (f"{r['workers']} workers, largest {r['rss_child_mb']:4.0f} MB" if r["workers"]
@@ -265,6 +275,10 @@ def main() -> int:
               f"(x{c1['wall_s'] / floor_startup:.2f}); CPU {cN['cpu_s']:.1f} s over "
               f"{min(args.jobs, os.cpu_count() or 1)} cores {floor_cpu:.1f} s (x{c1['wall_s'] / floor_cpu:.2f}); "
               f"sequential used {c1['cpu_s'] / c1['wall_s']:.2f} cores\n")
+
+        print(line(f"{args.tail_seconds:.0f} s + {args.short_seconds:.0f} s, whole videos", tw))
+        print(line(f"{args.tail_seconds:.0f} s + {args.short_seconds:.0f} s, long one in chunks", ts))
+        print(f"{'':<36} speed-up x{tw['wall_s'] / ts['wall_s']:.2f} (a batch that would end on one video alone)\n")
 
         print(f"load average after: {os.getloadavg()[0]:.1f}\n")
         split = cost_split(long, args.frames_split, tmp)
