@@ -39,6 +39,25 @@ def test_add_and_list(tmp_path, capsys):
     assert items[0].kind == "botox" and items[0].is_injection
 
 
+def test_remove_exactly_one_entry_and_keep_the_rest(tmp_path, capsys):
+    log = tmp_path / "treatments.csv"
+    log.write_text("date,side,kind,note\n# first cycle\n2024-03-01,left,botox,\"25 U, lower lid\"\n"
+                   "2024-03-01,left,medication,carbamazepine\n2024-06-01,left,botox,\n")
+    before = log.read_text().splitlines(keepends=True)
+    with pytest.raises(TwitchcamError, match="2 treatments 2024-03-01: left botox .*left medication"):
+        treatments.remove(log, "2024-03-01")
+    assert log.read_text().splitlines(keepends=True) == before  # an ambiguous remove changes nothing
+    with pytest.raises(TwitchcamError, match="no treatment 2024-03-02"):
+        treatments.remove(log, "2024-03-02")
+    code, out = run(["treatment", "remove", "2024-03-01", "--kind", "botox", "--recordings", str(tmp_path)],
+                    capsys)
+    assert code == 0 and "removed 2024-03-01 botox left (25 U, lower lid)" in out
+    assert log.read_text().splitlines(keepends=True) == before[:2] + before[3:]  # comment and order kept
+    assert [t.kind for t in treatments.load(log)] == ["medication", "botox"]
+    with pytest.raises(TwitchcamError, match="no treatment"):
+        treatments.remove(tmp_path / "missing.csv", "2024-03-01")
+
+
 def test_list_empty(tmp_path, capsys):
     code, out = run(["treatment", "list", "--recordings", str(tmp_path)], capsys)
     assert code == 0 and "no treatments recorded" in out

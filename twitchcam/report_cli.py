@@ -73,6 +73,14 @@ def cmd_treatment_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_treatment_remove(args: argparse.Namespace) -> int:
+    path = treatments.path_for(_recordings(args))
+    t = treatments.remove(path, args.date, args.side, args.kind)
+    note = f" ({t.note})" if t.note else ""
+    print(f"removed {t.date.isoformat()} {t.kind} {t.side}{note} from {path}")
+    return 0
+
+
 def cmd_treatment_list(args: argparse.Namespace) -> int:
     path = treatments.path_for(_recordings(args))
     items = treatments.load(path)
@@ -89,7 +97,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``report``, ``treatment {add,list}`` and ``sessions``."""
+    """Register ``report``, ``treatment {add,remove,list}`` and ``sessions``."""
     rec_help = ("recordings folder (default: $TWITCHCAM_RECORDINGS or recordings/ beside the "
                 "twitchcam package)")
 
@@ -114,10 +122,10 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--patient", metavar="NAME", help="name or ID to print in the header")
     p.set_defaults(func=cmd_report)
 
-    t = subparsers.add_parser("treatment", help="add to or list the treatment log",
+    t = subparsers.add_parser("treatment", help="add to, remove from or list the treatment log",
                               description="The treatment log is a plain CSV file, "
                                           "recordings/treatments.csv, that you may also edit.")
-    tsub = t.add_subparsers(dest="treatment_command", metavar="{add,list}")
+    tsub = t.add_subparsers(dest="treatment_command", metavar="{add,remove,list}")
     tsub.required = True
     a = tsub.add_parser("add", help="record a treatment",
                         description="Record a treatment. Dates are YYYY-MM-DD; sides are the "
@@ -131,6 +139,14 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--note", default="", help='e.g. "25 U orbicularis"')
     a.add_argument("--recordings", metavar="DIR", help=rec_help)
     a.set_defaults(func=cmd_treatment_add)
+    r = tsub.add_parser("remove", help="delete one entry (a mistake)",
+                        description="Delete the entry on DATE; when several share that date, "
+                                    "--side and --kind say which. Other lines stay as written.")
+    r.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
+    r.add_argument("--side", choices=treatments.SIDES)
+    r.add_argument("--kind", choices=treatments.KINDS)
+    r.add_argument("--recordings", metavar="DIR", help=rec_help)
+    r.set_defaults(func=cmd_treatment_remove)
     ls = tsub.add_parser("list", help="show the treatment log")
     ls.add_argument("--recordings", metavar="DIR", help=rec_help)
     ls.set_defaults(func=cmd_treatment_list)

@@ -8,13 +8,15 @@
 ``date`` is YYYY-MM-DD, ``side`` the PATIENT's side treated (left|right|both), ``kind`` one
 of KINDS (``botox`` means any botulinum-toxin injection, whatever the brand).  Lines starting
 with ``#`` and blank lines are ignored, so the user may annotate the file by hand.  ``add``
-appends a line and never rewrites what is already there.
+appends a line and never rewrites what is already there; ``remove`` drops exactly one entry
+and leaves every other line, comments included, as it was.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +129,47 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
     except OSError as e:
         raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
     return t
+
+
+def remove(path: str | Path, date: str, side: str | None = None, kind: str | None = None) -> Treatment:
+    """Delete the one entry on ``date`` (narrowed by ``side`` and ``kind`` when given).
+
+    Several matches are an error that lists them, so a wrong guess never deletes the wrong
+    injection.  The file is replaced atomically; other lines are kept byte for byte.
+    """
+    path = Path(path)
+    day = parse_date(date)
+    load(path)  # never rewrite a log we could not read back
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
+    except OSError as e:
+        raise TwitchcamError(f"cannot read treatment log {path}: {e}") from None
+    matches: list[tuple[int, Treatment]] = []
+    for i, line in enumerate(lines):
+        row = next(csv.reader([line]), [])
+        if len(row) < 3 or row[0].lstrip().startswith("#"):
+            continue
+        try:
+            t = Treatment(parse_date(row[0]), *_check(row[1], row[2]), note=",".join(row[3:]).strip())
+        except TwitchcamError:  # the header
+            continue
+        if t.date == day and side in (None, t.side) and kind in (None, t.kind):
+            matches.append((i, t))
+    which = " ".join(x for x in (day.isoformat(), side, kind) if x)
+    if not matches:
+        raise TwitchcamError(f"no treatment {which} in {path}")
+    if len(matches) > 1:
+        listed = "; ".join(f"{t.side} {t.kind}" + (f" ({t.note})" if t.note else "") for _, t in matches)
+        raise TwitchcamError(f"{len(matches)} treatments {which}: {listed}; say which with --side/--kind")
+    i, removed = matches[0]
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write("".join(lines[:i] + lines[i + 1:]))
+        os.replace(tmp, path)
+    except OSError as e:
+        raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
+    return removed
 
 
 def last_injection_before(treatments: list[Treatment], day: dt.date,
