@@ -38,7 +38,7 @@ from tests.test_report import (  # noqa: E402  (the tests' session simulator)
     write_session,
 )
 
-from twitchcam import index, report, treatments  # noqa: E402
+from twitchcam import index, report, report_pdf, treatments  # noqa: E402
 
 
 def quick_summary(sim) -> dict:
@@ -134,11 +134,11 @@ def main() -> int:
           lambda: report.write_report(dirs[-k:], work / "report_all.html", detail="all"),
           results)
     if args.pdf:
-        if report.find_chromium() is None:
+        if report_pdf.find_chromium() is None:
             print("PDF: skipped, chromium not installed")
         else:
             timed("PDF of the default report (headless Chromium)",
-                  lambda: report.html_to_pdf(res["html"], work / "report.pdf"), results)
+                  lambda: report_pdf.html_to_pdf(res["html"], work / "report.pdf"), results)
     size = (work / "report.html").stat().st_size
     print(f"report.html: {size / 1e6:.2f} MB; per-session detail costs about "
           f"{results[f'report, {k} sessions, detail=all'] / k:.2f} s")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchcam import grades, report, treatments
+from twitchcam import grades, report, report_data, report_pdf, report_trends, treatments
 from twitchcam.errors import TwitchcamError
 
 FRAME_COLUMNS = (
@@ -326,23 +326,23 @@ def test_reference_summary_golden_values(known):
 
 def test_plot_data_golden_values(known):
     folder, sim = known
-    ses = report.load_session(folder)
+    ses = report_data.load_session(folder)
     # histogram: 12 clonic of 0.3 s -> bin [0.3, 0.5); 3 tonic of 2.0 s -> bin [2, 3)
-    h = report.duration_hist(ses.events)
+    h = report_data.duration_hist(ses.events)
     edges = h["edges"]
     assert h["counts"]["left"]["clonic"][edges.index(0.3)] == 12
     assert h["counts"]["left"]["tonic"][edges.index(2)] == 3
     assert sum(h["counts"]["left"]["clonic"]) == 12 and sum(h["counts"]["left"]["tonic"]) == 3
     assert sum(h["counts"]["right"]["clonic"]) == 1
     # per-minute rate: a 10-min session gets ten 1-min bins
-    rd = report.rate_data(ses)
+    rd = report_data.rate_data(ses)
     assert rd["bin_s"] == 60.0
     assert rd["counts"]["left"].sum() == 15 and rd["counts"]["right"].sum() == 1
     # spasms at 30, 50, 70, ...: minute 0 holds 30 and 50 -> 2 per valid minute
     assert rd["counts"]["left"][0] == 2 and rd["rate"]["left"][0] == pytest.approx(2.0)
     assert rd["counts"]["left"][1] == 3  # 70, 90, 110
     # timeline (18 000 frames -> binned): a 2-s tonic spasm fills its 0.5-s bins
-    td = report.timeline_data(ses.frames, 0.0, 600.0)
+    td = report_data.timeline_data(ses.frames, 0.0, 600.0)
     assert td["mode"] == "binned" and td["bin_s"] == 0.5
     first_tonic = 30.0 + 12 * 20.0
     i = int((first_tonic + 0.5) / 0.5)
@@ -376,7 +376,7 @@ def test_report_numbers_equal_summary_json(known, tmp_path):
     assert {"blinks.count", "blinks.per_min", "duration_s", "valid_s"} <= keys
     # the embedded JSON carries the plot data too
     assert data["plots"][0]["duration_histogram"]["counts"]["left"]["tonic"][
-        report.DUR_EDGES.tolist().index(2)] == 3
+        report_data.DUR_EDGES.tolist().index(2)] == 3
     assert sum(data["plots"][0]["rate_per_min"]["counts"]["left"]) == 15
 
 
@@ -521,12 +521,12 @@ def test_trend_and_treatment_effect_golden(tmp_path):
 
 def test_treatment_edge_cases():
     rows = [{"date": "2024-03-01", "valid_s": 600.0, "left_count": 10, "right_count": 0}]
-    assert report.treatment_effect(rows, [], "left")["last_injection"] is None
+    assert report_trends.treatment_effect(rows, [], "left")["last_injection"] is None
     later = [treatments.Treatment(dt.date(2024, 4, 1), "left", "botox")]
-    eff = report.treatment_effect(rows, later, "left")
+    eff = report_trends.treatment_effect(rows, later, "left")
     assert eff["last_injection"] is None and "no injection" in eff["message"]
     same_day = [treatments.Treatment(dt.date(2024, 3, 1), "left", "botox")]
-    eff = report.treatment_effect(rows, same_day, "left")
+    eff = report_trends.treatment_effect(rows, same_day, "left")
     # a session on the injection day is neither before nor after it
     assert eff["pre_sessions"] == 0 and eff["post_sessions"] == 0
     assert eff["same_day_sessions"] == 1
@@ -588,7 +588,7 @@ def test_detail_latest_only(tmp_path):
 # ============================================================================ browser
 
 def _chromium():
-    return report.find_chromium()
+    return report_pdf.find_chromium()
 
 
 needs_chromium = pytest.mark.skipif(_chromium() is None, reason="chromium not installed")
@@ -612,7 +612,7 @@ class CDP:
             os.dup2(c_in, 3)
             os.dup2(c_out, 4)
 
-        args = report.chromium_args(chromium, profile) + [
+        args = report_pdf.chromium_args(chromium, profile) + [
             "--remote-debugging-pipe", "--window-size=1200,1600", "about:blank"]
         self.proc = subprocess.Popen(args, pass_fds=(3, 4, c_in, c_out), preexec_fn=preexec,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -838,7 +838,7 @@ def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
 def test_overall_affected_side_needs_votes_or_a_clear_pooled_majority():
     from types import SimpleNamespace
 
-    from twitchcam.report import overall_affected_side
+    from twitchcam.report_trends import overall_affected_side
 
     def ses(affected, left, right):
         counts = {"left": {"count": left}, "right": {"count": right}}

@@ -1,0 +1,58 @@
+"""HTML to PDF through headless Chromium (the same engine the report is tested in)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from twitchcam.errors import TwitchcamError
+
+
+def find_chromium() -> str | None:
+    env = os.environ.get("TWITCHCAM_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() or shutil.which(env) else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+                 "chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def chromium_args(chromium: str, profile: str) -> list[str]:
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            "--disable-dev-shm-usage", f"--user-data-dir={profile}"]
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path, chromium: str | None = None,
+                timeout: float = 180.0) -> Path:
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise TwitchcamError("--pdf needs Chromium: install it (Debian/Ubuntu: apt-get install "
+                             "chromium) or set TWITCHCAM_CHROMIUM to its path")
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    tmp_pdf = pdf_path.with_name(pdf_path.name + ".part.pdf")
+    with tempfile.TemporaryDirectory(prefix="twitchcam-chromium-") as profile:
+        cmd = chromium_args(chromium, profile) + [
+            f"--print-to-pdf={tmp_pdf}", "--no-pdf-header-footer", html_path.as_uri()]
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TwitchcamError(f"Chromium did not finish the PDF within {timeout:.0f} s") \
+                from None
+        except OSError as err:
+            raise TwitchcamError(f"cannot run Chromium ({chromium}): {err}") from None
+    ok = tmp_pdf.is_file() and tmp_pdf.stat().st_size > 0 and tmp_pdf.read_bytes()[:5] == b"%PDF-"
+    if not ok:
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        tmp_pdf.unlink(missing_ok=True)
+        raise TwitchcamError(f"Chromium could not print the PDF (exit {proc.returncode}): "
+                             f"{last[:200]}")
+    os.replace(tmp_pdf, pdf_path)
+    return pdf_path
