@@ -129,6 +129,24 @@ def test_mouth_co_contraction_lowers_the_eye_threshold():
     assert plain == [] and len(boosted) == 1 and boosted[0].region == "eye+mouth"
 
 
+def test_co_contraction_means_the_mouth_starts_with_the_eye():
+    """eye+mouth needs a same-side pull that STARTS with a twitch (DOMAIN: within ~100 ms);
+    a corner moving later in a long hold (talking through it) or already pulled does not count."""
+    def hold_with_pull(pull_from_s: float, pull_to_s: float) -> list:
+        sim = simulate(60, 30.0, 8, spasms_per_min=0, blinks_per_min=0, dropouts=0, talking=False, noise=0.002)
+        t = sim.t
+        sim.eye_open[(t > 20) & (t < 23), 0] *= 0.3  # a 3-s tonic hold, left eye
+        sim.mouth[(t > pull_from_s) & (t < pull_to_s), 0] += 0.3
+        return [e for e in batch(sim).events if e.side == "left"]
+
+    for pull, region in (((20.0, 20.6), "eye+mouth"),  # with the lid
+                         ((21.5, 22.0), "eye"),  # mid-hold, 1.5 s after the lid closed
+                         ((15.0, 22.0), "eye")):  # already pulled long before
+        events = hold_with_pull(*pull)
+        assert len(events) == 1 and events[0].kind == "tonic", (pull, events)
+        assert events[0].region == region, (pull, events)
+
+
 def test_live_latency_is_within_250ms_of_the_event_end():
     """A spasm is reported once its first twitch is confirmed: single twitches, blinks and
     tonic holds within 250 ms of their end, trains while they may still be growing."""

@@ -19,9 +19,11 @@ How it decides, per side s (o = the other side):
    brief blind stretch (the other eye blinking mid-spasm) of up to blink_max_s, and its
    onset is dated back to where the lid began to move (tangent method).
 4. A same-side mouth-corner pull (a quick rise of that corner over the other one, so
-   talking and smiling cancel) lowers the eye threshold by mouth_boost and marks the
-   event eye+mouth: co-contraction is strong evidence of HFS.  The mouth alone never
-   makes an event.
+   talking and smiling cancel) lowers the eye threshold by mouth_boost.  The event is
+   eye+mouth when such a pull STARTS with one of its twitches (-cocontraction_s to
+   +mouth_lag_s around the lid's onset): co-contraction is strong evidence of HFS, while a
+   corner that moves later in a long hold (talking through it) proves nothing.  The mouth
+   alone never makes an event.
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
    uneven edge; twitches closer than merge_gap_s form one clonic train; a sustained
    closure of >= tonic_s makes it tonic.
@@ -69,7 +71,9 @@ class DetectorParams:
     blink_absorb_s: float = 0.07  # about two frames at 30 fps
     onset_back_s: float = 0.15  # how far the tangent method may move an onset back
     blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
-    cocontraction_s: float = 0.1
+    cocontraction_rise: float = 0.10  # a same-side pull of this much (a weaker one than mouth_rise)...
+    cocontraction_s: float = 0.1  # ...starting from this long before a twitch's onset...
+    mouth_lag_s: float = 0.3  # ...to this long after it marks eye+mouth (<= merge_gap_s + min_event_s)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -314,8 +318,10 @@ class StreamingDetector:
                 self._on_blink_run(run, events)
             for s in (0, 1):
                 o = 1 - s
-                pulled = pull[s] - self._mouth_floor[s].push(pull[s]) >= p.mouth_rise
-                run = self._mouth[s].step(t, pulled, pulled, pull[s])
+                mouth_rise = pull[s] - self._mouth_floor[s].push(pull[s])
+                pulled = mouth_rise >= p.mouth_rise
+                moving = mouth_rise >= p.cocontraction_rise
+                run = self._mouth[s].step(t, moving, moving, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
                 ok = comparable(c[s], c[o], p)
@@ -424,7 +430,7 @@ class StreamingDetector:
         mouth_runs = list(self._mouth_runs[s])
         if self._mouth[s].open:
             mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
-        mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, self.p.cocontraction_s)
+        mouth = has_mouth([r.onset_s for r in group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
         events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s]))
         self._group[s] = []
 
@@ -590,7 +596,8 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
         pull = mouth[:, s] - mouth[:, o]
         floor = sliding_min(np.where(live, pull, np.inf), max(1, round(p.mouth_floor_s * fps)))
         pulled = live & (pull - floor >= p.mouth_rise)
-        mouth_runs = _runs(t, t_end, pulled, pulled, np.where(pulled, pull, -np.inf))
+        moving = live & (pull - floor >= p.cocontraction_rise)
+        mouth_runs = _runs(t, t_end, moving, moving, np.where(moving, pull, -np.inf))
         ok = comparable(c_safe[:, s], c_safe[:, o], p)
         lat = lateral(c_safe[:, s], c_safe[:, o], ok, p)
         on = np.where(pulled, st[:, s, 2] * p.mouth_boost, st[:, s, 2])
@@ -605,7 +612,7 @@ def detect_recording(t: np.ndarray, valid: np.ndarray, eye_open: np.ndarray, mou
                 twitches.append(with_onset(r, tangent_onset(t[near].tolist(), rise[near].tolist(), r.onset_s,
                                                             p.onset_back_s)))
         for group in group_twitches(twitches, p.merge_gap_s):
-            with_mouth = has_mouth(group[0].onset_s, group[-1].offset_s, mouth_runs, p.cocontraction_s)
+            with_mouth = has_mouth([r.onset_s for r in group], mouth_runs, p.cocontraction_s, p.mouth_lag_s)
             events.append(spasm_event(SIDES[s], group, with_mouth, p.tonic_s, math.nan))
     events.sort(key=lambda e: (e.onset_s, e.side))
     return DetectionResult(events, closure, which >= 0)

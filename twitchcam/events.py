@@ -87,14 +87,22 @@ def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float
     return False
 
 
-def has_mouth(onset_s: float, offset_s: float, mouth_runs: list[Run], window_s: float) -> bool:
-    """Same-side mouth-corner pull overlapping the eye event within +-window_s.
+def has_mouth(twitch_onsets: list[float], mouth_runs: list[Run], before_s: float, after_s: float) -> bool:
+    """Co-contraction: a same-side mouth-corner pull that STARTS with one of the eye's twitches.
 
-    `mouth_runs` are sorted and disjoint: only the first run ending after the window
-    opens can overlap first.
+    DOMAIN: eye and mouth contracting together, within about 100 ms, is the evidence.  The
+    pull may start from before_s before a twitch's onset to after_s after it: a pull's run
+    begins where it crosses its threshold, partway up its rise, while the twitch's onset is
+    dated back to where the lid began to move.  A corner that was already pulled, or that
+    moves later during a long hold (talking or smiling through it), does not count.
+
+    `mouth_runs` are sorted and disjoint, so they are sorted by onset too.
     """
-    k = bisect_left(mouth_runs, onset_s - window_s, key=lambda m: m.offset_s)
-    return k < len(mouth_runs) and mouth_runs[k].onset_s <= offset_s + window_s
+    for t in twitch_onsets:
+        k = bisect_left(mouth_runs, t - before_s, key=lambda m: m.onset_s)
+        if k < len(mouth_runs) and mouth_runs[k].onset_s <= t + after_s:
+            return True
+    return False
 
 
 def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float) -> Event:
