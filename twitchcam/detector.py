@@ -318,9 +318,9 @@ class StreamingDetector:
                 self._on_blink_run(run, events)
             for s in (0, 1):
                 o = 1 - s
-                mouth_rise = pull[s] - self._mouth_floor[s].push(pull[s])
-                pulled = mouth_rise >= p.mouth_rise
-                moving = mouth_rise >= p.cocontraction_rise
+                corner_rise = pull[s] - self._mouth_floor[s].push(pull[s])
+                pulled = corner_rise >= p.mouth_rise
+                moving = corner_rise >= p.cocontraction_rise
                 run = self._mouth[s].step(t, moving, moving, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
