@@ -247,6 +247,45 @@ def test_seek_matches_sequential_timestamps(long_video, model):
     assert np.array_equal(seek.t[seek.t >= s], want)
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_batch_full_disk_on_one_session_is_its_error_only(tmp_path, videos, model):
+    """A disk that fills while one session is written fails that session with one line;
+    the others finish and the batch says so."""
+    inputs = [videos["single_face.mp4"], videos["no_face.mp4"]]
+    folders = output_folders(inputs, tmp_path / "out")
+    folders[0].mkdir(parents=True)
+    (folders[0] / "frames.csv").symlink_to("/dev/full")  # every write to it fails with ENOSPC
+    rows = run_batch(inputs, tmp_path / "out", model, jobs=2, on_row=None)
+    assert rows[0].status == "error" and "disk full" in rows[0].reason and "\n" not in rows[0].reason
+    assert rows[1].status == "complete"
+    assert json.loads((folders[1] / "session.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_video):
+    """Ctrl-C during `analyze LONG --jobs 2`: exit 130 at once, one line, no half session."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli", "analyze", str(long_video), "--jobs", "2",
+                             "--out", str(out)], cwd=Path(__file__).resolve().parent.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(4.0)  # workers started and decoding their chunks
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("twitchcam: error: interrupted before")
+    assert not out.exists()
+
+
 # -- start-up cost: what the parent and each worker import ---------------------------------------
 def _run_python(code: str) -> str:
     import subprocess

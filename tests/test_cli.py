@@ -133,3 +133,27 @@ def test_several_inputs_get_one_subfolder_each(tmp_path, videos):
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "out" / "a" / "summary.json").is_file()
     assert (tmp_path / "out" / "b" / "summary.json").is_file()
+
+
+def test_ctrl_c_stops_the_whole_run_and_keeps_the_session(tmp_path, videos):
+    """Ctrl-C while the first of two videos is analysed: exit 130 with one line, the first
+    session kept and marked interrupted, the second never started."""
+    import signal
+    import time
+
+    first, second = videos["WolfgangLanger_Pexels.mp4"], videos["single_face.mp4"]
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli", "analyze", str(first), str(second),
+                             "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (out / first.stem / "frames.csv").is_file() or (out / first.stem / "frames.csv").stat().st_size < 2000:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("twitchcam: error: interrupted")
+    assert json.loads((out / first.stem / "session.json").read_text())["status"] == "interrupted"
+    assert (out / first.stem / "summary.json").is_file()
+    assert not (out / second.stem).exists()

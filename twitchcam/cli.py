@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from twitchcam.errors import TwitchcamError
+from twitchcam.errors import Interrupted, TwitchcamError
 
 DEFAULT_RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
@@ -91,6 +91,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 from twitchcam.analyze import analyze_file
 
                 summary = analyze_file(video, folder, model, params, mirrored=args.mirrored)
+        except Interrupted:
+            raise  # Ctrl-C stops the whole run (exit 130), not just this video
         except TwitchcamError as exc:
             failures += 1
             print(f"twitchcam: error: {exc}", file=sys.stderr)
