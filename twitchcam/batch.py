@@ -19,6 +19,7 @@ last videos of a batch do not run alone while the other workers idle.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import multiprocessing
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from twitchcam.anatomy import SIDES
+from twitchcam.atomic import write_text_atomic
 from twitchcam.chunked import (ChunkResult, chunk_features, chunk_info, join_chunks, plan_chunks, probe_video,
                                write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
@@ -482,16 +484,15 @@ def format_batch_table(rows: Sequence[BatchRow]) -> str:
 def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
     """One line per session (empty cell = not available); `pandas.read_csv(path)` ready."""
     path = Path(path)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(BATCH_COLUMNS)
+    for r in rows:
+        d = asdict(r)
+        w.writerow(["" if d[c] is None else d[c] for c in BATCH_COLUMNS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(BATCH_COLUMNS)
-            for r in rows:
-                d = asdict(r)
-                w.writerow(["" if d[c] is None else d[c] for c in BATCH_COLUMNS])
-        os.replace(tmp, path)
+        write_text_atomic(path, buf.getvalue())
     except OSError as exc:
         raise TwitchcamError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -30,7 +30,6 @@ import datetime as dt
 import html
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,6 +38,7 @@ import numpy as np
 from twitchcam import grades as grades_mod
 from twitchcam import treatments as tr
 from twitchcam.anatomy import SIDES
+from twitchcam.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.index import finite, parse_started_at
 from twitchcam.report_data import CLOSED_AT, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
@@ -844,9 +844,7 @@ def write_report(session_dirs: Sequence[str | Path], out: str | Path,
     doc, data = build_report(session_dirs, treatments, detail, patient)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(doc, encoding="utf-8")
-        os.replace(tmp, out)
+        write_text_atomic(out, doc)
     except OSError as err:
         raise TwitchcamError(f"cannot write {out}: {err}") from None
     pdf_path = None

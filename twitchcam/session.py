@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import errno
 import json
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from twitchcam.anatomy import SIDES
+from twitchcam.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.events import EVENT_COLUMNS, Event
 from twitchcam.features import FEATURE_COLUMNS
@@ -46,9 +46,7 @@ def _num(x: float) -> str:
 
 def write_json(path: Path, data: dict) -> None:
     """Atomic write: a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 
 def disk_error(exc: OSError, path: Path) -> TwitchcamError:

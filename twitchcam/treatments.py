@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from twitchcam.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 
 FILENAME = "treatments.csv"
@@ -162,11 +162,8 @@ def remove(path: str | Path, date: str, side: str | None = None, kind: str | Non
         listed = "; ".join(f"{t.side} {t.kind}" + (f" ({t.note})" if t.note else "") for _, t in matches)
         raise TwitchcamError(f"{len(matches)} treatments {which}: {listed}; say which with --side/--kind")
     i, removed = matches[0]
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write("".join(lines[:i] + lines[i + 1:]))
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(lines[:i] + lines[i + 1:]))
     except OSError as e:
         raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
     return removed

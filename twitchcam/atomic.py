@@ -1,0 +1,25 @@
+"""Replace a file whole or not at all.
+
+Readers (the report, a rerun of a batch, `twitchcam detect`) must never see half a file,
+and a failed write (a full disk) must not leave a stray temporary file behind either.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` (UTF-8) to a temporary file beside `path`, then rename it over `path`.
+
+    Raises OSError as the write did; the temporary file is gone either way.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
