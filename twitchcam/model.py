@@ -59,18 +59,20 @@ def status(override: str | os.PathLike | None = None) -> ModelStatus:
 
 def _download_official(target: Path, timeout: float = 20.0) -> None:
     part = target.with_name(target.name + ".part")
-    with urllib.request.urlopen(OFFICIAL_URL, timeout=timeout) as resp, open(part, "wb") as out:
-        total = int(resp.headers.get("Content-Length") or MODEL_BYTES)
-        done = 0
-        for block in iter(lambda: resp.read(1 << 16), b""):
-            out.write(block)
-            done += len(block)
-            print(f"\r  {done * 100 // total:3d}% of {total / 1e6:.1f} MB", end="", file=sys.stderr)
-        print(file=sys.stderr)
-    if sha256_of(part) != MODEL_SHA256:
-        part.unlink()
-        raise TwitchcamError("model from the official URL failed its SHA-256 check")
-    part.replace(target)
+    try:
+        with urllib.request.urlopen(OFFICIAL_URL, timeout=timeout) as resp, open(part, "wb") as out:
+            total = int(resp.headers.get("Content-Length") or MODEL_BYTES)
+            done = 0
+            for block in iter(lambda: resp.read(1 << 16), b""):
+                out.write(block)
+                done += len(block)
+                print(f"\r  {done * 100 // total:3d}% of {total / 1e6:.1f} MB", end="", file=sys.stderr)
+            print(file=sys.stderr)
+        if sha256_of(part) != MODEL_SHA256:
+            raise TwitchcamError("model from the official URL failed its SHA-256 check")
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)  # a broken or refused download leaves nothing behind
 
 
 def ensure_model(override: str | os.PathLike | None = None) -> Path:
