@@ -37,7 +37,8 @@ from twitchcam.events import Event
 from twitchcam.features import FEATURE_COLUMNS
 
 # -- look ---------------------------------------------------------------------------------
-SIDE_COLOR = {"left": (40, 160, 255), "right": (255, 185, 60)}  # BGR: amber, sky blue
+# BGR.  Left blue, right orange, as in the report (Okabe-Ito hues, lightened for a dark screen).
+SIDE_COLOR = {"left": (255, 185, 60), "right": (40, 160, 255)}
 BLINK_COLOR = (200, 200, 200)
 MOUTH_COLOR = (120, 235, 120)
 BG = (30, 30, 34)
