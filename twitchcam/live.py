@@ -196,7 +196,7 @@ class LiveRun:
         self.window, self.video, self.out = window, video, out
         det = pipeline.params.detector
         self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=max(3, round(det.calibration_s * pipeline.fps)),
-                                mouth_ref=det.mouth_rise)
+                                mouth_ref=det.cocontraction_rise)
         self.info = LiveInfo(source=source.description, recording=video is not None, keys=window is not None)
         self.stop_reason = ""  # quit | duration | lost | end
         self.signal_name = ""

@@ -151,7 +151,7 @@ class LiveHistory:
 
     fps: float
     calibration_frames: int  # valid frames the detector needs before it reports anything
-    mouth_ref: float = 0.14  # a mouth-corner rise (face units) that counts as a pull: the lane's midline
+    mouth_ref: float = 0.10  # a corner rise (face units) that marks co-contraction: the lane's midline
     trace: deque = field(default_factory=deque)  # (t, closure_l, closure_r, corner_l - corner_r, r - l)
     recent: deque = field(default_factory=deque)  # events with offset in the last RATE_WINDOW_S
     tracked: deque = field(default_factory=deque)  # (t, tracked seconds this frame)
