@@ -338,7 +338,9 @@ def test_dask_unreachable_scheduler_is_one_line_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_dask_local_cluster(tmp_path, videos, model):
+def test_dask_local_cluster(tmp_path, videos, model, long_video, sequential, small_pieces):
+    """The same batch on dask.distributed: a bad file is its own error, and a long video is
+    cut into chunks across the cluster and joined exactly as on one machine."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
@@ -347,8 +349,9 @@ def test_dask_local_cluster(tmp_path, videos, model):
     fake = tmp_path / "fake.mp4"
     fake.write_text("this is not a video\n" * 100)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        rows = run_batch_dask([videos["single_face.mp4"], fake], tmp_path / "out", model,
+        rows = run_batch_dask([videos["single_face.mp4"], fake, long_video], tmp_path / "out", model,
                               scheduler=cluster.scheduler_address, on_row=None)
-    assert [r.status for r in rows] == ["complete", "error"]
+    assert [r.status for r in rows] == ["complete", "error", "complete"], rows
     assert "not a video" in rows[1].reason
     assert json.loads((tmp_path / "out" / "single_face" / "session.json").read_text())["status"] == "complete"
+    assert_same_as_sequential(sequential, Path(rows[2].session), 3)

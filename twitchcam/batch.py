@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from twitchcam.anatomy import SIDES
 from twitchcam.atomic import write_text_atomic
@@ -197,7 +197,7 @@ def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tup
     except KeyboardInterrupt:
         return "interrupted", None, "interrupted before the session started"
     except Exception as exc:  # never let one file take the batch down
-        return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+        return "error", None, _reason(exc)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -301,6 +301,84 @@ class _Split:
     failed: bool = False
 
 
+class _Plan:
+    """A batch's work as tasks for any pool of workers: whole videos, time chunks of long
+    ones (see `chunk_plan`), and the joins that turn a video's chunks into its session.
+
+    `call(task)` says what a worker runs; `finished(task, ...)` records what came back and
+    returns the follow-up tasks (a join once all chunks are in, or a chunk to redo).
+    """
+
+    def __init__(self, batch: _Batch, jobs: int, model: Path, params, mirrored: bool, session_task: Callable):
+        self.batch, self.jobs, self.model, self.params, self.mirrored = batch, jobs, Path(model), params, mirrored
+        self.session_task = session_task  # wraps a session-writing step for this kind of worker
+        probes = {k: _probe_or_nothing(batch.work[k][0]) for k in batch.todo}
+        self.splits: dict[int, _Split] = {}
+        self.tasks: list[_Task] = []  # the initial ones, longest first
+        for k, chunks in zip(batch.todo, chunk_plan([probes[k][2] for k in batch.todo], jobs)):
+            fps, expected, duration = probes[k]
+            if chunks is None:
+                self.tasks.append(_Task("video", k, float(expected)))
+                continue
+            self.splits[k] = _Split(chunks, fps, expected, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
+            for j, (start, end) in enumerate(chunks):
+                self.tasks.append(_Task("chunk", k, (min(end, duration) - start + (WARMUP_S if j else 0.0)) * fps, j))
+        self.tasks.sort(key=lambda task: -task.frames)
+
+    def cancelled(self, task: _Task) -> bool:
+        """A task of a cut video that has already failed: not worth running."""
+        return task.k in self.splits and self.splits[task.k].failed
+
+    def call(self, task: _Task) -> tuple[Callable, tuple]:
+        video, folder = (str(x.resolve()) for x in self.batch.work[task.k])
+        if task.kind == "video":
+            return self.session_task, (folder, _analyze, video, folder, str(self.model.resolve()), self.params,
+                                       self.mirrored)
+        sp = self.splits[task.k]
+        sp.started = sp.started or time.monotonic()
+        if task.kind == "chunk":
+            start, end = sp.chunks[task.chunk]
+            return chunk_features, (video, str(self.model.resolve()), self.params.features, self.mirrored, start,
+                                    end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
+        return self.session_task, (folder, _join, video, folder, sp.merged, sp.fps, sp.expected, self.params,
+                                   self.mirrored, {"jobs": self.jobs, **sp.info})
+
+    def finished(self, task: _Task, outcome: Callable[[], Any], started: float) -> list[_Task]:
+        """Record a task's outcome (`outcome()` returns its result or raises its error)."""
+        if task.kind == "chunk":
+            return self._chunk_done(task, outcome)
+        if task.kind == "join":
+            started = self.splits[task.k].started
+        try:
+            status, summary, reason = outcome()
+        except Exception as exc:  # a crashed worker, an unpicklable result: keep going
+            status, summary, reason = "error", None, _reason(exc)
+        self.batch.finish(task.k, self.batch.row(task.k, status, summary, reason, time.monotonic() - started))
+        return []
+
+    def _chunk_done(self, task: _Task, outcome: Callable[[], ChunkResult]) -> list[_Task]:
+        """Keep a chunk's features; once all are in, join them (or redo one that does not line up)."""
+        sp, video = self.splits[task.k], self.batch.work[task.k][0]
+        if sp.failed:
+            return []
+        try:
+            sp.results[task.chunk] = outcome()
+            if any(r is None for r in sp.results):
+                return []
+            joined = join_chunks(video, sp.results, sp.chunks, sp.info)
+        except Exception as exc:
+            sp.failed = True
+            self.batch.finish(task.k, self.batch.row(task.k, "error", None, _reason(exc),
+                                                     time.monotonic() - sp.started))
+            return []
+        if isinstance(joined, ChunkResult):
+            sp.merged, sp.results = joined, []
+            return [_Task("join", task.k, 0.0)]
+        sp.info["reseeked"].append(joined)  # an inexact seek: redo that chunk from the start (exact, slower)
+        sp.results[joined] = None
+        return [_Task("chunk", task.k, 0.0, joined, seek=False)]
+
+
 def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, jobs: int = 1,
               shard: tuple[int, int] | None = None, mirrored: bool = False,
               on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
@@ -317,66 +395,21 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     params = params if params is not None else PipelineParams()
     jobs = max(1, int(jobs))
     batch = _Batch(videos, out_root, folders, shard, on_row)
-    work, todo = batch.work, batch.todo
-
-    probes = {k: _probe_or_nothing(work[k][0]) for k in todo}
-    splits: dict[int, _Split] = {}
-    queue: list[_Task] = []
-    for k, chunks in zip(todo, chunk_plan([probes[k][2] for k in todo], jobs)):
-        fps, expected, duration = probes[k]
-        if chunks is None:
-            queue.append(_Task("video", k, float(expected)))
-            continue
-        splits[k] = _Split(chunks, fps, expected, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
-        for j, (start, end) in enumerate(chunks):
-            queue.append(_Task("chunk", k, (min(end, duration) - start + (WARMUP_S if j else 0.0)) * fps, j))
-    queue.sort(key=lambda task: task.frames)  # popped from the end: longest first
-
-    def submit(ex: ProcessPoolExecutor, task: _Task) -> Future:
-        video, folder = work[task.k]
-        if task.kind == "video":
-            return ex.submit(_session_task, str(folder), _analyze, str(video), str(folder), str(model), params,
-                             mirrored)
-        sp = splits[task.k]
-        sp.started = sp.started or time.monotonic()
-        if task.kind == "chunk":
-            start, end = sp.chunks[task.chunk]
-            return ex.submit(chunk_features, str(video), str(model), params.features, mirrored, start, end,
-                             WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
-        return ex.submit(_session_task, str(folder), _join, str(video), str(folder), sp.merged, sp.fps,
-                         sp.expected, params, mirrored, {"jobs": jobs, **sp.info})
-
-    def chunk_done(task: _Task, outcome: Callable[[], ChunkResult]) -> None:
-        """Keep a chunk's features; once all are in, join them (or redo one that does not line up)."""
-        sp, video = splits[task.k], work[task.k][0]
-        if sp.failed:
-            return
-        try:
-            sp.results[task.chunk] = outcome()
-            if any(r is None for r in sp.results):
-                return
-            joined = join_chunks(video, sp.results, sp.chunks, sp.info)
-        except Exception as exc:
-            sp.failed = True
-            queue[:] = [t for t in queue if t.k != task.k]
-            batch.finish(task.k, batch.row(task.k, "error", None, _reason(exc), time.monotonic() - sp.started))
-            return
-        if isinstance(joined, ChunkResult):
-            sp.merged, sp.results = joined, []
-            queue.append(_Task("join", task.k, 0.0))  # next to start: it finishes a video
-        else:  # an inexact seek: redo that chunk by decoding from the start (exact, slower)
-            sp.info["reseeked"].append(joined)
-            sp.results[joined] = None
-            queue.append(_Task("chunk", task.k, 0.0, joined, seek=False))
-
+    plan = _Plan(batch, jobs, model, params, mirrored, _session_task)
+    queue = plan.tasks[::-1]  # popped from the end: longest first; follow-ups go to the end, next
     idle: list[ProcessPoolExecutor] = []
     running: dict[Future, tuple[_Task, ProcessPoolExecutor, float]] = {}
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 task = queue.pop()
+                if plan.cancelled(task):
+                    continue
                 ex = idle.pop() if idle else _new_executor()
-                running[submit(ex, task)] = (task, ex, time.monotonic())
+                fn, args = plan.call(task)
+                running[ex.submit(fn, *args)] = (task, ex, time.monotonic())
+            if not running:
+                continue
             done_set, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done_set:
                 task, ex, t0 = running.pop(fut)
@@ -384,16 +417,7 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
                     ex.shutdown(wait=False, cancel_futures=True)
                 else:
                     idle.append(ex)
-                if task.kind == "chunk":
-                    chunk_done(task, fut.result)
-                    continue
-                if task.kind == "join":
-                    t0 = splits[task.k].started
-                try:
-                    status, summary, reason = fut.result()
-                except Exception as exc:  # a crashed worker, an unpicklable result: keep going
-                    status, summary, reason = "error", None, _reason(exc)
-                batch.finish(task.k, batch.row(task.k, status, summary, reason, time.monotonic() - t0))
+                queue.extend(plan.finished(task, fut.result, t0))
     except KeyboardInterrupt:
         _stop(running, idle)
         raise batch.interrupted() from None
@@ -503,12 +527,12 @@ def batch_exit_code(rows: Sequence[BatchRow]) -> int:
 
 
 # -- dask.distributed: the same batch across machines -------------------------------------------
-def _analyze_task_dask(video: str, folder: str, model: str, params, mirrored: bool) -> tuple[str, dict | None, str]:
-    """Runs on a dask worker thread (no signal handling there; cancellation comes from the client)."""
+def _session_task_dask(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
+    """`_session_result` on a dask worker thread (no signals there; the client cancels)."""
     try:
-        return _session_result(folder, _analyze, video, folder, model, params, mirrored)
+        return _session_result(folder, write_session, *args)
     except Exception as exc:
-        return "error", None, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+        return "error", None, _reason(exc)
 
 
 def connect_dask(scheduler: str, timeout_s: float = 3.0):
@@ -534,7 +558,8 @@ def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=N
                    shard: tuple[int, int] | None = None, mirrored: bool = False,
                    on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
                    folders: Sequence[Path] | None = None, timeout_s: float = 3.0) -> list[BatchRow]:
-    """`run_batch` on a dask.distributed cluster: one task per video, same rows, same resume rule.
+    """`run_batch` on a dask.distributed cluster: the same tasks (whole videos, time chunks of
+    long ones sized for the cluster's threads, their joins), the same rows and resume rule.
 
     `scheduler` is "tcp://HOST:8786" (or an existing Client).  Workers must see the same paths
     (videos, model, out_root) as this machine, e.g. a shared filesystem.  Workers each run one
@@ -551,20 +576,24 @@ def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=N
     client = connect_dask(scheduler, timeout_s) if own else scheduler
     from distributed import as_completed
 
-    futures = {}
+    futures: dict = {}
+
+    def submit(task: _Task):
+        fn, args = plan.call(task)
+        video = work[task.k][0]
+        fut = client.submit(fn, *args, pure=False,
+                            key=f"twitchcam-{task.kind}-{task.k}-{task.chunk}-{video.name}-{time.time_ns()}")
+        futures[fut] = (task, time.monotonic())
+        return fut
+
     try:
-        for k in batch.todo:
-            video, folder = work[k]
-            fut = client.submit(_analyze_task_dask, str(video.resolve()), str(folder.resolve()),
-                                str(Path(model).resolve()), params, mirrored, pure=False, key=f"twitchcam-{k}-{video.name}-{time.time_ns()}")
-            futures[fut] = (k, time.monotonic())
-        for fut in as_completed(list(futures), loop=client.loop):
-            k, t0 = futures[fut]
-            try:
-                status, summary, reason = fut.result()
-            except Exception as exc:  # worker died, task lost, ...
-                status, summary, reason = "error", None, f"dask task failed: {type(exc).__name__}: {exc}".splitlines()[0]
-            batch.finish(k, batch.row(k, status, summary, reason, time.monotonic() - t0))
+        plan = _Plan(batch, max(1, sum(client.nthreads().values())), model, params, mirrored, _session_task_dask)
+        pending = as_completed([submit(task) for task in plan.tasks], loop=client.loop)
+        for fut in pending:
+            task, t0 = futures.pop(fut)
+            for follow in plan.finished(task, fut.result, t0):
+                if not plan.cancelled(follow):
+                    pending.add(submit(follow))
     except KeyboardInterrupt:
         client.cancel(list(futures))  # tasks not started never start; running ones are abandoned
         raise batch.interrupted() from None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
 def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
                    warmup_s: float, fps: float, seek: bool) -> ChunkResult:
     """Runs in a worker process: raw features for frames with t in [~start - warmup, end)."""
-    if multiprocessing.parent_process() is not None:
+    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # in a worker: the parent decides what Ctrl-C does
     import cv2
 
