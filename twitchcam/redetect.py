@@ -5,17 +5,19 @@ same detector rules as the live/analyze run, vectorised over the whole recording
 """
 from __future__ import annotations
 
-import json
+import csv
+import io
 from pathlib import Path
 from typing import Callable
 
+from twitchcam.atomic import write_text_atomic
 from twitchcam.detector import DetectorParams, detect_recording
 from twitchcam.errors import TwitchcamError
 from twitchcam.events import EVENT_COLUMNS, Event
 from twitchcam.features import FEATURE_COLUMNS
 from twitchcam.filters import FeatureFilter, FilterParams
 from twitchcam.pipeline import detector_inputs
-from twitchcam.session import read_session, write_json, _num
+from twitchcam.session import event_cells, read_session, write_json
 from twitchcam.summary import FrameTotals, summarize
 
 
@@ -36,11 +38,11 @@ def run_detection(t, valid, raw, fps, filter_params: FilterParams, det: Detector
 
 
 def write_events(path: Path, events: list[Event]) -> None:
-    lines = [",".join(EVENT_COLUMNS)]
-    for e in events:
-        r = e.row()
-        lines.append(",".join(_num(r[c]) if isinstance(r[c], float) else str(r[c]) for c in EVENT_COLUMNS))
-    path.write_text("\n".join(lines) + "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(EVENT_COLUMNS)
+    w.writerows(event_cells(e) for e in events)
+    write_text_atomic(path, buf.getvalue())
 
 
 def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], DetectorParams]) -> dict:
@@ -57,7 +59,7 @@ def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], Detecto
         out.mkdir(parents=True, exist_ok=True)
         write_events(out / "events.csv", result.events)
         write_json(out / "summary.json", summary)
-        (out / "params.json").write_text(json.dumps(params, indent=2) + "\n")
+        write_json(out / "params.json", params)
     except OSError as exc:
         raise TwitchcamError(f"cannot write {out}: {exc.strerror or exc}") from None
     return summary

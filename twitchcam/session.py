@@ -44,6 +44,12 @@ def _num(x: float) -> str:
     return "nan" if x is None else repr(float(x))
 
 
+def event_cells(e: Event) -> list:
+    """One events.csv row, cells in EVENT_COLUMNS order (live, analyze and detect alike)."""
+    r = e.row()
+    return [_num(r[c]) if isinstance(r[c], float) else r[c] for c in EVENT_COLUMNS]
+
+
 def write_json(path: Path, data: dict) -> None:
     """Atomic write: a crash leaves the old file or the new one, never half of one."""
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
@@ -87,9 +93,7 @@ class SessionWriter:
 
     def events(self, events: list[Event]) -> None:
         for e in events:
-            r = e.row()
-            self._guard(self._events.writerow, [_num(r[c]) if isinstance(r[c], float) else r[c]
-                                                 for c in EVENT_COLUMNS])
+            self._guard(self._events.writerow, event_cells(e))
         if events:
             self.flush()  # events are rare and precious: on disk at once
 
