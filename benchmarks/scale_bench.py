@@ -146,26 +146,24 @@ def spawn(mode: str, jobs: int, inputs: list[Path], out: Path) -> dict:
 # -- per-frame cost split -------------------------------------------------------------------------
 def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
     import cv2
-    import numpy as np
 
-    from twitchcam.detector import StreamingDetector
-    from twitchcam.features import FEATURE_COLUMNS, frame_features
-    from twitchcam.filters import FeatureFilter
+    from twitchcam.features import frame_features
     from twitchcam.landmarks import Landmarker
     from twitchcam.model import ensure_model
-    from twitchcam.pipeline import PipelineParams, detector_inputs, session_meta
+    from twitchcam.pipeline import Pipeline, PipelineParams, SessionRecorder, session_meta
     from twitchcam.session import SessionWriter
 
     params = PipelineParams()
     cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
     fps = cap.get(cv2.CAP_PROP_FPS)
-    writer = SessionWriter(tmp / "split", session_meta(str(video), "bench", fps, False, params))
-    filt = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
-    det = StreamingDetector(fps, params.detector, input_lag_s=filt.delay_s)
+    meta = session_meta(str(video), "bench", fps, False, params)
+    writer = SessionWriter(tmp / "split", meta)
+    recorder = SessionRecorder(writer, fps, meta)
     acc = {"decode": 0.0, "bgr2rgb": 0.0, "landmarks": 0.0, "rest": 0.0}
     n = 0
     pc = time.perf_counter
     with Landmarker(ensure_model()) as lm:
+        pipeline = Pipeline(lm, fps, params)  # its process() in stages, to time each
         while n < max_frames:
             a = pc()
             ok, bgr = cap.read()
@@ -177,11 +175,7 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
             c = pc()
             points = lm.detect(rgb, t)
             d = pc()
-            ff = frame_features(points, params.features)
-            f = filt.process(ff.values[None, :], np.array([ff.valid]))[0]
-            eye, mouth = detector_inputs(f)
-            det.update(t, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
-            writer.frame(n, t, ff.valid, ff.reason, ff.pose, ff.values, f, det.closure)
+            recorder.add(pipeline.process_features(n, t, frame_features(points, params.features), points))
             e = pc()
             if n >= 5:  # skip start-up (model warm-up on the first inference)
                 acc["decode"] += b - a
@@ -287,7 +281,7 @@ def main() -> int:
               f"({total:.2f} ms/frame = {1000 / total:.0f} fps):")
         for k in ("decode", "bgr2rgb", "landmarks", "rest"):
             print(f"  {k:<10} {split[k]:7.3f} ms  {100 * split[k] / total:5.1f} %")
-        print("  (rest = features + filters + detector + frames.csv row)")
+        print("  (rest = features + filters + detector + session writing: Pipeline.process_features + SessionRecorder.add)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
