@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import spasm_injection as si  # noqa: E402
-from tests.data import real_videos  # noqa: E402
+from tests.data import cache_dir, real_videos  # noqa: E402
 from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
 from twitchcam.model import ensure_model  # noqa: E402
 from twitchcam.session import read_events  # noqa: E402
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     model = ensure_model()
-    cache = Path(os.environ.get("TWITCHCAM_TESTDATA", Path.home() / ".cache" / "twitchcam" / "testdata"))
+    cache = cache_dir()
     clip_s = args.duration + 6.0  # the stream starts a second or two before the session
     item = si.make_dataset(cache / "live_latency", [real_videos()[args.video]], args.seed,
                            si.DatasetParams(duration_s=clip_s), model_path=model)[0]

@@ -35,14 +35,12 @@ from typing import Any, Callable, Sequence
 
 from twitchcam.anatomy import SIDES
 from twitchcam.atomic import write_text_atomic
-from twitchcam.chunked import (ChunkResult, chunk_features, chunk_info, join_chunks, plan_chunks, probe_video,
-                               write_chunked_session)
+from twitchcam.chunked import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
+                               plan_chunks, probe_video, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
 
 
-MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
-WARMUP_S = 2.0  # a chunk's warm-up, as for `analyze LONG --jobs N`
 SPLIT_MIN_S = 120.0  # a batch cuts only videos at least this long...
 PIECE_MIN_S = 60.0  # ...into chunks at least this long (the warm-up stays under 4 %)...
 TAIL_SHARE = 4  # ...and about a quarter of one worker's fair share of the batch
@@ -130,11 +128,9 @@ def completed_summary(folder: Path) -> dict | None:
     """The summary of a finished session in folder, or None if it must be (re)done."""
     try:
         meta = json.loads((folder / "session.json").read_text())
-        if meta.get("status") != "complete":
-            return None
-        return json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError):
         return None
+    return completed_or_partial(folder) if meta.get("status") == "complete" else None
 
 
 def row_from_summary(video: Path, folder: Path, summary: dict, status: str | None = None,
@@ -173,11 +169,6 @@ def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dic
     return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False)
 
 
-def _join(video: str, folder: str, merged: ChunkResult, fps: float, expected: int, params, mirrored: bool,
-          parallel: dict) -> dict:
-    return write_chunked_session(Path(video), Path(folder), merged, fps, expected, params, mirrored, parallel)
-
-
 def _session_result(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
     """Run a session-writing step: (status, summary or None, one-line reason)."""
     try:
@@ -186,7 +177,7 @@ def _session_result(folder: str, write_session: Callable[..., dict], *args) -> t
     except Interrupted as exc:
         return "interrupted", completed_or_partial(Path(folder)), str(exc)
     except TwitchcamError as exc:
-        return "error", None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return "error", None, _reason(exc)
 
 
 def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
@@ -340,7 +331,7 @@ class _Plan:
             start, end = sp.chunks[task.chunk]
             return chunk_features, (video, str(self.model.resolve()), self.params.features, self.mirrored, start,
                                     end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
-        return self.session_task, (folder, _join, video, folder, sp.merged, sp.fps, sp.expected, self.params,
+        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected, self.params,
                                    self.mirrored, {"jobs": self.jobs, **sp.info})
 
     def finished(self, task: _Task, outcome: Callable[[], Any], started: float) -> list[_Task]:
@@ -374,8 +365,7 @@ class _Plan:
         if isinstance(joined, ChunkResult):
             sp.merged, sp.results = joined, []
             return [_Task("join", task.k, 0.0)]
-        sp.info["reseeked"].append(joined)  # an inexact seek: redo that chunk from the start (exact, slower)
-        sp.results[joined] = None
+        sp.results[joined] = None  # an inexact seek: redo that chunk from the start (exact, slower)
         return [_Task("chunk", task.k, 0.0, joined, seek=False)]
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import signal
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,12 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.source import is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
+from twitchcam.source import decoder_time, is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.features import FEATURE_COLUMNS
 
 
-MP_CONTEXT = "spawn"
+MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
+WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
 
 
@@ -76,56 +76,36 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
 
 def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
                    warmup_s: float, fps: float, seek: bool) -> ChunkResult:
-    """Runs in a worker process: raw features for frames with t in [~start - warmup, end)."""
-    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # in a worker: the parent decides what Ctrl-C does
+    """Runs in a worker: raw features for frames with t in [~start - warmup, end).
+
+    Its pools ignore Ctrl-C in their workers: the parent decides what it means."""
     import cv2
 
-    from twitchcam.features import frame_features
     from twitchcam.landmarks import Landmarker
+    from twitchcam.pipeline import landmark_features
 
     cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
     from_s = max(0.0, start_s - warmup_s)
-    # Sequential-decode timestamp rule (FileSource.frames), applied from wherever we start.
-    last = -np.inf
+    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     if from_s > 0 and seek:
         cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
     t_list, valid, reason, pose, raw = [], [], [], [], []
     stopped_early = True
     try:
         with Landmarker(Path(model)) as landmarker:
-            while True:
-                if not (seek or from_s <= 0 or last >= from_s - 0.5 / fps):
-                    ok = cap.grab()  # exact fallback: step through without converting
-                    bgr = None
-                    if ok:
-                        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                        if not np.isfinite(t) or t <= last:
-                            t = last + 1.0 / fps if np.isfinite(last) else 0.0
-                        last = t
-                        if t >= from_s - 0.5 / fps:
-                            ok, bgr = cap.retrieve()
-                            if not ok or bgr is None:
-                                break
-                        else:
-                            continue
-                else:
-                    ok, bgr = cap.read()
-                    if ok and bgr is not None:
-                        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                        if not np.isfinite(t) or t <= last:
-                            t = last + 1.0 / fps if np.isfinite(last) else 0.0
-                        last = t
+            while cap.grab():  # read() is grab() + retrieve()
+                t = last = decoder_time(cap, last, fps)
+                if not seek and t < from_s - 0.5 / fps:
+                    continue  # exact fallback: step through to the warm-up without converting
+                ok, bgr = cap.retrieve()
                 if not ok or bgr is None:
                     break
                 if t >= end_s:
                     stopped_early = False
                     break
-                img = cv2.flip(bgr, 1) if mirrored else bgr
-                points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t)
-                ff = frame_features(points, features_params)
+                ff, _ = landmark_features(landmarker, bgr, t, mirrored, features_params)
                 t_list.append(t)
                 valid.append(ff.valid)
                 reason.append(ff.reason)
@@ -174,8 +154,8 @@ def _kill_pool(ex: ProcessPoolExecutor) -> None:
 def join_chunks(video: Path, results: list[ChunkResult], chunks: list[tuple[float, float]],
                 info: dict) -> ChunkResult | int:
     """The chunks' frames in order with each warm-up trimmed off, or the index of the first
-    chunk that does not line up with the one before it (an inexact seek): the caller redoes
-    it without seeking, notes it in info["reseeked"] and joins again."""
+    chunk that does not line up with the one before it (an inexact seek), noted in
+    info["reseeked"]: the caller redoes it without seeking and joins again."""
     parts = [results[0]]
     for k in range(1, len(chunks)):
         if results[k - 1].stopped_early:  # the file ended early (truncated): nothing after it
@@ -186,6 +166,7 @@ def join_chunks(video: Path, results: list[ChunkResult], chunks: list[tuple[floa
             if k in info["reseeked"]:
                 raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
                                      f"without seeking; analyse it with --jobs 1")
+            info["reseeked"].append(k)
             return k
         parts.append(results[k].slice(slice(cut, None)))
     merged = _concat(parts)
@@ -200,12 +181,9 @@ def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
             "reseeked": []}
 
 
-def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: float = 2.0,
-                        mirrored: bool = False, chunks: list[tuple[float, float]] | None = None,
-                        on_chunk=None) -> tuple[ChunkResult, float, int, dict]:
-    """(merged raw features, fps, expected frames, info) for the whole video."""
-    fps, expected, duration = probe_video(video)
-    chunks = chunks or plan_chunks(duration, jobs, warmup_s)
+def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
+                        warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
+    """(joined raw features, info for session.json) for the whole video, cut as `chunks`."""
     info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
     ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
@@ -219,7 +197,6 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
             if on_chunk:
                 on_chunk(k, len(chunks))
         while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
-            info["reseeked"].append(joined)  # redo that chunk without seeking (exact, slower)
             results[joined] = ex.submit(chunk_features, str(video), str(model), params.features, mirrored,
                                         chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
     except BrokenProcessPool:
@@ -229,7 +206,7 @@ def compute_raw_chunked(video: Path, model: Path, params, jobs: int, warmup_s: f
         _kill_pool(ex)
         raise
     ex.shutdown(wait=True)
-    return joined, fps, expected, info
+    return joined, info
 
 
 class _Replay:
@@ -253,7 +230,7 @@ class _Replay:
         return self.pipeline.finish(t_end)
 
 
-def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = 2.0,
+def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,
                     mirrored: bool = False, show_progress: bool = True) -> dict:
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
     import sys
@@ -268,14 +245,14 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
             sys.stderr.flush()
 
-    fps, _, duration = probe_video(video)
-    if len(plan_chunks(duration, jobs, warmup_s)) == 1:  # too short to split: the plain run, same output
+    fps, expected, duration = probe_video(video)
+    chunks = plan_chunks(duration, jobs, warmup_s)
+    if len(chunks) == 1:  # too short to split: the plain run, same output
         from twitchcam.analyze import analyze_file
 
         return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress)
     try:
-        merged, fps, expected, info = compute_raw_chunked(video, model, params, jobs, warmup_s, mirrored,
-                                                          on_chunk=on_chunk)
+        merged, info = compute_raw_chunked(video, model, params, chunks, fps, jobs, warmup_s, mirrored, on_chunk)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted before {video} was fully analysed; nothing written to {folder}") from None
     finally:

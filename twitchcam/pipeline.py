@@ -53,6 +53,14 @@ class FrameResult:
     points: np.ndarray | None  # landmarks (pixels, unmirrored frame), for overlays
 
 
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
+                      params: FeatureParams) -> tuple[FrameFeatures, np.ndarray | None]:
+    """The first stages: landmarks of the unmirrored face, and their features."""
+    img = cv2.flip(bgr, 1) if mirrored else bgr
+    points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
+    return frame_features(points, params), points
+
+
 def detector_inputs(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The detector's two per-side signals out of the filtered feature columns."""
     return filt[..., EYE], filt[..., MOUTH]
@@ -70,9 +78,8 @@ class Pipeline:
         self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delay_s)
 
     def process(self, frame: Frame) -> FrameResult:
-        bgr = cv2.flip(frame.bgr, 1) if self.mirrored else frame.bgr  # analyse the unmirrored face
-        points = self.landmarker.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), frame.t_s)
-        return self.process_features(frame.index, frame.t_s, frame_features(points, self.params.features), points)
+        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features)
+        return self.process_features(frame.index, frame.t_s, ff, points)
 
     def process_features(self, index: int, t_s: float, ff: FrameFeatures,
                          points: np.ndarray | None = None) -> FrameResult:

@@ -59,10 +59,7 @@ class FileSource:
                 ok, bgr = self._cap.read()
                 if not ok or bgr is None:
                     break
-                t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                if not np.isfinite(t) or t <= last:  # some containers repeat or omit stamps
-                    t = last + 1.0 / self.fps if np.isfinite(last) else 0.0
-                last = t
+                t = last = decoder_time(self._cap, last, self.fps)
                 yield Frame(self.decoded, t, bgr)
                 self.decoded += 1
         finally:
@@ -72,6 +69,15 @@ class FileSource:
 
     def close(self) -> None:
         self._cap.release()
+
+
+def decoder_time(cap: cv2.VideoCapture, last: float, fps: float) -> float:
+    """Time (s) of the frame just grabbed: the decoder's own stamp (real files have variable
+    frame rates), or one frame after the last where a container repeats or omits stamps."""
+    t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+    if not np.isfinite(t) or t <= last:
+        t = last + 1.0 / fps if np.isfinite(last) else 0.0
+    return t
 
 
 def is_truncated(decoded: int, expected: int, fps: float) -> bool:

