@@ -29,7 +29,7 @@ import numpy as np
 
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.live_source import LiveSource, frames_until, open_source
-from twitchcam.overlay import LAYOUT, LiveHistory, LiveInfo, render, status_line
+from twitchcam.overlay import LAYOUT, LiveHistory, LiveInfo, fmt_clock, render, status_line
 from twitchcam.pipeline import Pipeline, PipelineParams, run_session, session_meta
 from twitchcam.session import SessionWriter, write_json
 
@@ -195,7 +195,7 @@ class LiveRun:
         self.source, self.pipeline, self.writer, self.opts = source, pipeline, writer, opts
         self.window, self.video, self.out = window, video, out
         det = pipeline.params.detector
-        self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=max(3, round(det.calibration_s * pipeline.fps)),
+        self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=pipeline.detector.schedule.calibration,
                                 mouth_ref=det.cocontraction_rise)
         self.info = LiveInfo(source=source.description, recording=video is not None, keys=window is not None)
         self.stop_reason = ""  # quit | duration | lost | end
@@ -203,7 +203,7 @@ class LiveRun:
         self._signal_count = 0
         self.active = False
         self.current = None  # the frame being processed
-        self.last_unmirrored = None
+        self.last_frame = None  # as captured, for the window
         self.last_points = None
         self._pending_dropped = 0
         self._proc_times: deque = deque()
@@ -267,12 +267,11 @@ class LiveRun:
         if self.video is not None and frame is not None:
             self.video.write(frame.bgr)
         spasms = self.hist.update(r, wall)
-        if frame is not None:
-            self.last_unmirrored = cv2.flip(frame.bgr, 1) if self.opts.mirrored else frame.bgr
-            self.last_points = r.points
+        if frame is not None and self.window is not None:
+            self.last_frame, self.last_points = frame.bgr, r.points
         if self.window is None:
             for e in spasms:
-                self._print(f"[{_clock(r.t_s)}] {e.side.upper()} {e.kind} spasm: {e.twitches} twitch"
+                self._print(f"[{fmt_clock(r.t_s)}] {e.side.upper()} {e.kind} spasm: {e.twitches} twitch"
                             f"{'es' if e.twitches != 1 else ''}, {e.duration_s:.2f} s"
                             f"{', with mouth' if e.region == 'eye+mouth' else ''}")
         self._refresh(wall, busy=self.source.mailbox.pending)
@@ -295,7 +294,6 @@ class LiveRun:
         info = self.info
         info.elapsed_s = max(0.0, self.source.now())
         info.stalled_s = self.source.stalled_for() if self.source.kind != "file" else 0.0
-        info.state = "reconnecting" if info.stalled_s >= 1.0 else "live"
         info.dropped = self.source.dropped_total
         span = self._proc_times[-1] - self._proc_times[0] if len(self._proc_times) > 1 else 0.0
         info.proc_fps = (len(self._proc_times) - 1) / span if span > 0 else 0.0
@@ -308,7 +306,7 @@ class LiveRun:
                 self._handle_key(self.window.poll())
                 return
             self._last_draw = wall
-            canvas = render(self.last_unmirrored, self.last_points, self.hist, info, LAYOUT, wall)
+            canvas = render(self.last_frame, self.last_points, self.hist, info, LAYOUT, wall, self.opts.mirrored)
             self._handle_key(self.window.show(canvas))
             if self.window.closed():
                 self.stop_reason = self.stop_reason or "quit"
@@ -327,7 +325,7 @@ class LiveRun:
         elif key in KEY_MARKER:
             self.markers += 1
             self.writer.marker(t, "marker")
-            self._toast(f"marker {self.markers} at {_clock(t)}")
+            self._toast(f"marker {self.markers} at {fmt_clock(t)}")
         elif key in KEY_RECALIBRATE:
             self.pipeline.detector.recalibrate()
             self.hist.recalibrated()
@@ -360,11 +358,6 @@ class LiveRun:
             "ended_by": {"quit": "user", "duration": "duration", "lost": "source lost", "end": "end of source"}.get(
                 self.stop_reason, "signal" if self.signal_name else "error"),
         }
-
-
-def _clock(s: float) -> str:
-    s = max(0, int(s))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def default_folder(root: Path) -> Path:

@@ -131,13 +131,12 @@ class LiveSource:
     """
 
     def __init__(self, spec: SourceSpec, fps: float | None = None, stall_timeout_s: float = 10.0,
-                 open_timeout_s: float = 10.0, realtime: bool = True, no_drop: bool = False):
+                 open_timeout_s: float = 10.0, no_drop: bool = False):
         self.spec = spec
         self.description = spec.description
         self.kind = spec.kind
         self.stall_timeout_s = float(stall_timeout_s)
         self.open_timeout_s = float(open_timeout_s)
-        self.realtime = realtime  # files only: pace at the real frame rate (False: as fast as they decode)
         self.no_drop = no_drop and spec.kind == "file"  # files only: wait for the analysis instead of dropping
         self._fps_override = fps
         self.fps = float(fps) if fps else 30.0
@@ -154,10 +153,7 @@ class LiveSource:
         self._index = 0
         self._last_frame_wall = 0.0
         self.ended = False  # the source has no more frames (file end, or gave up reconnecting)
-        self.end_reason = ""
         self.reconnects = 0
-        self.state = "starting"  # starting | live | reconnecting | ended
-        self.size: tuple[int, int] | None = None  # (width, height) of the frames
 
     # -- opening ---------------------------------------------------------------------------
     def _open_capture(self):
@@ -250,7 +246,6 @@ class LiveSource:
         if self.kind == "file":
             self._thread = threading.Thread(target=self._file_loop, name="twitchcam-file", daemon=True)
             self._thread.start()
-        self.state = "live"
 
     def now(self) -> float:
         """Current session (stream) time."""
@@ -295,44 +290,37 @@ class LiveSource:
     # -- threads ---------------------------------------------------------------------------
     def _publish(self, bgr: np.ndarray, t_s: float) -> None:
         self._last_frame_wall = time.monotonic()
-        if self.size is None:
-            self.size = (bgr.shape[1], bgr.shape[0])
         self.mailbox.put(Frame(self._index, t_s, bgr))
         self._index += 1
 
     def _capture_loop(self) -> None:
         cap = self._cap
-        try:
+        while not self._stop.is_set():
+            ok, bgr = cap.read() if cap is not None else (False, None)
+            if self._stop.is_set():
+                break
+            if ok and bgr is not None:
+                with self._clock:
+                    now = time.monotonic()
+                    # Before begin() (fps measurement) only differences matter.
+                    t = now - self._t0 if self._begun.is_set() else now
+                    if t <= self._last_t:
+                        t = self._last_t + 1e-6
+                    self._last_t = t
+                    self._publish(bgr, t)
+                continue
+            # The source stopped delivering: reopen until it comes back or we are told to stop.
+            if cap is not None:
+                cap.release()
+                cap = self._cap = None
             while not self._stop.is_set():
-                ok, bgr = cap.read() if cap is not None else (False, None)
-                if self._stop.is_set():
+                if self._stop.wait(0.5):
                     break
-                if ok and bgr is not None:
-                    with self._clock:
-                        now = time.monotonic()
-                        # Before begin() (fps measurement) only differences matter.
-                        t = now - self._t0 if self._begun.is_set() else now
-                        if t <= self._last_t:
-                            t = self._last_t + 1e-6
-                        self._last_t = t
-                        self.state = "live"
-                        self._publish(bgr, t)
-                    continue
-                # The source stopped delivering: reopen until it comes back or we are told to stop.
-                self.state = "reconnecting"
+                cap = self._open_capture()
                 if cap is not None:
-                    cap.release()
-                    cap = self._cap = None
-                while not self._stop.is_set():
-                    if self._stop.wait(0.5):
-                        break
-                    cap = self._open_capture()
-                    if cap is not None:
-                        self._cap = cap
-                        self.reconnects += 1
-                        break
-        finally:
-            self.state = "ended"
+                    self._cap = cap
+                    self.reconnects += 1
+                    break
 
     def _file_loop(self) -> None:
         src = self._file
@@ -352,17 +340,14 @@ class LiveSource:
                     with self._clock:
                         self._t0 = time.monotonic() - frame.t_s
                     continue
-                if self.realtime:
-                    delay = self._t0 + frame.t_s - time.monotonic()
-                    if delay > 0 and self._stop.wait(delay):
-                        break
+                delay = self._t0 + frame.t_s - time.monotonic()  # real time
+                if delay > 0 and self._stop.wait(delay):
+                    break
                 self._publish_file(frame)
-        except TwitchcamError as exc:
-            self.end_reason = str(exc)
+        except TwitchcamError:
+            pass  # a file that breaks off ends the session like its end does (truncated)
         finally:
-            self.end_reason = self.end_reason or ("truncated" if src.truncated else "end of file")
             self.ended = True
-            self.state = "ended"
             self.mailbox.close()
 
     def _publish_file(self, frame: Frame) -> None:
@@ -371,8 +356,6 @@ class LiveSource:
                 if self._stop.is_set():
                     return
         self._last_frame_wall = time.monotonic()
-        if self.size is None:
-            self.size = (frame.bgr.shape[1], frame.bgr.shape[0])
         self.mailbox.put(frame)  # decoder index and timestamp, exactly as `analyze` has them
 
     def primed(self) -> None:
@@ -385,12 +368,12 @@ class LiveSource:
 
 
 def open_source(text: str, fps: float | None = None, stall_timeout_s: float = 10.0,
-                realtime: bool = True, no_drop: bool = False) -> LiveSource:
+                no_drop: bool = False) -> LiveSource:
     spec = parse_source(text)
     if no_drop and spec.kind != "file":
         raise TwitchcamError("--no-drop is for file sources only: a camera cannot wait for the analysis")
     open_timeout = min(30.0, max(5.0, stall_timeout_s))
-    return LiveSource(spec, fps, stall_timeout_s, open_timeout, realtime, no_drop).open()
+    return LiveSource(spec, fps, stall_timeout_s, open_timeout, no_drop).open()
 
 
 def frames_until(source: LiveSource, should_stop, on_idle=None, poll_s: float = 0.05) -> Iterator[tuple[Frame, int]]:

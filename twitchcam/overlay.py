@@ -34,7 +34,7 @@ import numpy as np
 
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.events import Event
-from twitchcam.features import FEATURE_COLUMNS
+from twitchcam.pipeline import MOUTH
 
 # -- look ---------------------------------------------------------------------------------
 # BGR.  Left blue, right orange, as in the report (Okabe-Ito hues, lightened for a dark screen).
@@ -58,7 +58,6 @@ RATE_WINDOW_S = 300.0  # "per minute over the last 5 minutes"
 MIN_RATE_S = 10.0  # tracked seconds before a rate is shown at all
 FLASH_S = 0.8
 FACE_LOST_AFTER_S = 0.25  # no banner for a single missed frame
-_MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
 
 
 @dataclass(frozen=True)
@@ -134,8 +133,7 @@ class LiveInfo:
     """What the driver knows beyond the analysis: source, rates, recording, messages."""
 
     source: str = ""
-    state: str = "live"  # live | reconnecting | ended
-    stalled_s: float = 0.0
+    stalled_s: float = 0.0  # since the last frame (streams and cameras; reconnecting after 1 s)
     proc_fps: float = 0.0
     dropped: int = 0
     recording: bool = False
@@ -143,6 +141,10 @@ class LiveInfo:
     elapsed_s: float = 0.0
     toast: str = ""  # a short message, e.g. after a key press
     keys: bool = True  # show the key hints (a window), not when headless
+
+    @property
+    def stalled(self) -> bool:
+        return self.stalled_s >= 1.0
 
 
 @dataclass
@@ -190,7 +192,7 @@ class LiveHistory:
         cl, cr = (float(c) for c in result.closure)
         ml = mr = math.nan
         if result.valid:
-            m = [float(result.filt[k]) for k in _MOUTH]
+            m = [float(result.filt[k]) for k in MOUTH]
             ml, mr = m[0] - m[1], m[1] - m[0]
         self.trace.append((t, cl, cr, ml, mr))
         while self.trace and self.trace[0][0] < t - TRACE_S - 0.5:
@@ -282,7 +284,7 @@ def blend_rect(img, r: Rect, color, alpha: float) -> None:
     cv2.addWeighted(roi, 1.0 - alpha, solid, alpha, 0.0, dst=roi)
 
 
-def _fmt_clock(s: float) -> str:
+def fmt_clock(s: float) -> str:
     s = max(0, int(s))
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
@@ -306,21 +308,23 @@ def preview_transform(frame_shape, box: Rect) -> tuple[float, int, int, int, int
     return s, box.x + (box.w - pw) // 2, box.y + (box.h - ph) // 2, pw, ph
 
 
-def draw_preview(canvas, unmirrored: np.ndarray | None, points: np.ndarray | None, hist: LiveHistory,
-                 info: LiveInfo, layout: Layout, wall: float) -> None:
+def draw_preview(canvas, frame: np.ndarray | None, points: np.ndarray | None, hist: LiveHistory,
+                 info: LiveInfo, layout: Layout, wall: float, source_mirrored: bool = False) -> None:
+    """The frame as a mirror shows it (a selfie source already is one); `points` are always
+    in unmirrored coordinates, as the analysis saw the face."""
     box = layout.preview
     fill_rect(canvas, box, BG_DARK)
-    if unmirrored is None:
+    if frame is None:
         text(canvas, "waiting for video...", (box.x + box.w // 2, box.y + box.h // 2), 0.9, DIM, 1, "center")
         return
-    s, ox, oy, pw, ph = preview_transform(unmirrored.shape, box)
-    mirrored = cv2.flip(unmirrored, 1)
+    s, ox, oy, pw, ph = preview_transform(frame.shape, box)
+    mirrored = frame if source_mirrored else cv2.flip(frame, 1)
     canvas[oy:oy + ph, ox:ox + pw] = cv2.resize(mirrored, (pw, ph), interpolation=cv2.INTER_AREA if s < 1 else
                                                 cv2.INTER_LINEAR)
-    stalled = info.state != "live" or info.stalled_s >= 1.0
+    stalled = info.stalled
     if stalled:
         blend_rect(canvas, Rect(ox, oy, pw, ph), BG_DARK, 0.6)
-    w = unmirrored.shape[1]
+    w = frame.shape[1]
     if points is not None and not stalled:
         pts = points[:, :2].astype(np.float64).copy()
         pts[:, 0] = w - pts[:, 0]  # mirror, exactly as the preview image
@@ -345,8 +349,7 @@ def draw_preview(canvas, unmirrored: np.ndarray | None, points: np.ndarray | Non
     # state banners
     face = hist.face_state()
     if stalled:
-        msg = "NO VIDEO - reconnecting" if info.state == "reconnecting" or info.stalled_s >= 1.0 else "VIDEO ENDED"
-        _banner(canvas, box, msg, f"no frame for {info.stalled_s:.0f} s", BAD_RED)
+        _banner(canvas, box, "NO VIDEO - reconnecting", f"no frame for {info.stalled_s:.0f} s", BAD_RED)
     elif face == "no_face":
         _banner(canvas, box, "FACE LOST", "look into the camera", BAD_RED)
     elif face == "extreme_pose":
@@ -512,7 +515,7 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
     src = info.source if len(info.source) <= 34 else "..." + info.source[-31:]
     text(canvas, src, (160, 29), 0.5, DIM, 1)
     face = hist.face_state()
-    if info.state != "live" or info.stalled_s >= 1.0:
+    if info.stalled:
         label, color = "NO VIDEO", BAD_RED
     elif face == "no_face":
         label, color = "FACE LOST", BAD_RED
@@ -526,7 +529,7 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
     rate = hist.rate("both")
     blinks = "--" if rate is None else f"{rate:.0f}"
     text(canvas, f"blinks {blinks}/min", (r.w - 150, 30), 0.6, WHITE, 1, "right")
-    text(canvas, _fmt_clock(info.elapsed_s), (r.w - 16, 30), 0.7, WHITE, 1, "right")
+    text(canvas, fmt_clock(info.elapsed_s), (r.w - 16, 30), 0.7, WHITE, 1, "right")
     if info.recording and int(wall * 2) % 2 == 0:
         cv2.circle(canvas, (r.w - 132, 24), 6, BAD_RED, -1, cv2.LINE_AA)
 
@@ -548,13 +551,13 @@ def draw_status(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout) -> No
              FONT_PLAIN)
 
 
-def render(unmirrored: np.ndarray | None, points: np.ndarray | None, hist: LiveHistory, info: LiveInfo,
-           layout: Layout = LAYOUT, wall: float | None = None) -> np.ndarray:
-    """The whole live picture as one BGR image (layout.height x layout.width)."""
+def render(frame: np.ndarray | None, points: np.ndarray | None, hist: LiveHistory, info: LiveInfo,
+           layout: Layout = LAYOUT, wall: float | None = None, source_mirrored: bool = False) -> np.ndarray:
+    """The whole live picture as one BGR image (layout.height x layout.width); see draw_preview."""
     wall = time.monotonic() if wall is None else wall
     canvas = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
     draw_header(canvas, hist, info, layout, wall)
-    draw_preview(canvas, unmirrored, points, hist, info, layout, wall)
+    draw_preview(canvas, frame, points, hist, info, layout, wall, source_mirrored)
     for side in SIDES:
         draw_panel(canvas, side, hist, layout, wall)
         draw_traces(canvas, side, hist, layout)
@@ -566,7 +569,7 @@ def render(unmirrored: np.ndarray | None, points: np.ndarray | None, hist: LiveH
 def status_line(hist: LiveHistory, info: LiveInfo) -> str:
     """The headless one-liner printed every few seconds."""
     face = hist.face_state()
-    if info.state != "live" or info.stalled_s >= 1.0:
+    if info.stalled:
         state = f"no video {info.stalled_s:.0f}s"
     elif face != "ok":
         state = {"no_face": "face lost", "extreme_pose": "turn to camera", "face_too_small": "move closer"}[face]
@@ -579,6 +582,6 @@ def status_line(hist: LiveHistory, info: LiveInfo) -> str:
         r = hist.rate(side)
         return "--" if r is None else f"{r:.1f}"
 
-    return (f"[{_fmt_clock(info.elapsed_s)}] {state:<15} | LEFT spasms {hist.counts['left']} ({rate('left')}/min)"
+    return (f"[{fmt_clock(info.elapsed_s)}] {state:<15} | LEFT spasms {hist.counts['left']} ({rate('left')}/min)"
             f" | RIGHT spasms {hist.counts['right']} ({rate('right')}/min) | blinks {rate('both')}/min"
             f" | {info.proc_fps:.1f} fps | dropped {info.dropped}")
