@@ -114,9 +114,3 @@ def test_injection_helpers():
     only_right = log[:1]
     assert treatments.last_injection_before(only_right, dt.date(2024, 5, 1), "left").date == \
         dt.date(2024, 1, 1)
-
-
-def test_report_cli_detail_choices_match_report():
-    from twitchcam import report
-
-    assert report_cli.DETAIL_CHOICES == report.DETAIL_CHOICES

@@ -31,11 +31,11 @@ SMC-style spread (I-III; IV is not assessed)
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SIDES = ("left", "right")
+from twitchcam.anatomy import SIDES
+from twitchcam.index import finite
 
 #: Blink rate above which "slightly increased blinking" (JRS frequency 1) is estimated.
 #: ~17/min is typical at rest and ~26/min while talking (Bentivoglio 1997).
@@ -111,11 +111,8 @@ class Grade:
 
 def _num(value: Any, default: float = 0.0) -> float:
     """A finite float from a summary field that may be missing, null or NaN."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return default
-    return v if math.isfinite(v) else default
+    v = finite(value)
+    return default if v is None else v
 
 
 def _side(summary: dict, side: str) -> dict:

@@ -41,14 +41,14 @@ from twitchcam.anatomy import SIDES
 from twitchcam.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.index import finite, parse_started_at
-from twitchcam.report_data import CLOSED_AT, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
+from twitchcam.report_cli import DETAIL_CHOICES
+from twitchcam.report_data import Session, duration_hist, expand_paths, load_detail, load_session, rate_data
 from twitchcam.report_figures import SIDE_NAME, histogram_figure, timeline_figure, trend_figure
-from twitchcam.report_pdf import find_chromium, html_to_pdf
+from twitchcam.report_pdf import html_to_pdf, require_chromium
 from twitchcam.report_trends import PRE_WINDOW_DAYS, aggregate_rows, overall_affected_side, treatment_effect, trend_rows
+from twitchcam.summary import CLOSED_AT
 
 REPORT_FORMAT = 1
-SHORT_VALID_S = 300.0
-DETAIL_CHOICES = ("latest", "all", "none")
 
 REASONS = {"no_face": "no face found", "extreme_pose": "head turned too far",
            "face_too_small": "face too small / too far"}
@@ -57,7 +57,7 @@ REASONS = {"no_face": "no face found", "extreme_pose": "head turned too far",
 
 def format_value(value: Any, fmt: str) -> str:
     """How the report prints a summary value (tests compare against this)."""
-    v = finite(value) if fmt != "text" else value
+    v = finite(value)
     if v is None or v == "":
         return "—"
     if fmt == "int":
@@ -70,8 +70,6 @@ def format_value(value: Any, fmt: str) -> str:
         return f"{100 * v:.1f} %"
     if fmt == "len":
         return format_length(v)
-    if fmt == "text":
-        return str(v)
     raise ValueError(fmt)
 
 
@@ -246,7 +244,7 @@ def _status_banners(s: Session) -> list[str]:
         out.append(("bad", "<b>No face was tracked in this recording.</b> Nothing could be "
                            "measured: no spasm counts, rates or grades. Check lighting, camera "
                            "position and that the face is visible and not turned away."))
-    elif s.valid_s < SHORT_VALID_S:
+    elif s.valid_s < grades_mod.SHORT_VALID_S:
         out.append(("", f"<b>Short recording.</b> Only {format_length(s.valid_s)} of valid "
                         "(face-tracked) time: rates and grades are indicative only. Five "
                         "minutes or more are recommended."))
@@ -495,7 +493,8 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
     else:
         page1.append('<div class="cols"><div>' + _key_table(s) + "</div><div>"
                      + _grades_box(s) + "</div></div>")
-        tl = timeline_figure(s)
+        rd = rate_data(s)
+        tl = timeline_figure(s, rd)
         if tl:
             page1.append(f'<div class="block"><h2>Timeline</h2><figure><img alt="Timeline of '
                          f'eye closure and spasms per side" src="{tl[0]}"><figcaption>'
@@ -503,7 +502,6 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
         else:
             page1.append('<h2>Timeline</h2><div class="nodata">No timeline: ' + e(
                 "; ".join(s.notes) or "no frame data") + "</div>")
-        rd = rate_data(s)
         if rd is not None:
             plot_json["rate_per_min"] = {
                 "bin_s": rd["bin_s"], "edges_s": rd["edges"].round(3).tolist(),
@@ -525,7 +523,7 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
         else:
             plot_json["duration_histogram"] = hist
             page2.append(f'<figure><img alt="Spasm duration histogram" '
-                         f'src="{histogram_figure(s, hist)}"><figcaption>Durations of '
+                         f'src="{histogram_figure(hist)}"><figcaption>Durations of '
                          "spasms per side, clonic (light) stacked under tonic (dark); log "
                          "scale. The dashed line marks 1 s, the Jankovic frequency boundary."
                          "</figcaption></figure>")
@@ -550,14 +548,6 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
     if len(page2) > 1:
         sheets.append('<section class="sheet">' + "\n".join(page2) + "</section>")
     return sheets, plot_json
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{100 * v:.1f} %"
-
-
-def _rate(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2f}"
 
 
 def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
@@ -613,8 +603,8 @@ def _trend_table(rows: list[dict], period: str, treatments: list[tr.Treatment],
             else:
                 label = f'{r["period"]} <span class="sub">({start.strftime("%d %b")})</span>'
             cells = [label, str(r["sessions"]), e(format_length(r["valid_s"])),
-                     _rate(r["left_per_min"]), _rate(r["right_per_min"]),
-                     *[_pct(r[f"{sd}_closed_fraction"]) for sd in closed_sides],
+                     format_value(r["left_per_min"], "rate"), format_value(r["right_per_min"], "rate"),
+                     *[format_value(r[f"{sd}_closed_fraction"], "pct") for sd in closed_sides],
                      str(r["no_face_sessions"] or "—")]
             out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     last_d = row_date(rows[-1]) if rows else None
@@ -649,12 +639,12 @@ def _treatment_kpis(effect: dict, side: str | None, treatments: list[tr.Treatmen
     for sd in sides:
         pre, post = effect.get(f"pre_{sd}_per_min"), effect.get(f"post_{sd}_per_min")
         ch = (effect.get("rate_change") or {}).get(sd)
-        kpis.append(f'<div class="kpi"><div class="v">{_rate(pre)}</div><div class="l">'
+        kpis.append(f'<div class="kpi"><div class="v">{format_value(pre, "rate")}</div><div class="l">'
                     f"{e(SIDE_NAME[sd].lower())} spasms/min in the {PRE_WINDOW_DAYS} days "
                     f"before it ({effect['pre_sessions']} session(s))</div></div>")
         same = effect.get("same_day_sessions") or 0
         excl = f"; {same} on the injection day left out" if same else ""
-        kpis.append(f'<div class="kpi"><div class="v">{_rate(post)}</div><div class="l">'
+        kpis.append(f'<div class="kpi"><div class="v">{format_value(post, "rate")}</div><div class="l">'
                     f"after the injection ({effect['post_sessions']} session(s){excl})"
                     "</div></div>")
         if ch is None:
@@ -737,9 +727,7 @@ def _jsonable(o: Any) -> Any:
         return o.tolist()
     if isinstance(o, (dt.date, dt.datetime)):
         return o.isoformat()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
+    return str(o)  # paths and anything else
 
 
 def build_report(session_dirs: Sequence[str | Path], treatments: list[tr.Treatment] | None = None,
@@ -837,10 +825,7 @@ def write_report(session_dirs: Sequence[str | Path], out: str | Path,
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise TwitchcamError(f"--out must end in .html (got {out.name})")
-    chromium = find_chromium() if pdf else None
-    if pdf and chromium is None:
-        raise TwitchcamError("--pdf needs Chromium: install it (Debian/Ubuntu: apt-get install "
-                             "chromium) or set TWITCHCAM_CHROMIUM to its path")
+    chromium = require_chromium() if pdf else None  # before the work, not after it
     doc, data = build_report(session_dirs, treatments, detail, patient)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,8 +26,8 @@ from twitchcam.index import (
     parse_started_at,
     read_json,
 )
+from twitchcam.summary import CLOSED_AT
 
-CLOSED_AT = 0.5  # closure >= this counts as "eye closed" (same rule as summary.json)
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
                       30, 60])
 

@@ -13,7 +13,8 @@ import numpy as np
 from twitchcam import treatments as tr
 from twitchcam.anatomy import SIDES
 from twitchcam.index import parse_started_at
-from twitchcam.report_data import CLOSED_AT, Session, rate_data, session_span, span_mask, timeline_data
+from twitchcam.report_data import Session, session_span, span_mask, timeline_data
+from twitchcam.summary import CLOSED_AT
 
 SIDE_NAME = {"left": "Patient's left", "right": "Patient's right"}
 # Okabe-Ito colours (colour-blind safe); clonic uses a tint of the side colour.
@@ -62,9 +63,9 @@ def _time_unit(span_s: float) -> tuple[float, str]:
 
 
 
-def timeline_figure(s: Session) -> tuple[str, str] | None:
+def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
     """(data URI, caption) of the per-side closure timeline with events, markers and the
-    per-side spasm rate; None when there is nothing honest to draw."""
+    per-side spasm rate (`rate_data(s)`); None when there is nothing honest to draw."""
     import matplotlib
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
@@ -80,7 +81,6 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
         b = s.events.side == "both"
         blink = span_mask(s.frames.t, s.events.onset[b], s.events.duration[b])
     td = timeline_data(s.frames, t0, t1, exclude=blink)
-    rd = rate_data(s)
     with matplotlib.rc_context(_RC):
         fig = _figure(7.4, 3.7)
         gs = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95], hspace=0.2, left=0.1,
@@ -194,7 +194,7 @@ def timeline_figure(s: Session) -> tuple[str, str] | None:
     return uri, cap
 
 
-def histogram_figure(s: Session, hist: dict) -> str:
+def histogram_figure(hist: dict) -> str:
     import matplotlib
     from matplotlib.patches import Patch
 

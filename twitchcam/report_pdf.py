@@ -29,12 +29,18 @@ def chromium_args(chromium: str, profile: str) -> list[str]:
             "--disable-dev-shm-usage", f"--user-data-dir={profile}"]
 
 
-def html_to_pdf(html_path: str | Path, pdf_path: str | Path, chromium: str | None = None,
-                timeout: float = 180.0) -> Path:
-    chromium = chromium or find_chromium()
+def require_chromium() -> str:
+    """Chromium's path, or a one-line error saying how to get it."""
+    chromium = find_chromium()
     if chromium is None:
         raise TwitchcamError("--pdf needs Chromium: install it (Debian/Ubuntu: apt-get install "
                              "chromium) or set TWITCHCAM_CHROMIUM to its path")
+    return chromium
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path, chromium: str | None = None,
+                timeout: float = 180.0) -> Path:
+    chromium = chromium or require_chromium()
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     tmp_pdf = pdf_path.with_name(pdf_path.name + ".part.pdf")
     with tempfile.TemporaryDirectory(prefix="twitchcam-chromium-") as profile:

@@ -9,7 +9,7 @@ from twitchcam import treatments as tr
 from twitchcam.anatomy import SIDES
 from twitchcam.index import finite
 from twitchcam.report_data import Session
-from twitchcam.summary import AFFECTED_MIN_SHARE, AFFECTED_MIN_SPASMS
+from twitchcam.summary import affected_side
 
 TABLE_PER_SESSION_MAX = 40
 WEEKLY_SPAN_MAX_DAYS = 183
@@ -45,10 +45,7 @@ def overall_affected_side(sessions: list[Session]) -> str | None:
             totals[side] += finite(ses.side(side).get("count")) or 0
     if votes["left"] != votes["right"]:
         return max(votes, key=votes.get)
-    top = max(SIDES, key=totals.get)
-    if totals[top] >= AFFECTED_MIN_SPASMS and totals[top] >= AFFECTED_MIN_SHARE * sum(totals.values()):
-        return top
-    return None
+    return affected_side(totals)
 
 
 def trend_rows(sessions: list[Session], treatments: list[tr.Treatment],

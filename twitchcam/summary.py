@@ -91,6 +91,13 @@ def _rate(count: int, valid_s: float) -> float | None:
     return round(count / (valid_s / 60.0), 4) if valid_s > 0 else None
 
 
+def affected_side(counts: dict[str, float]) -> str | None:
+    """The side with at least AFFECTED_MIN_SPASMS spasms and AFFECTED_MIN_SHARE of them all."""
+    top = max(SIDES, key=lambda s: counts[s])
+    ok = counts[top] >= AFFECTED_MIN_SPASMS and counts[top] >= AFFECTED_MIN_SHARE * sum(counts.values())
+    return top if ok else None
+
+
 def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
     """Summary dict from the frame totals and the events; `meta` adds provenance fields."""
     valid_s = totals.valid_ns / 1e9
@@ -111,10 +118,7 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
             "with_mouth": sum(e.region == "eye+mouth" for e in mine),
         }
     blinks = [e for e in events if e.side == "both"]
-    counts = {s: spasms[s]["count"] for s in SIDES}
-    total = sum(counts.values())
-    top = max(SIDES, key=lambda s: counts[s])
-    affected = top if counts[top] >= AFFECTED_MIN_SPASMS and counts[top] >= AFFECTED_MIN_SHARE * total else None
+    affected = affected_side({s: spasms[s]["count"] for s in SIDES})
     return {
         "format": SUMMARY_FORMAT,
         **meta,

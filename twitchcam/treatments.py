@@ -75,32 +75,43 @@ def _check(side: str, kind: str) -> tuple[str, str]:
     return side, kind
 
 
-def load(path: str | Path) -> list[Treatment]:
-    """All treatments in the file, sorted by date (stable).  A missing file is an empty log."""
-    path = Path(path)
+def _read(path: Path) -> str:
+    """The log's text; a missing file is an empty log."""
     if not path.is_file():
-        return []
+        return ""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise TwitchcamError(f"cannot read treatment log {path}: {e}") from None
-    out: list[Treatment] = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+
+
+def _entries(path: Path, text: str) -> list[tuple[slice, Treatment]]:
+    """Every entry in file order with the lines it spans.  Comments, blank lines and the
+    header are skipped; anything else that is not an entry is an error naming its line."""
+    out: list[tuple[slice, Treatment]] = []
+    reader = csv.reader(io.StringIO(text))
+    start = 0
+    for row in reader:
+        lines, start = slice(start, reader.line_num), reader.line_num
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
         if [c.strip().lower() for c in row[:3]] == list(HEADER[:3]):
             continue
         if len(row) < 3:
-            raise TwitchcamError(f"{path}:{lineno}: expected date,side,kind,note")
+            raise TwitchcamError(f"{path}:{lines.start + 1}: expected date,side,kind,note")
         try:
             date = parse_date(row[0])
             side, kind = _check(row[1], row[2])
         except TwitchcamError as e:
-            raise TwitchcamError(f"{path}:{lineno}: {e}") from None
-        note = ",".join(row[3:]).strip()
-        out.append(Treatment(date, side, kind, note))
-    out.sort(key=lambda t: t.date)
+            raise TwitchcamError(f"{path}:{lines.start + 1}: {e}") from None
+        out.append((lines, Treatment(date, side, kind, ",".join(row[3:]).strip())))
     return out
+
+
+def load(path: str | Path) -> list[Treatment]:
+    """All treatments in the file, sorted by date (stable).  A missing file is an empty log."""
+    path = Path(path)
+    return sorted((t for _, t in _entries(path, _read(path))), key=lambda t: t.date)
 
 
 def add(path: str | Path, date: str, side: str, kind: str = "botox",
@@ -139,31 +150,20 @@ def remove(path: str | Path, date: str, side: str | None = None, kind: str | Non
     """
     path = Path(path)
     day = parse_date(date)
-    load(path)  # never rewrite a log we could not read back
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
-    except OSError as e:
-        raise TwitchcamError(f"cannot read treatment log {path}: {e}") from None
-    matches: list[tuple[int, Treatment]] = []
-    for i, line in enumerate(lines):
-        row = next(csv.reader([line]), [])
-        if len(row) < 3 or row[0].lstrip().startswith("#"):
-            continue
-        try:
-            t = Treatment(parse_date(row[0]), *_check(row[1], row[2]), note=",".join(row[3:]).strip())
-        except TwitchcamError:  # the header
-            continue
-        if t.date == day and side in (None, t.side) and kind in (None, t.kind):
-            matches.append((i, t))
+    text = _read(path)
+    matches = [(lines, t) for lines, t in _entries(path, text)  # never rewrite a log we could not read
+               if t.date == day and side in (None, t.side) and kind in (None, t.kind)]
     which = " ".join(x for x in (day.isoformat(), side, kind) if x)
     if not matches:
         raise TwitchcamError(f"no treatment {which} in {path}")
     if len(matches) > 1:
         listed = "; ".join(f"{t.side} {t.kind}" + (f" ({t.note})" if t.note else "") for _, t in matches)
         raise TwitchcamError(f"{len(matches)} treatments {which}: {listed}; say which with --side/--kind")
-    i, removed = matches[0]
+    lines, removed = matches[0]
+    kept = io.StringIO(text).readlines()  # the very lines csv.reader counted
+    del kept[lines]
     try:
-        write_text_atomic(path, "".join(lines[:i] + lines[i + 1:]))
+        write_text_atomic(path, "".join(kept))
     except OSError as e:
         raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
     return removed
