@@ -18,7 +18,7 @@ setup: .venv/.synced
 # and analyse it.
 run: setup
 	$(PY) -m twitchcam.cli models --fetch
-	$(PY) -m tests.spasm_injection sample recordings/sample-input
+	$(PY) -m twitchcam.synth.inject sample recordings/sample-input
 	$(PY) -m twitchcam.cli analyze recordings/sample-input/sample.avi --out recordings/sample
 
 test: setup

@@ -1,6 +1,6 @@
 """Accuracy table: twitchcam's detector vs a plain fixed-threshold baseline, on real faces.
 
-Ground truth comes from tests/spasm_injection.py: one-sided eyelid closures (and mouth
+Ground truth comes from twitchcam/synth/inject.py: one-sided eyelid closures (and mouth
 pulls) warped into real face videos of two people at known times, both sides, clonic
 trains and tonic holds, intensities 1.0 / 0.75 / 0.55, two seeds.  Each injected clip has
 a clean twin (the same frames, nothing injected): the two-sided closures twitchcam finds
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.data import cache_dir, real_videos  # noqa: E402
-from tests.spasm_injection import SourceClip, inject_video, make_dataset, read_truth  # noqa: E402
+from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
+from twitchcam.synth.inject import SourceClip, inject_video, make_dataset, read_truth  # noqa: E402
 from twitchcam.analyze import analyze_file  # noqa: E402
 from twitchcam.detector import DetectorParams  # noqa: E402
 from twitchcam.filters import FilterParams  # noqa: E402

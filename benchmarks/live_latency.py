@@ -4,7 +4,7 @@ Run on purpose, never part of the tests:
 
     .venv/bin/python benchmarks/live_latency.py [--duration 60] [--via stream|file] [--seed 0]
 
-A real face video gets one-sided spasms injected at known times (tests/spasm_injection.py),
+A real face video gets one-sided spasms injected at known times (twitchcam/synth/inject.py),
 is served as an MJPEG stream over HTTP at its frame rate (like an IP camera) or played as
 a file in real time, and `twitchcam live --no-display` runs on it as a subprocess.
 Reported, from the session folder it writes:
@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import spasm_injection as si  # noqa: E402
-from tests.data import cache_dir, real_videos  # noqa: E402
+from twitchcam.synth import inject as si  # noqa: E402
+from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
 from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
 from twitchcam.model import ensure_model  # noqa: E402
 from twitchcam.session import read_events  # noqa: E402

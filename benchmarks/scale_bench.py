@@ -206,8 +206,8 @@ def main() -> int:
         print(json.dumps(run_one(args.run, args.jobs, args.inputs, args.out)))
         return 0
 
-    from tests.data import real_videos
-    from tests.spasm_injection import write_pingpong
+    from twitchcam.synth.videos import real_videos
+    from twitchcam.synth.inject import write_pingpong
 
     vids = real_videos()
     tmp = Path(tempfile.mkdtemp(prefix="twitchcam-bench-"))

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.data import real_videos  # noqa: E402
+from twitchcam.synth.videos import real_videos  # noqa: E402
 from twitchcam.analyze import analyze_file  # noqa: E402
 from twitchcam.detector import StreamingDetector  # noqa: E402
 from twitchcam.features import FEATURE_COLUMNS  # noqa: E402
@@ -117,7 +117,7 @@ def bench_detect() -> None:
 
 def bench_memory(model: Path) -> None:
     """Peak traced Python memory of analyze for 1x and 4x the same footage."""
-    from tests.spasm_injection import pingpong, read_frames, write_video
+    from twitchcam.synth.inject import pingpong, read_frames, write_video
     frames, fps = read_frames(real_videos()["single_face.mp4"])
     out = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data import real_videos
+from twitchcam.synth.videos import real_videos
 from twitchcam.model import ensure_model
 
 

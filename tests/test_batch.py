@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.spasm_injection import write_pingpong
+from twitchcam.synth.inject import write_pingpong
 from twitchcam import batch
 from twitchcam.batch import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
                              run_batch, select_shard, write_batch_csv)

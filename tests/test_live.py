@@ -146,7 +146,7 @@ def wait_for(predicate, timeout: float, what: str, proc=None):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, videos, model):
     """A real face with known one-sided spasms: (video path, truth rows)."""
-    from tests import spasm_injection as si
+    from twitchcam.synth import inject as si
 
     out = tmp_path_factory.mktemp("live_clip")
     source = si.SourceClip.load(videos["single_face.mp4"], model)

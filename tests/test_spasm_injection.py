@@ -1,7 +1,7 @@
 """Tests for the spasm-injection ground-truth generator.
 
 Fast tests use a synthetic face with hand-placed landmarks; `slow` ones need the MediaPipe
-model and the real clips from tests/data.py (fetched once, verified).
+model and the real clips from twitchcam/synth/videos.py (fetched once, verified).
 """
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-try:
-    from tests import spasm_injection as si
-except ImportError:  # pytest's rootdir-less import mode puts tests/ itself on sys.path
-    import spasm_injection as si
+from twitchcam.synth import inject as si
 
-from tests.data import real_videos
+from twitchcam.synth.videos import real_videos
 from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 
 FACES = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")

@@ -12,9 +12,9 @@ an event's closure level is > 0 exactly on (onset_s, offset_s).  Short clips are
 forward/backward (`pingpong`) to any length, so their natural blinks repeat as well.
 
 Usage:
-    python -m tests.spasm_injection dataset OUT_DIR VIDEO [VIDEO ...] [--seed N] [--duration S]
-    python -m tests.spasm_injection inject VIDEO OUT.avi --event 3.0,left,tonic,1.0,1 [...]
-    python -m tests.spasm_injection verify VIDEO OUT.avi OUT_truth.csv
+    python -m twitchcam.synth.inject dataset OUT_DIR VIDEO [VIDEO ...] [--seed N] [--duration S]
+    python -m twitchcam.synth.inject inject VIDEO OUT.avi --event 3.0,left,tonic,1.0,1 [...]
+    python -m twitchcam.synth.inject verify VIDEO OUT.avi OUT_truth.csv
 
 `inject` writes OUT_truth.csv and OUT_truth_events.json (per-twitch timing) beside OUT;
 `verify` and `dataset --verify` print how far MediaPipe's eye_open fell per event.
@@ -727,7 +727,7 @@ def format_responses(responses: Sequence[EventResponse]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.spasm_injection", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m twitchcam.synth.inject", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="face_landmarker.task (default: twitchcam's provisioned model)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ds = sub.add_parser("dataset", help="build the seeded evaluation set (cached)")
@@ -760,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(format_responses(event_responses(clip, item.video, load_events(events_path(item.truth)),
                                                        args.model)))
     elif args.cmd == "sample":
-        from tests.data import real_videos
+        from twitchcam.synth.videos import real_videos
         # A patient with left-sided HFS: spasms on the left only, alongside real two-sided blinks.
         item, = make_dataset(args.out_dir, [real_videos()["single_face.mp4"]], args.seed,
                              DatasetParams(duration_s=40.0, sides=("left",)), model_path=args.model)
