@@ -17,12 +17,12 @@ setup: .venv/.synced
 # Fetch the model, build a sample clip with known one-sided spasms from a real face video,
 # and analyse it.
 run: setup
-	$(PY) -m twitchcam.cli models --fetch
+	$(PY) -m twitchcam models --fetch
 	$(PY) -m twitchcam.synth.inject sample recordings/sample-input
-	$(PY) -m twitchcam.cli analyze recordings/sample-input/sample.avi --out recordings/sample
+	$(PY) -m twitchcam analyze recordings/sample-input/sample.avi --out recordings/sample
 
 test: setup
-	$(PY) -m twitchcam.cli models --fetch >/dev/null
+	$(PY) -m twitchcam models --fetch >/dev/null
 	$(PY) -m pytest -q
 
 bench: setup

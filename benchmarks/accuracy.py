@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
 from twitchcam.synth.inject import SourceClip, inject_video, make_dataset, read_truth  # noqa: E402
-from twitchcam.analyze import analyze_file  # noqa: E402
-from twitchcam.detector import DetectorParams  # noqa: E402
-from twitchcam.filters import FilterParams  # noqa: E402
-from twitchcam.model import ensure_model  # noqa: E402
-from twitchcam.redetect import run_detection  # noqa: E402
-from twitchcam.scoring import Score, score  # noqa: E402
-from twitchcam.session import read_session  # noqa: E402
-from twitchcam.simulate import simulate  # noqa: E402
+from twitchcam.video.analyze import analyze_file  # noqa: E402
+from twitchcam.core.detector import DetectorParams  # noqa: E402
+from twitchcam.core.filters import FilterParams  # noqa: E402
+from twitchcam.video.model import ensure_model  # noqa: E402
+from twitchcam.store.redetect import run_detection  # noqa: E402
+from twitchcam.core.scoring import Score, score  # noqa: E402
+from twitchcam.store.session import read_session  # noqa: E402
+from twitchcam.core.simulate import simulate  # noqa: E402
 
 SEEDS = (7, 8)
 FACES = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 from twitchcam.synth import inject as si  # noqa: E402
 from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
 from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
-from twitchcam.model import ensure_model  # noqa: E402
-from twitchcam.session import read_events  # noqa: E402
+from twitchcam.video.model import ensure_model  # noqa: E402
+from twitchcam.store.session import read_events  # noqa: E402
 
 BOUND_S = 0.25
 
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             source = server.url
         else:
             source = str(item.video)
-        cmd = [sys.executable, "-m", "twitchcam.cli", "live", "--source", source, "--no-display",
+        cmd = [sys.executable, "-m", "twitchcam.cli.main", "live", "--source", source, "--no-display",
                "--duration", f"{args.duration:g}", "--out", str(out), "--status-every", "10"]
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -38,7 +38,8 @@ from tests.test_report import (  # noqa: E402  (the tests' session simulator)
     write_session,
 )
 
-from twitchcam import index, report, report_pdf, treatments  # noqa: E402
+from twitchcam.report import html as report, pdf as report_pdf  # noqa: E402
+from twitchcam.store import index, treatments  # noqa: E402
 
 
 def quick_summary(sim) -> dict:

@@ -84,7 +84,7 @@ def cpu_s() -> float:
 
 # -- one configuration, in its own process ------------------------------------------------------
 def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
-    from twitchcam.model import ensure_model
+    from twitchcam.video.model import ensure_model
 
     model = ensure_model()
     peaks = ChildPeaks()
@@ -92,33 +92,33 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     t0 = time.perf_counter()
     frames = 0
     if mode == "startup":  # what every process pays before its first frame
-        from twitchcam.analyze import analyze_file  # noqa: F401
-        from twitchcam.features import FEATURE_COLUMNS
-        from twitchcam.filters import FeatureFilter
-        from twitchcam.landmarks import Landmarker
+        from twitchcam.video.analyze import analyze_file  # noqa: F401
+        from twitchcam.core.features import FEATURE_COLUMNS
+        from twitchcam.core.filters import FeatureFilter
+        from twitchcam.video.landmarks import Landmarker
 
         FeatureFilter(len(FEATURE_COLUMNS), 30.0)  # loads scipy.signal
         with Landmarker(model):
             pass
     elif mode == "single":
-        from twitchcam.analyze import analyze_file
+        from twitchcam.video.analyze import analyze_file
 
         summary = analyze_file(Path(inputs[0]), Path(out), model, show_progress=False)
         frames = summary["frames"]
     elif mode == "chunked":
-        from twitchcam.chunked import analyze_chunked
+        from twitchcam.batch.chunks import analyze_chunked
 
         summary = analyze_chunked(Path(inputs[0]), Path(out), model, jobs=jobs, show_progress=False)
         frames = summary["frames"]
     elif mode == "seqbatch":
-        from twitchcam.analyze import analyze_file
+        from twitchcam.video.analyze import analyze_file
 
         frames = 0
         for k, v in enumerate(inputs):
             frames += analyze_file(Path(v), Path(out) / f"s{k}", model, show_progress=False)["frames"]
     elif mode in ("batch", "batch-whole"):
-        from twitchcam import batch
-        from twitchcam.batch import run_batch
+        from twitchcam.batch.pool import pool as batch
+        from twitchcam.batch.pool import run_batch
 
         if mode == "batch-whole":  # the batch as before it cut long videos into chunks
             batch.SPLIT_MIN_S = float("inf")
@@ -147,11 +147,13 @@ def spawn(mode: str, jobs: int, inputs: list[Path], out: Path) -> dict:
 def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
     import cv2
 
-    from twitchcam.features import frame_features
-    from twitchcam.landmarks import Landmarker
-    from twitchcam.model import ensure_model
-    from twitchcam.pipeline import Pipeline, PipelineParams, SessionRecorder, session_meta
-    from twitchcam.session import SessionWriter
+    from twitchcam.core.features import frame_features
+    from twitchcam.video.landmarks import Landmarker
+    from twitchcam.video.model import ensure_model
+    from twitchcam.core.stream import PipelineParams, SignalChain
+    from twitchcam.store.recorder import SessionRecorder
+    from twitchcam.store.session import SessionWriter
+    from twitchcam.video.pipeline import session_meta
 
     params = PipelineParams()
     cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
@@ -163,7 +165,7 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
     n = 0
     pc = time.perf_counter
     with Landmarker(ensure_model()) as lm:
-        pipeline = Pipeline(lm, fps, params)  # its process() in stages, to time each
+        chain = SignalChain(fps, params)  # the pipeline's stages one by one, to time each
         while n < max_frames:
             a = pc()
             ok, bgr = cap.read()
@@ -175,7 +177,7 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
             c = pc()
             points = lm.detect(rgb, t)
             d = pc()
-            recorder.add(pipeline.process_features(n, t, frame_features(points, params.features), points))
+            recorder.add(chain.process(n, t, frame_features(points, params.features), points))
             e = pc()
             if n >= 5:  # skip start-up (model warm-up on the first inference)
                 acc["decode"] += b - a
@@ -281,7 +283,7 @@ def main() -> int:
               f"({total:.2f} ms/frame = {1000 / total:.0f} fps):")
         for k in ("decode", "bgr2rgb", "landmarks", "rest"):
             print(f"  {k:<10} {split[k]:7.3f} ms  {100 * split[k] / total:5.1f} %")
-        print("  (rest = features + filters + detector + session writing: Pipeline.process_features + SessionRecorder.add)")
+        print("  (rest = features + filters + detector + session writing: SignalChain.process + SessionRecorder.add)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

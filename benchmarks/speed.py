@@ -22,16 +22,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twitchcam.synth.videos import real_videos  # noqa: E402
-from twitchcam.analyze import analyze_file  # noqa: E402
-from twitchcam.detector import StreamingDetector  # noqa: E402
-from twitchcam.features import FEATURE_COLUMNS  # noqa: E402
-from twitchcam.landmarks import Landmarker  # noqa: E402
-from twitchcam.model import ensure_model  # noqa: E402
-from twitchcam.redetect import redetect, run_detection  # noqa: E402
-from twitchcam.session import SessionWriter  # noqa: E402
-from twitchcam.filters import FilterParams, FeatureFilter  # noqa: E402
-from twitchcam.detector import DetectorParams  # noqa: E402
-from twitchcam.simulate import simulate  # noqa: E402
+from twitchcam.video.analyze import analyze_file  # noqa: E402
+from twitchcam.core.detector import StreamingDetector  # noqa: E402
+from twitchcam.core.features import FEATURE_COLUMNS  # noqa: E402
+from twitchcam.video.landmarks import Landmarker  # noqa: E402
+from twitchcam.video.model import ensure_model  # noqa: E402
+from twitchcam.core.stream import detect_features  # noqa: E402
+from twitchcam.store.redetect import redetect  # noqa: E402
+from twitchcam.store.session import SessionWriter  # noqa: E402
+from twitchcam.core.filters import FilterParams, FeatureFilter  # noqa: E402
+from twitchcam.core.detector import DetectorParams  # noqa: E402
+from twitchcam.core.simulate import simulate  # noqa: E402
 
 
 def bare_loop(video: Path, model: Path) -> int:
@@ -95,7 +96,8 @@ def bench_detect() -> None:
     best = np.inf
     for _ in range(3):
         t0 = time.perf_counter()
-        result, filt = run_detection(sim.t, sim.valid, raw, 30.0, FilterParams(), DetectorParams())
+        result = detect_features(sim.t, sim.valid, raw, 30.0)
+        filt = result.filt
         best = min(best, time.perf_counter() - t0)
     print(f"detect over 1 h at 30 fps ({n} frames, {len(result.events)} events): filters + detector "
           f"{best:.3f} s = {n / best:,.0f} frames/s (target >= 200,000)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from twitchcam.synth.videos import real_videos
-from twitchcam.model import ensure_model
+from twitchcam.video.model import ensure_model
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from twitchcam.atomic import write_text_atomic
+from twitchcam.store.atomic import write_text_atomic
 
 
 def test_replaces_the_file_whole(tmp_path):
@@ -46,7 +46,7 @@ def test_report_on_a_full_disk_is_one_line_and_leaves_nothing(full_disk, tmp_pat
     from tests.test_report import typical_sim, write_session  # the report tests' session simulator
 
     session = write_session(tmp_path / "s", typical_sim())
-    proc = subprocess.run([sys.executable, "-m", "twitchcam.cli", "report", str(session), "--out",
+    proc = subprocess.run([sys.executable, "-m", "twitchcam.cli.main", "report", str(session), "--out",
                            str(full_disk / "report.html")], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=300)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from twitchcam.synth.inject import write_pingpong
-from twitchcam import batch
-from twitchcam.batch import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
+from twitchcam.batch import pool as batch
+from twitchcam.batch.pool import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
                              run_batch, select_shard, write_batch_csv)
-from twitchcam.chunked import chunk_features, probe_video, plan_chunks
+from twitchcam.batch.chunks import chunk_features, probe_video, plan_chunks
 from twitchcam.errors import TwitchcamError
 
 
@@ -112,7 +112,7 @@ def long_video(tmp_path_factory, videos):
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory, long_video, model):
     """The --jobs 1 session of long_video, which every parallel run must reproduce."""
-    from twitchcam.analyze import analyze_file
+    from twitchcam.video.analyze import analyze_file
 
     folder = tmp_path_factory.mktemp("seq") / "seq"
     analyze_file(long_video, folder, model, show_progress=False)
@@ -122,7 +122,7 @@ def sequential(tmp_path_factory, long_video, model):
 def assert_same_as_sequential(seq: Path, par: Path, n_chunks: int) -> None:
     """Same frames bit for bit; same events, except onsets may move by one frame near a seam
     (MediaPipe's tracking restarts there); identical raw features beyond the warm-up."""
-    from twitchcam.session import FRAME_COLUMNS, read_events, read_session
+    from twitchcam.store.session import FRAME_COLUMNS, read_events, read_session
 
     a, b = read_session(seq), read_session(par)
     assert len(a.t) == len(b.t)
@@ -152,7 +152,7 @@ def assert_same_as_sequential(seq: Path, par: Path, n_chunks: int) -> None:
 
 @pytest.mark.slow
 def test_chunked_equals_sequential(tmp_path, long_video, sequential, model):
-    from twitchcam.chunked import analyze_chunked
+    from twitchcam.batch.chunks import analyze_chunked
 
     analyze_chunked(long_video, tmp_path / "par", model, jobs=2, warmup_s=2.0, show_progress=False)
     assert_same_as_sequential(sequential, tmp_path / "par", 2)
@@ -178,7 +178,7 @@ def test_batch_cuts_a_long_video_and_joins_it_like_sequential(tmp_path, long_vid
 @pytest.mark.slow
 def test_batch_cut_video_that_is_truncated(tmp_path, long_video, videos, model, small_pieces):
     """The header promises 30 s, the data stops early: what decoded is analysed, status truncated."""
-    from twitchcam.analyze import analyze_file
+    from twitchcam.video.analyze import analyze_file
 
     cut = tmp_path / "cut.avi"
     data = long_video.read_bytes()
@@ -201,7 +201,7 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
     import time
 
     inputs = [long_video, videos["WolfgangLanger_Pexels.mp4"], videos["single_face.mp4"], videos["no_face.mp4"]]
-    code = ("import sys\nfrom twitchcam import batch, cli\nbatch.SPLIT_MIN_S, batch.PIECE_MIN_S = 10.0, 8.0\n"
+    code = ("import sys\nfrom twitchcam.batch import pool as batch\nfrom twitchcam.cli import main as cli\nbatch.SPLIT_MIN_S, batch.PIECE_MIN_S = 10.0, 8.0\n"
             "sys.exit(cli.main(sys.argv[1:]))\n")
     argv = [sys.executable, "-c", code, "analyze", *map(str, inputs), "--jobs", "2", "--out", str(tmp_path / "out")]
     root = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
 @pytest.mark.slow
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
-    from twitchcam.features import FeatureParams
+    from twitchcam.core.features import FeatureParams
 
     fps, n, duration = probe_video(long_video)
     assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
@@ -272,7 +272,7 @@ def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_vid
     import time
 
     out = tmp_path / "s"
-    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli", "analyze", str(long_video), "--jobs", "2",
+    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli.main", "analyze", str(long_video), "--jobs", "2",
                              "--out", str(out)], cwd=Path(__file__).resolve().parent.parent,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     time.sleep(2.0)  # workers started, their chunks far from done (~8 s of work in all)
@@ -303,8 +303,8 @@ def test_batch_parent_loads_neither_mediapipe_nor_scipy_signal(tmp_path, videos)
     a, b = videos["single_face.mp4"], videos["no_face.mp4"]
     code = (
         "import sys\n"
-        "import twitchcam.batch as batch\n"
-        "from twitchcam import cli\n"
+        "import twitchcam.batch.pool as batch\n"
+        "from twitchcam.cli import main as cli\n"
         "seen = []\n"
         "batch.run_batch = lambda *a, **k: seen.append(sorted(m for m in ('mediapipe', 'scipy.signal') "
         "if m in sys.modules)) or []\n"
@@ -316,7 +316,7 @@ def test_batch_parent_loads_neither_mediapipe_nor_scipy_signal(tmp_path, videos)
 def test_mediapipe_import_leaves_matplotlib_unloaded_but_usable():
     code = (
         "import sys\n"
-        "import twitchcam.landmarks\n"
+        "import twitchcam.video.landmarks\n"
         "before = 'matplotlib' in sys.modules\n"
         "from mediapipe.tasks.python.vision import drawing_utils\n"
         "import matplotlib.pyplot as plt\n"
@@ -329,7 +329,7 @@ def test_dask_unreachable_scheduler_is_one_line_error(tmp_path):
     pytest.importorskip("distributed")
     import time
 
-    from twitchcam.batch import connect_dask
+    from twitchcam.batch.pool import connect_dask
 
     t0 = time.monotonic()
     with pytest.raises(TwitchcamError, match="cannot reach dask scheduler tcp://127.0.0.1:1") as err:
@@ -344,7 +344,7 @@ def test_dask_local_cluster(tmp_path, videos, model, long_video, sequential, sma
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
-    from twitchcam.batch import run_batch_dask
+    from twitchcam.batch.pool import run_batch_dask
 
     fake = tmp_path / "fake.mp4"
     fake.write_text("this is not a video\n" * 100)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def twitchcam(*args, env=None):
-    proc = subprocess.run([sys.executable, "-m", "twitchcam.cli", *map(str, args)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "twitchcam.cli.main", *map(str, args)], capture_output=True,
                           text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=300)
     return proc
 
@@ -143,7 +143,7 @@ def test_ctrl_c_stops_the_whole_run_and_keeps_the_session(tmp_path, videos):
 
     first, second = videos["WolfgangLanger_Pexels.mp4"], videos["single_face.mp4"]
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli", "analyze", str(first), str(second),
+    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli.main", "analyze", str(first), str(second),
                              "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 60

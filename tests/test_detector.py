@@ -6,10 +6,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from twitchcam.detector import DetectorParams, StreamingDetector, detect_recording
-from twitchcam.filters import FeatureFilter
-from twitchcam.scoring import score
-from twitchcam.simulate import simulate
+from twitchcam.core.detector import DetectorParams, StreamingDetector
+from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures
+from twitchcam.core.filters import FeatureFilter
+from twitchcam.core.scoring import score
+from twitchcam.core.simulate import simulate
+from twitchcam.core.stream import PipelineParams, SignalChain, detect_features
 
 
 def filtered(sim):
@@ -29,17 +31,35 @@ def stream(sim, params=DetectorParams()):
     return events, det
 
 
+def raw_features(sim) -> np.ndarray:
+    raw = np.zeros((sim.t.size, len(FEATURE_COLUMNS)))
+    for k, side in enumerate(("left", "right")):
+        raw[:, FEATURE_COLUMNS.index(f"eye_open_{side}")] = np.nan_to_num(sim.eye_open[:, k])
+        raw[:, FEATURE_COLUMNS.index(f"mouth_{side}")] = np.nan_to_num(sim.mouth[:, k])
+    return raw
+
+
 def batch(sim, params=DetectorParams()):
-    eye, mouth, lag = filtered(sim)
-    return detect_recording(sim.t, sim.valid, eye, mouth, sim.fps, params, input_lag_s=lag)
+    """A stored recording through the chain (what `twitchcam detect` runs)."""
+    return detect_features(sim.t, sim.valid, raw_features(sim), sim.fps, PipelineParams(detector=params))
 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("fps,jitter", [(30.0, 0.0), (24.0, 0.3), (60.0, 0.0)])
-def test_streaming_and_whole_recording_give_identical_events(seed, fps, jitter):
+def test_frame_by_frame_and_stored_recording_give_identical_events(seed, fps, jitter):
+    """analyze/live feed the chain frame by frame, detect feeds it a stored block: the same
+    events, and there are some to compare."""
     sim = simulate(120, fps, seed, sides=("left", "right"), dropouts=2, jitter_fps=jitter)
-    streamed, _ = stream(sim)
-    assert sorted(e.key() for e in streamed) == sorted(e.key() for e in batch(sim).events)
+    raw = raw_features(sim)
+    chain = SignalChain(sim.fps)
+    streamed = []
+    for i in range(sim.t.size):
+        ff = FrameFeatures(bool(sim.valid[i]), "", (0.0, 0.0, 0.0), raw[i])
+        streamed += chain.process(i, float(sim.t[i]), ff).events
+    streamed += chain.finish(float(sim.t[-1] + 1 / sim.fps))
+    stored = batch(sim).events
+    assert any(e.side != "both" for e in stored) and any(e.side == "both" for e in stored)
+    assert [e.key() for e in streamed] == [e.key() for e in stored]
 
 
 @pytest.mark.parametrize("seed", range(4))

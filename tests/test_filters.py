@@ -1,6 +1,6 @@
 import numpy as np
 
-from twitchcam.filters import FeatureFilter
+from twitchcam.core.filters import FeatureFilter
 
 
 def _signal(n=400, k=4, seed=0):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from twitchcam import grades
+from twitchcam.core import grades
 
 
 def summary(left=None, right=None, valid_s=600.0, blinks_per_min=15.0, affected="left",

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from twitchcam import index, report_cli
+from twitchcam.cli import report as report_cli
+from twitchcam.store import index
 from twitchcam.errors import TwitchcamError
 
 from tests.test_report import Sim, typical_sim, write_session

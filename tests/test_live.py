@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 
 from tests.mjpeg_server import MjpegServer, encode_video, free_port
-from twitchcam.events import Event
-from twitchcam.live_source import LatestFrame, parse_source
-from twitchcam.overlay import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
-from twitchcam.pipeline import FrameResult
-from twitchcam.session import read_events, read_session
-from twitchcam.source import Frame
+from twitchcam.core.events import Event
+from twitchcam.live.source import LatestFrame, parse_source
+from twitchcam.live.window import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
+from twitchcam.core.stream import FrameResult
+from twitchcam.store.session import read_events, read_session
+from twitchcam.video.source import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
 # One-sided events injected into a real face (subject's own sides); the default detector
@@ -41,7 +41,7 @@ LATENCY_S = 0.25  # the issue's bound on detected_at_s - offset_s
 
 # -- helpers --------------------------------------------------------------------------------------
 def live_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "twitchcam.cli", "live", *args]
+    return [sys.executable, "-m", "twitchcam.cli.main", "live", *args]
 
 
 def child_env(model: Path, display: str | None = None) -> dict:
@@ -124,7 +124,7 @@ def assert_valid_folder(folder: Path, status: str) -> dict:
 
 def detect_ok(folder: Path, model: Path) -> dict:
     """`twitchcam detect FOLDER` succeeds; returns the summary it wrote."""
-    det = subprocess.run([sys.executable, "-m", "twitchcam.cli", "detect", str(folder)], cwd=ROOT,
+    det = subprocess.run([sys.executable, "-m", "twitchcam.cli.main", "detect", str(folder)], cwd=ROOT,
                          env=child_env(model), capture_output=True, text=True, timeout=120)
     assert det.returncode == 0, det.stderr
     return json.loads((folder / "detect" / "summary.json").read_text())
@@ -160,7 +160,7 @@ def clip(tmp_path_factory, videos, model):
 @pytest.fixture(scope="module")
 def analyzed(clip, model, tmp_path_factory):
     """The same clip through `twitchcam analyze` (in-process): the reference events."""
-    from twitchcam.analyze import analyze_file
+    from twitchcam.video.analyze import analyze_file
 
     folder = tmp_path_factory.mktemp("live_ref") / "analyze"
     summary = analyze_file(clip[0], folder, model, show_progress=False)
@@ -204,7 +204,7 @@ def _result(i: int, fps: float, points, events=(), valid=True, calibrating=False
 
 def _face_points(w: int, h: int) -> np.ndarray:
     """Landmarks placed like an unmirrored frontal face: the subject's LEFT eye on the image's RIGHT."""
-    from twitchcam.anatomy import LANDMARKS, LOWER_LID, UPPER_LID
+    from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, UPPER_LID
 
     pts = np.tile([w / 2, h / 2, 0.0], (478, 1))
     for side, cx in (("left", 0.62 * w), ("right", 0.38 * w)):
@@ -287,7 +287,7 @@ def test_history_memory_is_bounded():
 
 
 def test_headless_without_display_is_detected():
-    from twitchcam.live import display_available
+    from twitchcam.live.loop import display_available
 
     assert display_available({})[0] is False
     assert display_available({"DISPLAY": ":987"})[0] is False  # no such X server: never let Qt abort us

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchcam import grades, report, report_data, report_pdf, report_trends, treatments
+from twitchcam.core import grades
+from twitchcam.report import data as report_data, html as report, pdf as report_pdf, trends as report_trends
+from twitchcam.store import treatments
 from twitchcam.errors import TwitchcamError
 
 FRAME_COLUMNS = (
@@ -792,7 +794,7 @@ def test_pdf_multi_session_page_count(tmp_path):
 # ============================================================================ CLI
 
 def test_report_command_finds_the_treatment_log(tmp_path, capsys):
-    from twitchcam import report_cli
+    from twitchcam.cli import report as report_cli
 
     rec = tmp_path / "recordings"
     _series(rec, 3, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=120)
@@ -821,7 +823,7 @@ def test_report_command_finds_the_treatment_log(tmp_path, capsys):
 def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
     """The pipeline's own session folder (real face video, MediaPipe) renders, and every
     number in the report equals its summary.json."""
-    from twitchcam.analyze import analyze_file
+    from twitchcam.video.analyze import analyze_file
 
     folder = tmp_path / "wl"
     analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
@@ -838,7 +840,7 @@ def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
 def test_overall_affected_side_needs_votes_or_a_clear_pooled_majority():
     from types import SimpleNamespace
 
-    from twitchcam.report_trends import overall_affected_side
+    from twitchcam.report.trends import overall_affected_side
 
     def ses(affected, left, right):
         counts = {"left": {"count": left}, "right": {"count": right}}

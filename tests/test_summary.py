@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchcam.events import Event
-from twitchcam.summary import FrameTotals, summarize
+from twitchcam.core.events import Event
+from twitchcam.core.summary import FrameTotals, summarize
 
 
 def _recording(fps=30.0):

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from twitchcam import report_cli, treatments
+from twitchcam.cli import report as report_cli
+from twitchcam.store import treatments
 from twitchcam.errors import TwitchcamError
 
 

@@ -6,7 +6,7 @@ eyelid down over the eye at known times, optionally pulling the same side's mout
 up/out and lifting the cheek.  The warped video plus a truth CSV lets the detector be
 scored event by event on real skin, real blinks and real head motion.
 
-Sides are the SUBJECT's anatomical sides (twitchcam.anatomy): side="left" closes the eye
+Sides are the SUBJECT's anatomical sides (twitchcam.core.anatomy): side="left" closes the eye
 on the IMAGE's right.  Times are seconds on the output video's clock (frame k at k / fps);
 an event's closure level is > 0 exactly on (onset_s, offset_s).  Short clips are looped
 forward/backward (`pingpong`) to any length, so their natural blinks repeat as well.
@@ -34,9 +34,9 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from twitchcam.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
-from twitchcam.features import FEATURE_COLUMNS, frame_features
-from twitchcam.wheelfetch import sha256_of
+from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
+from twitchcam.core.features import FEATURE_COLUMNS, frame_features
+from twitchcam.video.wheelfetch import sha256_of
 
 KINDS: tuple[str, str] = ("clonic", "tonic")
 TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
@@ -462,8 +462,8 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> i
 def detect_landmarks(frames: Iterable[np.ndarray], fps: float, model_path: str | Path | None = None
                      ) -> np.ndarray:
     """(N, 478, 3) pixel landmarks per frame, NaN where no face."""
-    from twitchcam.landmarks import Landmarker  # mediapipe import is slow; fast tests skip it
-    from twitchcam.model import ensure_model
+    from twitchcam.video.landmarks import Landmarker  # mediapipe import is slow; fast tests skip it
+    from twitchcam.video.model import ensure_model
 
     missing = np.full((478, 3), np.nan)
     with Landmarker(ensure_model(model_path)) as lm:

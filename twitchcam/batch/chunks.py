@@ -1,0 +1,270 @@
+"""`twitchcam analyze --jobs N` on ONE long video: time chunks in parallel processes.
+
+Design (exact where it can be):
+- Workers only compute per-frame RAW features (decode -> landmarks -> features) for their
+  chunk [start - warmup, end), each with its own landmarker, starting by a seek.  The
+  warm-up frames only warm MediaPipe's tracker and the patient tracker; they are dropped.
+- The parent checks every seam: the warm-up frames of chunk i must have exactly the
+  decoder timestamps of the last frames of chunk i-1 (so the seek landed inside the
+  sequential frame sequence and nothing is missing or doubled).  If not (inexact seek,
+  odd container), that chunk is redone by decoding from the start without seeking
+  (grab() only, still exact, just slower).
+- The parent concatenates the raw features in frame order and replays the causal
+  filters and the streaming detector over them (the same code `analyze` runs per frame),
+  writing a session folder in exactly the `analyze` format (frames.csv columns, events.csv
+  with detected_at_s, summary.json, session.json).
+
+So frames, timestamps, filter states and the detector's per-person statistics equal the
+single-process run; only MediaPipe's own tracking state can differ for a few frames after
+each seam (landmarks differ slightly there), which can move an event near a seam by a frame.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twitchcam.video.source import decoder_time, is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
+from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.core.features import FEATURE_COLUMNS
+
+
+MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
+WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
+MIN_CHUNK_S = 5.0
+
+
+@dataclass
+class ChunkResult:
+    """Per-frame raw output of one chunk (warm-up included; the parent trims it)."""
+
+    t: np.ndarray  # (n,) decoder timestamps, as FileSource computes them
+    valid: np.ndarray  # (n,) bool
+    reason: list[str]
+    pose: np.ndarray  # (n, 3)
+    raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
+    stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
+
+    def slice(self, sl: slice) -> "ChunkResult":
+        return ChunkResult(self.t[sl], self.valid[sl], self.reason[sl], self.pose[sl], self.raw[sl], self.stopped_early)
+
+
+def probe_video(video: Path) -> tuple[float, int, float]:
+    """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
+    from twitchcam.video.source import FileSource
+
+    src = FileSource(video)
+    fps, n = src.fps, src.expected_frames
+    src.close()
+    return fps, n, n / fps if n > 0 else 0.0
+
+
+def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
+    """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
+    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam."""
+    longest = max(min_chunk_s, 2.0 * warmup_s)
+    n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
+    edges = [duration_s * k / n for k in range(n)] + [math.inf]
+    return [(edges[k], edges[k + 1]) for k in range(n)]
+
+
+def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
+                   warmup_s: float, fps: float, seek: bool) -> ChunkResult:
+    """Runs in a worker: raw features for frames with t in [~start - warmup, end).
+
+    Its pools ignore Ctrl-C in their workers: the parent decides what it means."""
+    import cv2
+
+    from twitchcam.video.landmarks import Landmarker
+    from twitchcam.video.pipeline import landmark_features
+
+    cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
+    from_s = max(0.0, start_s - warmup_s)
+    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
+    if from_s > 0 and seek:
+        cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
+    t_list, valid, reason, pose, raw = [], [], [], [], []
+    stopped_early = True
+    try:
+        with Landmarker(Path(model)) as landmarker:
+            while cap.grab():  # read() is grab() + retrieve()
+                t = last = decoder_time(cap, last, fps)
+                if not seek and t < from_s - 0.5 / fps:
+                    continue  # exact fallback: step through to the warm-up without converting
+                ok, bgr = cap.retrieve()
+                if not ok or bgr is None:
+                    break
+                if t >= end_s:
+                    stopped_early = False
+                    break
+                ff, _ = landmark_features(landmarker, bgr, t, mirrored, features_params)
+                t_list.append(t)
+                valid.append(ff.valid)
+                reason.append(ff.reason)
+                pose.append(ff.pose)
+                raw.append(ff.values)
+    finally:
+        cap.release()
+    k = len(FEATURE_COLUMNS)
+    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(valid, dtype=bool), reason,
+                       np.array(pose, dtype=np.float64).reshape(-1, 3), np.array(raw, dtype=np.float64).reshape(-1, k),
+                       stopped_early)
+
+
+def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
+    """Index in `cur` of its first frame after the seam, if cur's warm-up frames are exactly
+    prev's last frames (same decoder timestamps, nothing missing or doubled); else None."""
+    if cur.t.size == 0 or prev.t.size == 0:
+        return None
+    n_warm = int(np.searchsorted(cur.t, start_s, side="left"))  # frames with t < start
+    if n_warm == 0 or n_warm > prev.t.size:
+        return None  # the seek overshot: no overlap to prove continuity
+    if not np.array_equal(cur.t[:n_warm], prev.t[-n_warm:]):
+        return None
+    if prev.stopped_early:
+        return None
+    return n_warm
+
+
+def _concat(parts: list[ChunkResult]) -> ChunkResult:
+    return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.valid for p in parts]),
+                       [r for p in parts for r in p.reason], np.concatenate([p.pose for p in parts]),
+                       np.concatenate([p.raw for p in parts]), parts[-1].stopped_early)
+
+
+def _kill_pool(ex: ProcessPoolExecutor) -> None:
+    """Ctrl-C or an error: drop queued chunks, end running workers now and reap them."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5.0)
+
+
+def join_chunks(video: Path, results: list[ChunkResult], chunks: list[tuple[float, float]],
+                info: dict) -> ChunkResult | int:
+    """The chunks' frames in order with each warm-up trimmed off, or the index of the first
+    chunk that does not line up with the one before it (an inexact seek), noted in
+    info["reseeked"]: the caller redoes it without seeking and joins again."""
+    parts = [results[0]]
+    for k in range(1, len(chunks)):
+        if results[k - 1].stopped_early:  # the file ended early (truncated): nothing after it
+            info["ended_in_chunk"] = k - 1
+            break
+        cut = _seam(results[k - 1], results[k], chunks[k][0])
+        if cut is None:
+            if k in info["reseeked"]:
+                raise TwitchcamError(f"{video}: chunk {k} does not line up with chunk {k - 1} even "
+                                     f"without seeking; analyse it with --jobs 1")
+            info["reseeked"].append(k)
+            return k
+        parts.append(results[k].slice(slice(cut, None)))
+    merged = _concat(parts)
+    if merged.t.size == 0:
+        raise TwitchcamError(f"{video}: no frame could be decoded (corrupt or not a video)")
+    return merged
+
+
+def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
+    """What session.json records under "parallel" about how a video was cut."""
+    return {"chunks": [[s, e if math.isfinite(e) else None] for s, e in chunks], "warmup_s": warmup_s,
+            "reseeked": []}
+
+
+def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
+                        warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
+    """(joined raw features, info for session.json) for the whole video, cut as `chunks`."""
+    info = chunk_info(chunks, warmup_s)
+    ctx = multiprocessing.get_context(MP_CONTEXT)
+    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
+                             initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    try:
+        futs = [ex.submit(chunk_features, str(video), str(model), params.features, mirrored, s, e,
+                          warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
+        results = []
+        for k, f in enumerate(futs):
+            results.append(f.result())
+            if on_chunk:
+                on_chunk(k, len(chunks))
+        while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
+            results[joined] = ex.submit(chunk_features, str(video), str(model), params.features, mirrored,
+                                        chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
+    except BrokenProcessPool:
+        _kill_pool(ex)
+        raise TwitchcamError(f"{video}: a worker process died while analysing a chunk; try --jobs 1") from None
+    except BaseException:
+        _kill_pool(ex)
+        raise
+    ex.shutdown(wait=True)
+    return joined, info
+
+
+def replayed(merged: ChunkResult, chain):
+    """The joined features through the signal chain's stages, frame by frame."""
+    from twitchcam.core.features import FrameFeatures
+
+    for k in range(merged.t.size):
+        ff = FrameFeatures(bool(merged.valid[k]), merged.reason[k], tuple(merged.pose[k]), merged.raw[k])
+        yield chain.process(k, float(merged.t[k]), ff)
+
+
+def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,
+                    mirrored: bool = False, show_progress: bool = True) -> dict:
+    """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
+    import sys
+
+    from twitchcam.core.stream import PipelineParams
+
+    params = params if params is not None else PipelineParams()
+    video, folder = Path(video), Path(folder)
+
+    def on_chunk(k, n):
+        if show_progress:
+            sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
+            sys.stderr.flush()
+
+    fps, expected, duration = probe_video(video)
+    chunks = plan_chunks(duration, jobs, warmup_s)
+    if len(chunks) == 1:  # too short to split: the plain run, same output
+        from twitchcam.video.analyze import analyze_file
+
+        return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress)
+    try:
+        merged, info = compute_raw_chunked(video, model, params, chunks, fps, jobs, warmup_s, mirrored, on_chunk)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted before {video} was fully analysed; nothing written to {folder}") from None
+    finally:
+        if show_progress:
+            sys.stderr.write("\n")
+    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info})
+
+
+def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
+                          mirrored: bool, parallel: dict) -> dict:
+    """Replay the joined features through the pipeline into a session folder; returns the summary."""
+    from twitchcam.core.stream import SignalChain
+    from twitchcam.store.recorder import run_session
+    from twitchcam.store.session import SessionWriter
+    from twitchcam.video.pipeline import session_meta
+
+    meta = session_meta(str(video), "analyze", fps, mirrored, params)
+    meta["parallel"] = parallel
+    chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
+    writer = SessionWriter(Path(folder), meta)
+    truncated = is_truncated(merged.t.size, expected, fps)
+    try:
+        summary, _ = run_session(replayed(merged, chain), chain, writer, meta,
+                                 end_status=lambda: "truncated" if truncated else "complete")
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
+    return summary

@@ -1,0 +1,433 @@
+"""Lateralized spasm detector: the performance-critical loop.
+
+Input per frame: a timestamp, a validity flag and the FILTERED per-side features
+eye_open and mouth (no video, no I/O).  Output: events.
+
+How it decides, per side s (o = the other side):
+1. Normalise to the person.  closure_s = 1 - eye_open_s / B_s, where B_s is a high
+   quantile of that eye's own recent valid openings (its open-eye level).  Resting
+   asymmetry cancels because each eye is measured against itself.
+2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o (open = 1 -
+   closure) is large only when s closes and o does not; it is judged only while o is
+   open enough to compare (see `lateral`).  bilateral = min(closure_l, closure_r),
+   measured above its lowest level of the last blink_floor_s, is large only when both
+   close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
+   eye's landmarks partly along with a closing one) and for <= blink_max_s.
+3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
+   (half the 'on' level) that reaches 'on' somewhere.  'on' is the larger of a floor and
+   noise_k robust SDs of that eye's frame-to-frame jitter.  A one-sided run survives a
+   brief blind stretch (the other eye blinking mid-spasm) of up to blink_max_s, and its
+   onset is dated back to where the lid began to move (tangent method).
+4. A same-side mouth-corner pull (a quick rise of that corner over the other one, so
+   talking and smiling cancel) lowers the eye threshold by mouth_boost.  The event is
+   eye+mouth when such a pull STARTS with one of its twitches (-cocontraction_s to
+   +mouth_lag_s around the lid's onset): co-contraction is strong evidence of HFS, while a
+   corner that moves later in a long hold (talking through it) proves nothing.  The mouth
+   alone never makes an event.
+5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
+   uneven edge; twitches closer than merge_gap_s form one clonic train; a sustained
+   closure of >= tonic_s makes it tonic.
+
+One implementation: `StreamingDetector.update` takes one frame at a time, whether the
+frame was just decoded (analyze, live) or read back from a session (`twitchcam detect`,
+the Python API), so the same inputs always give the same events.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from twitchcam.core.anatomy import SIDES
+from twitchcam.core.events import (Event, Run, blink_event, has_mouth, is_absorbed,
+                              spasm_event, tangent_onset, with_onset)
+
+RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    baseline_window_s: float = 20.0  # open-eye level: quantile over this much valid time
+    open_quantile: float = 0.9
+    update_every_s: float = 1.0  # how often the person's statistics are refreshed
+    calibration_s: float = 1.0  # valid time needed before any event can be reported
+    spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
+    other_open_min: float = 0.5  # laterality is judged only while the other eye is this open
+    open_max: float = 1.5  # an eye 'more open' than this x its open level means a stale baseline
+    blink_on: float = 0.35  # floor of the two-sided 'on' level
+    blink_symmetry: float = 0.5  # a blink closes both eyes alike: min >= this * max
+    blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
+    blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
+    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye's jitter
+    off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
+    mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
+    mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past
+    mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
+    min_event_s: float = 0.06
+    merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
+    tonic_s: float = 1.0
+    blink_absorb_s: float = 0.07  # about two frames at 30 fps
+    onset_back_s: float = 0.15  # how far the tangent method may move an onset back
+    blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
+    cocontraction_rise: float = 0.10  # a same-side pull of this much (a weaker one than mouth_rise)...
+    cocontraction_s: float = 0.1  # ...starting from this long before a twitch's onset...
+    mouth_lag_s: float = 0.3  # ...to this long after it marks eye+mouth (<= merge_gap_s + min_event_s)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+JITTER = 1.4826 / np.sqrt(2.0)  # robust SD of a signal from the MAD of its differences
+
+
+def _order_stat(a: np.ndarray, k: int) -> float:
+    return float(np.partition(a, k)[k])
+
+
+def _median(a: np.ndarray) -> float:
+    """Exact median from order statistics, so it does not depend on the order of `a`."""
+    n = a.size
+    if n % 2:
+        return _order_stat(a, n // 2)
+    lo, hi = np.partition(a, [n // 2 - 1, n // 2])[[n // 2 - 1, n // 2]]
+    return float((lo + hi) / 2.0)
+
+
+@dataclass(frozen=True)
+class SideStats:
+    open_level: float
+    eye_noise: float  # robust SD of frame-to-frame jitter, in closure units
+    on: float
+    off: float
+
+
+def side_stats(eye: np.ndarray, p: DetectorParams) -> SideStats:
+    """The person's statistics for one side from a window of valid filtered values, oldest first.
+
+    Noise is measured on frame-to-frame differences (MAD / sqrt 2): landmark jitter, not the
+    slow changes of expression that a level MAD would mistake for noise.
+    """
+    open_level = _order_stat(eye, int(p.open_quantile * (eye.size - 1)))
+    open_level = max(open_level, 1e-6)
+    eye_noise = JITTER * _median(np.abs(np.diff(eye))) / open_level
+    on = max(p.spasm_on, p.noise_k * eye_noise)
+    return SideStats(open_level, eye_noise, on, p.off_ratio * on)
+
+
+def blink_levels(stats: tuple[SideStats, SideStats], p: DetectorParams) -> tuple[float, float]:
+    """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
+    rise = max(p.blink_on, p.noise_k * max(s.eye_noise for s in stats))
+    return rise, p.off_ratio * rise
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Frame counts derived from the nominal frame rate."""
+
+    window: int
+    every: int
+    calibration: int
+
+    @classmethod
+    def of(cls, p: DetectorParams, fps: float) -> "Schedule":
+        return cls(max(3, round(p.baseline_window_s * fps)), max(1, round(p.update_every_s * fps)),
+                   max(3, round(p.calibration_s * fps)))
+
+    def is_update(self, count: int) -> bool:
+        return count >= self.calibration and (count - self.calibration) % self.every == 0
+
+
+def lateral(c_self: float, c_other: float, ok: bool, p: DetectorParams) -> float:
+    """How much more side s is closed than the other, relative to how open the other is.
+
+    A relative difference, so a symmetric narrowing (smiling, squinting) cancels; 0 where
+    `ok` (from `comparable`) says it cannot be judged.
+    """
+    if not ok:
+        return 0.0
+    r_self, r_other = 1.0 - c_self, 1.0 - c_other
+    return (r_other - r_self) / max(r_other, p.other_open_min)
+
+
+def comparable(c_self: float, c_other: float, p: DetectorParams) -> bool:
+    """Whether laterality can be judged: the other eye open enough to compare against and
+    both readings sane, since MediaPipe's eyes are unreliable when both are nearly closed."""
+    r_self, r_other = 1.0 - c_self, 1.0 - c_other
+    return p.other_open_min <= r_other <= p.open_max and r_self <= p.open_max
+
+
+def is_bilateral(run: Run, p: DetectorParams) -> bool:
+    """A two-sided run that reached 'on', lasted, and closed both eyes alike."""
+    return run.accepted and run.duration_s >= p.min_event_s and run.peak >= p.blink_symmetry * run.ref_peak
+
+
+def is_blink(run: Run, p: DetectorParams) -> bool:
+    """A two-sided closure as brief as a blink (longer ones: looking down, resting the eyes)."""
+    return is_bilateral(run, p) and run.duration_s <= p.blink_max_s
+
+
+class _SlidingMin:
+    """Minimum of the last n pushed values (monotonic deque, O(1) amortised)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.i = 0
+        self.q: deque[tuple[int, float]] = deque()
+
+    def push(self, x: float) -> float:
+        q = self.q
+        while q and q[-1][1] >= x:
+            q.pop()
+        q.append((self.i, x))
+        if q[0][0] <= self.i - self.n:
+            q.popleft()
+        self.i += 1
+        return q[0][1]
+
+
+class _RunState:
+    """Streaming run extraction for one signal (see detector step 3)."""
+
+    __slots__ = ("open", "onset", "peak", "ref_peak", "accepted", "blind_since")
+
+    def __init__(self):
+        self.open = False
+        self.onset = self.peak = self.ref_peak = 0.0
+        self.accepted = False
+        self.blind_since = math.nan
+
+    def hold(self, t: float, hold_s: float) -> Run | None:
+        """A frame on which the signal cannot be judged: keep an open run open for up to
+        hold_s, else end it where the blind stretch began."""
+        if math.isnan(self.blind_since):
+            self.blind_since = t
+        if t - self.blind_since <= hold_s:
+            return None
+        return self.step(self.blind_since, False, False, 0.0)
+
+    def step(self, t: float, above_off: bool, above_on: bool, value: float, ref: float = 0.0) -> Run | None:
+        self.blind_since = math.nan
+        if above_off:
+            if self.open:
+                if value > self.peak:
+                    self.peak = value
+                if ref > self.ref_peak:
+                    self.ref_peak = ref
+                self.accepted = self.accepted or above_on
+            else:
+                self.open, self.onset, self.peak, self.ref_peak, self.accepted = True, t, value, ref, above_on
+            return None
+        if self.open:
+            self.open = False
+            return Run(self.onset, t, self.peak, self.accepted, self.ref_peak)
+        return None
+
+
+class StreamingDetector:
+    """One frame at a time; each call returns the events that became final at that frame.
+
+    A spasm is reported (`started`, and later the event's detected_at_s) as soon as its
+    first twitch is confirmed; its events.csv row follows once no further twitch can
+    join the train (merge_gap_s after the last one).
+
+    input_lag_s is how far the (causally filtered) inputs trail the face; event times are
+    moved back by it, while detected_at_s stays the stream time at which we knew.
+    """
+
+    def __init__(self, fps: float, params: DetectorParams = DetectorParams(), input_lag_s: float = 0.0):
+        self.p = params
+        self.lag = input_lag_s
+        self.schedule = Schedule.of(params, fps)
+        self.recalibrate()
+        self._lateral = [_RunState(), _RunState()]
+        self._bilateral = _RunState()
+        self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
+        self._mouth_floor = [_SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
+        self._mouth = [_RunState(), _RunState()]
+        self._unconfirmed: list[list[tuple[Run, float]]] = [[], []]  # closed runs and their tangent onsets
+        self._group: list[list[Run]] = [[], []]
+        self._reported_at = [math.nan, math.nan]
+        self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
+        self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
+        self._mouth_runs: list[list[Run]] = [[], []]
+        self._recent = [deque(maxlen=RISE_BEFORE), deque(maxlen=RISE_BEFORE)]  # (t, lateral) before now
+        self._rise: list[list[tuple[float, float]]] = [[], []]  # (t, lateral) from just before a run's start
+        self.closure = (math.nan, math.nan)  # last frame's per-side closure, for frames.csv
+
+    def recalibrate(self) -> None:
+        """Forget the person's statistics (e.g. after they moved or changed lighting)."""
+        w = self.schedule.window
+        self._eye_ring = np.zeros((2, w))
+        self._count = 0
+        self._stats: tuple[SideStats, SideStats] | None = None
+        self._blink_levels = (math.inf, math.inf)
+
+    @property
+    def calibrating(self) -> bool:
+        return self._stats is None
+
+    def update(self, t_stream: float, valid: bool, eye_open: tuple[float, float],
+               mouth: tuple[float, float]) -> list[Event]:
+        p = self.p
+        stats = self._stats
+        t = t_stream - self.lag
+        self.started = []
+        if valid:
+            slot = self._count % self.schedule.window
+            self._eye_ring[:, slot] = eye_open
+            self._count += 1
+            if self.schedule.is_update(self._count):
+                w = self.schedule.window
+                if self._count <= w:
+                    eye = self._eye_ring[:, :self._count]
+                else:  # oldest first, as side_stats wants
+                    eye = np.roll(self._eye_ring, -(self._count % w), axis=1)
+                stats = self._stats = (side_stats(eye[0], p), side_stats(eye[1], p))
+                self._blink_levels = blink_levels(stats, p)
+        events: list[Event] = []
+        if valid and stats is not None:
+            c = (1.0 - float(eye_open[0]) / stats[0].open_level, 1.0 - float(eye_open[1]) / stats[1].open_level)
+            pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
+            self.closure = c
+            bil = min(c)
+            rise = bil - self._floor.push(bil)
+            run = self._bilateral.step(t, rise > self._blink_levels[1], rise >= self._blink_levels[0], bil, max(c))
+            if run is not None:
+                self._on_blink_run(run, events)
+            for s in (0, 1):
+                o = 1 - s
+                corner_rise = pull[s] - self._mouth_floor[s].push(pull[s])
+                pulled = corner_rise >= p.mouth_rise
+                moving = corner_rise >= p.cocontraction_rise
+                run = self._mouth[s].step(t, moving, moving, pull[s])
+                if run is not None:
+                    self._mouth_runs[s].append(run)
+                ok = comparable(c[s], c[o], p)
+                lat = lateral(c[s], c[o], ok, p)
+                was_open = self._lateral[s].open
+                if not ok and was_open:
+                    run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
+                else:
+                    on = stats[s].on * p.mouth_boost if pulled else stats[s].on
+                    run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
+                self._track_rise(s, t, lat, was_open)
+                if run is not None:
+                    self._on_lateral_run(s, run)
+        else:
+            self.closure = (math.nan, math.nan)
+            for floor in (self._floor, *self._mouth_floor):
+                floor.push(math.inf)
+            self._close_all(t, events)
+            for s in (0, 1):
+                self._track_rise(s, t, math.nan, False)
+        for s in (0, 1):
+            self._confirm(s, t, t_stream, events, final=False)
+            self._flush(s, t, events, final=False)
+        self._prune(t)
+        return events
+
+    def finish(self, t_end: float) -> list[Event]:
+        """End of stream (stream time): close what is open and report everything still pending."""
+        events: list[Event] = []
+        t = t_end - self.lag
+        self.started = []
+        self._close_all(t, events)
+        for s in (0, 1):
+            self._confirm(s, t, t_end, events, final=True)
+            self._flush(s, t, events, final=True)
+        return events
+
+    # -- internals -----------------------------------------------------------------------
+    def _close_all(self, t: float, events: list[Event]) -> None:
+        run = self._bilateral.step(t, False, False, 0.0)
+        if run is not None:
+            self._on_blink_run(run, events)
+        for s in (0, 1):
+            run = self._mouth[s].step(t, False, False, 0.0)
+            if run is not None:
+                self._mouth_runs[s].append(run)
+            run = self._lateral[s].step(t, False, False, 0.0)
+            if run is not None:
+                self._on_lateral_run(s, run)
+
+    def _on_blink_run(self, run: Run, events: list[Event]) -> None:
+        if is_bilateral(run, self.p):
+            self._bilaterals.append(run)
+            if is_blink(run, self.p):
+                events.append(blink_event(run, run.offset_s + self.lag))
+
+    def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
+        """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
+        if self._lateral[s].open and not was_open:
+            self._rise[s] = list(self._recent[s])
+        if self._lateral[s].open and len(self._rise[s]) < RISE_BEFORE + RISE_AFTER:
+            self._rise[s].append((t, lat))
+        self._recent[s].append((t, lat))
+
+    def _on_lateral_run(self, s: int, run: Run) -> None:
+        if run.accepted and run.duration_s >= self.p.min_event_s:
+            pts = self._rise[s]
+            onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
+            self._unconfirmed[s].append((run, onset))
+
+    def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
+        """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
+        pending = self._unconfirmed[s]
+        absorb = self.p.blink_absorb_s
+        bil = self._bilateral
+        while pending and (final or t >= pending[0][0].offset_s + absorb):
+            run, onset = pending.pop(0)
+            if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
+                           bil.onset if bil.open else None, t):
+                continue
+            run = with_onset(run, onset)
+            if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
+                self._emit(s, events)
+            if not self._group[s]:  # a new spasm: report it now, its train may still grow
+                self._reported_at[s] = t_stream
+                self.started.append((SIDES[s], run.onset_s))
+            self._group[s].append(run)
+
+    def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
+        """Report a train once no further twitch can join it."""
+        group = self._group[s]
+        if not group:
+            return
+        if not final:
+            horizon = group[-1].offset_s + self.p.merge_gap_s
+            lat = self._lateral[s]
+            # An open run may yet be dated back by up to onset_back_s.
+            if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or any(
+                    onset < horizon for _, onset in self._unconfirmed[s]):
+                return
+        self._emit(s, events)
+
+    def _emit(self, s: int, events: list[Event]) -> None:
+        """The train is complete; detected_at_s is when its first twitch was reported."""
+        group = self._group[s]
+        mouth_runs = list(self._mouth_runs[s])
+        if self._mouth[s].open:
+            mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
+        mouth = has_mouth([r.onset_s for r in group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
+        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s]))
+        self._group[s] = []
+
+    def _prune(self, t: float) -> None:
+        """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
+        if not (self._bilaterals or self._mouth_runs[0] or self._mouth_runs[1]):
+            return
+        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _ in side])
+        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _ in side])
+        horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
+        if self._bilaterals and self._bilaterals[0].offset_s < horizon:
+            self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
+        for s in (0, 1):
+            starts = [t] + [onset for _, onset in self._unconfirmed[s]] + [r.onset_s for r in self._group[s][:1]]
+            if self._lateral[s].open:
+                starts.append(self._lateral[s].onset - self.p.onset_back_s)
+            keep_from = min(starts) - self.p.cocontraction_s
+            runs = self._mouth_runs[s]
+            if runs and runs[0].offset_s < keep_from:
+                self._mouth_runs[s] = [m for m in runs if m.offset_s >= keep_from]

@@ -1,0 +1,154 @@
+"""Events and the interval-level rules that turn per-side closures into them.
+
+Everything here works on intervals (runs of frames), never on frames, so the streaming
+detector and the whole-recording detector share these rules verbatim.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of frames in which a signal stayed above its 'off' level.
+
+    onset_s is the first frame of the run, offset_s the first frame after it (or the end
+    of the stream), so offset_s - onset_s is the closure's duration.
+    """
+
+    onset_s: float
+    offset_s: float
+    peak: float
+    accepted: bool  # the run reached the 'on' level somewhere
+    ref_peak: float = 0.0  # peak of a second signal over the run (two-sided runs: the more closed eye)
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of events.csv."""
+
+    onset_s: float
+    offset_s: float
+    side: str  # left | right | both (the patient's own sides)
+    kind: str  # blink | clonic | tonic
+    twitches: int
+    peak_closure: float
+    region: str  # eye | eye+mouth
+    detected_at_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+    def key(self) -> tuple:
+        """Everything but detection time: what must agree between live, analyze and detect."""
+        return (round(self.onset_s, 6), round(self.offset_s, 6), self.side, self.kind, self.twitches,
+                round(self.peak_closure, 6), self.region)
+
+    def row(self) -> dict:
+        d = asdict(self)
+        d["duration_s"] = self.duration_s
+        return d
+
+
+EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches", "peak_closure",
+                 "region", "detected_at_s")
+assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
+
+
+def is_absorbed(twitch: Run, closures: list[Run], absorb_s: float, edge_s: float, blink_max_s: float,
+                open_onset_s: float | None = None, now_s: float = 0.0) -> bool:
+    """Is this one-sided closure just the uneven edge of a two-sided one?
+
+    Either it lies within a blink (give or take a frame or two), or it is brief (<= edge_s)
+    and touches any two-sided closure: one eye closing a little before, or reopening a
+    little after, the other.  A longer two-sided closure (narrowing the eyes to smile,
+    looking down) does not swallow what happens inside it: `lateral` already discounts it.
+
+    `closures` are the two-sided closures that have ended by now_s, sorted and disjoint
+    (runs of one signal): only the last two starting before the twitch ends can touch it.
+    `open_onset_s` is the start of a two-sided closure still going on at now_s, judged by
+    what is known so far, so that the decision need not wait for it to end.
+    """
+    k = bisect_right(closures, twitch.offset_s + absorb_s, key=lambda b: b.onset_s)
+    for b in closures[max(0, k - 2):k]:
+        touches = b.onset_s - absorb_s <= twitch.offset_s and twitch.onset_s <= b.offset_s + absorb_s
+        inside = b.onset_s - absorb_s <= twitch.onset_s and twitch.offset_s <= b.offset_s + absorb_s
+        if (inside and b.duration_s <= blink_max_s) or (touches and twitch.duration_s <= edge_s):
+            return True
+    if open_onset_s is not None and open_onset_s - absorb_s <= twitch.offset_s:
+        inside = open_onset_s - absorb_s <= twitch.onset_s and now_s - open_onset_s <= blink_max_s
+        return inside or twitch.duration_s <= edge_s
+    return False
+
+
+def has_mouth(twitch_onsets: list[float], mouth_runs: list[Run], before_s: float, after_s: float) -> bool:
+    """Co-contraction: a same-side mouth-corner pull that STARTS with one of the eye's twitches.
+
+    DOMAIN: eye and mouth contracting together, within about 100 ms, is the evidence.  The
+    pull may start from before_s before a twitch's onset to after_s after it: a pull's run
+    begins where it crosses its threshold, partway up its rise, while the twitch's onset is
+    dated back to where the lid began to move.  A corner that was already pulled, or that
+    moves later during a long hold (talking or smiling through it), does not count.
+
+    `mouth_runs` are sorted and disjoint, so they are sorted by onset too.
+    """
+    for t in twitch_onsets:
+        k = bisect_left(mouth_runs, t - before_s, key=lambda m: m.onset_s)
+        if k < len(mouth_runs) and mouth_runs[k].onset_s <= t + after_s:
+            return True
+    return False
+
+
+def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float) -> Event:
+    """A clonic train or tonic hold from the twitches merged into it.
+
+    Tonic means one sustained closure of >= tonic_s (the Jankovic 1-s boundary), not a
+    long train of brief twitches, which stays clonic.
+    """
+    return Event(
+        onset_s=twitches[0].onset_s,
+        offset_s=twitches[-1].offset_s,
+        side=side,
+        kind="tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic",
+        twitches=len(twitches),
+        peak_closure=min(1.0, max(0.0, max(t.peak for t in twitches))),
+        region="eye+mouth" if mouth else "eye",
+        detected_at_s=detected_at_s,
+    )
+
+
+def blink_event(run: Run, detected_at_s: float) -> Event:
+    """Blinks are final the moment they end: they never merge."""
+    return Event(run.onset_s, run.offset_s, "both", "blink", 1, min(1.0, max(0.0, run.peak)), "eye",
+                 detected_at_s)
+
+
+def tangent_onset(times: list[float], values: list[float], onset_s: float, max_back_s: float) -> float:
+    """When the closure began: the steepest rise near the run's start, extended back to 0.
+
+    A run starts where the signal crosses its 'off' level, partway up the rise; the
+    tangent at the steepest step meets zero close to where the lid started to move (the
+    classic tangent method for EMG and kinematic onsets).  Never later than the run's
+    start, never more than max_back_s before it.  Plain floats, so the streaming and the
+    whole-recording detectors compute the very same number.
+    """
+    best, j = 0.0, -1
+    for k in range(len(times) - 1):
+        v0, v1 = values[k], values[k + 1]
+        if v0 == v0 and v1 == v1 and times[k + 1] > times[k]:  # both finite (NaN != NaN)
+            slope = (v1 - v0) / (times[k + 1] - times[k])
+            if slope > best:
+                best, j = slope, k
+    if j < 0:
+        return onset_s
+    return min(onset_s, max(onset_s - max_back_s, times[j] - values[j] / best))
+
+
+def with_onset(run: Run, onset_s: float) -> Run:
+    return Run(onset_s, run.offset_s, run.peak, run.accepted, run.ref_peak)

@@ -1,0 +1,116 @@
+"""The stages after the landmarks, one frame at a time: features -> filters -> detector.
+
+Pure: no video, no files.  `analyze` and `live` feed it the features of each frame as it is
+decoded; `detect`, chunked analysis and the Python API feed it stored features.  Whatever
+the feeder, it is this one chain of state, so the same features give the same events.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from twitchcam.core.anatomy import SIDES
+from twitchcam.core.detector import DetectorParams, StreamingDetector
+from twitchcam.core.events import Event
+from twitchcam.core.features import FEATURE_COLUMNS, FeatureParams, FrameFeatures
+from twitchcam.core.filters import FeatureFilter, FilterParams
+
+EYE = [FEATURE_COLUMNS.index(f"eye_open_{s}") for s in SIDES]
+MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    features: FeatureParams = field(default_factory=FeatureParams)
+    filters: FilterParams = field(default_factory=FilterParams)
+    detector: DetectorParams = field(default_factory=DetectorParams)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PipelineParams":
+        """The inverse of to_dict (TypeError if a name is unknown: another version's parameters)."""
+        return cls(FeatureParams(**d.get("features", {})), FilterParams(**d.get("filters", {})),
+                   DetectorParams(**d.get("detector", {})))
+
+
+@dataclass
+class FrameResult:
+    index: int
+    t_s: float
+    valid: bool
+    reason: str
+    pose: tuple[float, float, float]
+    raw: np.ndarray
+    filt: np.ndarray
+    closure: tuple[float, float]
+    calibrating: bool
+    events: list[Event]  # events that became final at this frame
+    started: list[tuple[str, float]]  # spasms first reported at this frame: (side, onset_s)
+    points: np.ndarray | None  # landmarks (pixels, unmirrored frame), for overlays
+
+
+def detector_inputs(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's two per-side signals out of the filtered feature columns."""
+    return filt[..., EYE], filt[..., MOUTH]
+
+
+class SignalChain:
+    """Filters and detector with their state; one call per frame, in frame order."""
+
+    def __init__(self, fps: float, params: PipelineParams = PipelineParams()):
+        self.fps = fps
+        self.params = params
+        self.filter = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
+        self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delay_s)
+
+    def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
+        filt = self.filter.process(ff.values[None, :], np.array([ff.valid]))[0]
+        eye, mouth = detector_inputs(filt)
+        events = self.detector.update(t_s, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
+        return FrameResult(index, t_s, ff.valid, ff.reason, ff.pose, ff.values, filt, self.detector.closure,
+                           self.detector.calibrating, events, list(self.detector.started), points)
+
+    def finish(self, t_end: float) -> list[Event]:
+        return self.detector.finish(t_end)
+
+    def run(self, t: np.ndarray, valid: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
+        """A whole stored recording through the chain: the filters over the block at once (their
+        output equals frame-by-frame filtering bit for bit), then the detector frame by frame,
+        exactly as `process` feeds it."""
+        t = np.asarray(t, dtype=np.float64)
+        valid = np.asarray(valid, dtype=bool)
+        filt = self.filter.process(raw, valid)
+        eye, mouth = detector_inputs(filt)
+        det = self.detector
+        update = det.update
+        events: list[Event] = []
+        closure = np.full((t.size, len(SIDES)), np.nan)
+        calibrating = np.zeros(t.size, dtype=bool)
+        eye_l, eye_r, mouth_l, mouth_r = (a.tolist() for a in (eye[:, 0], eye[:, 1], mouth[:, 0], mouth[:, 1]))
+        for k, (tk, ok) in enumerate(zip(t.tolist(), valid.tolist())):
+            events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]))
+            closure[k] = det.closure
+            calibrating[k] = det.calibrating
+        if t_end is None:
+            t_end = float(t[-1]) + 1.0 / self.fps if t.size else 0.0
+        events += self.finish(t_end)
+        return Detection(events, filt, closure, calibrating)
+
+
+@dataclass
+class Detection:
+    """What the chain found in a whole recording."""
+
+    events: list[Event]
+    filt: np.ndarray  # (n, len(FEATURE_COLUMNS)) filtered features
+    closure: np.ndarray  # (n, 2) per-side closure, NaN where invalid or calibrating
+    calibrating: np.ndarray  # (n,) bool
+
+
+def detect_features(t, valid, raw, fps: float, params: PipelineParams = PipelineParams(),
+                    t_end: float | None = None) -> Detection:
+    """Filters and detector over stored per-frame features (what `twitchcam detect` runs)."""
+    return SignalChain(fps, params).run(t, valid, raw, t_end)

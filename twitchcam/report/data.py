@@ -1,0 +1,429 @@
+"""The report's inputs: session folders read back, and the data behind each plot.
+
+Plots only: every number the report prints comes from summary.json (see report.py).
+Frames and events are read column-wise and thinned, so an hour-long session loads fast.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from twitchcam.core import grades as grades_mod
+from twitchcam.core.anatomy import SIDES
+from twitchcam.errors import TwitchcamError
+from twitchcam.store.index import (
+    SESSION_FILE,
+    SUMMARY_FILE,
+    find_session_dirs,
+    finite,
+    is_session_dir,
+    parse_started_at,
+    read_json,
+)
+from twitchcam.core.summary import CLOSED_AT
+
+DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
+DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
+                      30, 60])
+
+# =========================================================================== loading
+
+@dataclass
+class Frames:
+    t: np.ndarray
+    valid: np.ndarray  # bool
+    closure: dict[str, np.ndarray]  # per side, NaN when not measured
+    reasons: dict[str, int]  # invalid-frame counts per reason
+    dropped: int  # frames dropped in live mode (sum of the dropped column)
+
+    @property
+    def n(self) -> int:
+        return int(self.t.size)
+
+
+@dataclass
+class Events:
+    onset: np.ndarray
+    duration: np.ndarray
+    side: np.ndarray  # str
+    kind: np.ndarray  # str
+    region: np.ndarray  # str
+    bad_rows: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.onset.size)
+
+    def spasm_mask(self, side: str) -> np.ndarray:
+        return self.side == side
+
+
+@dataclass
+class Session:
+    path: Path
+    meta: dict[str, Any]
+    summary: dict[str, Any]
+    started: dt.datetime | None
+    grades: dict[str, Any]
+    frames: Frames | None = None
+    events: Events | None = None
+    markers: list[tuple[float, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # problems with plot inputs
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def valid_s(self) -> float:
+        return finite(self.summary.get("valid_s")) or 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return finite(self.summary.get("duration_s")) or 0.0
+
+    @property
+    def no_face(self) -> bool:
+        return bool(self.summary.get("no_face")) or self.valid_s <= 0
+
+    def side(self, side: str) -> dict[str, Any]:
+        return (self.summary.get("spasms") or {}).get(side) or {}
+
+
+def _float_or_nan(s: str) -> float:
+    if not s:
+        return math.nan
+    try:
+        return float(s)
+    except ValueError:
+        return math.nan
+
+
+_REASON_CODES = {"": 0.0, "no_face": 1.0, "extreme_pose": 2.0, "face_too_small": 3.0}
+_REASON_NAMES = {1: "no_face", 2: "extreme_pose", 3: "face_too_small", 9: "other"}
+
+
+def read_frames(path: Path) -> Frames:
+    """The columns of frames.csv the plots need.  Fast path: np.loadtxt on the needed columns
+    (~0.1 s per hour of video); a ragged file (e.g. a half-written last line after a crash)
+    falls back to the csv module, skipping malformed rows."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            header = next(csv.reader([f.readline()]), [])
+    except OSError as e:
+        raise TwitchcamError(f"cannot read {path}: {e}") from None
+    header = [h.strip() for h in header]
+    want = ["t_s", "valid", "reason", "closure_left", "closure_right", "dropped"]
+    if "t_s" not in header or "valid" not in header:
+        raise TwitchcamError(f"{path} has no t_s/valid columns")
+    idx = {c: header.index(c) for c in want if c in header}
+    cols = list(idx)
+    usecols = [idx[c] for c in cols]
+    conv: dict[int, Any] = {i: _float_or_nan for i in usecols}
+    if "reason" in idx:
+        conv[idx["reason"]] = lambda s: _REASON_CODES.get(s.strip(), 9.0)
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols,
+                              converters=conv, dtype=float, ndmin=2, encoding="utf-8")
+    except (ValueError, IndexError):
+        data = _read_frames_slow(path, usecols, conv)
+    col = {c: data[:, i] if data.size else np.zeros(0) for i, c in enumerate(cols)}
+    t = col["t_s"]
+    ok = np.isfinite(t)
+    valid = np.nan_to_num(col["valid"]) > 0
+    closure = {}
+    for s in SIDES:
+        c = col.get(f"closure_{s}")
+        c = np.full(t.size, np.nan) if c is None else c.copy()
+        c[~valid] = np.nan
+        closure[s] = c[ok]
+    t, valid = t[ok], valid[ok]
+    reasons: dict[str, int] = {}
+    if "reason" in col:
+        codes = col["reason"][ok].astype(int)
+        counts = np.bincount(codes[~valid], minlength=10)
+        for code, name in _REASON_NAMES.items():
+            if counts[code]:
+                reasons[name] = int(counts[code])
+        unexplained = int((~valid).sum()) - sum(reasons.values())
+        if unexplained > 0:
+            reasons["other"] = reasons.get("other", 0) + unexplained
+    elif (~valid).any():
+        reasons["other"] = int((~valid).sum())
+    dropped = int(np.nansum(col["dropped"])) if "dropped" in col else 0
+    order = np.argsort(t, kind="stable")
+    if order.size and np.any(order[1:] < order[:-1]):
+        t, valid = t[order], valid[order]
+        closure = {s: c[order] for s, c in closure.items()}
+    return Frames(t=t, valid=valid, closure=closure, reasons=reasons, dropped=dropped)
+
+
+def _read_frames_slow(path: Path, usecols: list[int], conv: dict[int, Any]) -> np.ndarray:
+    rows = []
+    need = max(usecols) + 1
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        for r in reader:
+            if len(r) < need:
+                continue
+            try:
+                rows.append([conv[i](r[i]) for i in usecols])
+            except Exception:  # noqa: BLE001 - a malformed row is skipped, not fatal
+                continue
+    return np.array(rows, dtype=float).reshape(-1, len(usecols))
+
+
+def read_events(path: Path) -> Events:
+    onset, dur, side, kind, region = [], [], [], [], []
+    bad = 0
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            for r in csv.DictReader(f):
+                try:
+                    o = float(r["onset_s"])
+                    d = r.get("duration_s")
+                    d = float(d) if d not in (None, "") else float(r["offset_s"]) - o
+                    s = (r.get("side") or "").strip()
+                    if s not in ("left", "right", "both") or not (math.isfinite(o)
+                                                                   and math.isfinite(d)):
+                        raise ValueError
+                except (KeyError, TypeError, ValueError):
+                    bad += 1
+                    continue
+                onset.append(o)
+                dur.append(max(d, 0.0))
+                side.append(s)
+                kind.append((r.get("kind") or "").strip())
+                region.append((r.get("region") or "").strip())
+    except OSError as e:
+        raise TwitchcamError(f"cannot read {path}: {e}") from None
+    return Events(np.array(onset, float), np.array(dur, float), np.array(side, str),
+                  np.array(kind, str), np.array(region, str), bad)
+
+
+def read_markers(path: Path) -> list[tuple[float, str]]:
+    out = []
+    with open(path, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            t = finite(r.get("t_s"))
+            if t is not None:
+                out.append((t, (r.get("label") or "").strip()))
+    return sorted(out)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Session folders from the command line; a folder that is not a session itself but
+    holds session folders (e.g. recordings/) stands for all of them.  Duplicates dropped."""
+    out: list[Path] = []
+    seen = set()
+    for p in paths:
+        p = Path(p).expanduser()
+        if not p.exists():
+            raise TwitchcamError(f"{p} does not exist")
+        if not p.is_dir():
+            raise TwitchcamError(f"{p} is not a session folder")
+        found = [p] if is_session_dir(p) else find_session_dirs(p)
+        if not found:
+            raise TwitchcamError(f"{p} is not a session folder (no {SESSION_FILE}) and holds "
+                                 "none")
+        for d in found:
+            key = d.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(d)
+    return out
+
+
+def load_session(path: str | Path, detail: bool = True) -> Session:
+    """A session's metadata and summary; with ``detail``, also the plot inputs."""
+    path = Path(path)
+    if not is_session_dir(path):
+        raise TwitchcamError(f"{path} is not a session folder (no {SESSION_FILE})")
+    meta = read_json(path / SESSION_FILE)
+    if not (path / SUMMARY_FILE).is_file():
+        status = meta.get("status", "unknown")
+        raise TwitchcamError(f"{path} has no {SUMMARY_FILE} (session status: {status}); "
+                             "it was not summarised")
+    summary = read_json(path / SUMMARY_FILE)
+    started = parse_started_at(summary.get("started_at") or meta.get("started_at"))
+    stored = summary.get("grades")
+    grades = stored if isinstance(stored, dict) and "jankovic_frequency" in stored \
+        else grades_mod.estimate(summary)
+    s = Session(path=path, meta=meta, summary=summary, started=started, grades=grades)
+    if detail:
+        load_detail(s)
+    return s
+
+
+def load_detail(s: Session) -> None:
+    """Plot inputs; a missing or broken file is a note in the report, never a crash."""
+    if s.frames is None:
+        p = s.path / "frames.csv"
+        if p.is_file():
+            try:
+                s.frames = read_frames(p)
+            except TwitchcamError as e:
+                s.notes.append(f"frames.csv unreadable ({e}): no timeline")
+        else:
+            s.notes.append("frames.csv is missing: no timeline")
+    if s.events is None:
+        p = s.path / "events.csv"
+        if p.is_file():
+            try:
+                s.events = read_events(p)
+                if s.events.bad_rows:
+                    s.notes.append(f"events.csv: {s.events.bad_rows} malformed row(s) skipped")
+            except TwitchcamError as e:
+                s.notes.append(f"events.csv unreadable ({e})")
+        else:
+            s.notes.append("events.csv is missing: no events marked")
+    p = s.path / "markers.csv"
+    if p.is_file():
+        try:
+            s.markers = read_markers(p)
+        except (OSError, csv.Error, UnicodeDecodeError) as e:
+            s.notes.append(f"markers.csv unreadable ({e})")
+
+
+# =========================================================================== plot data
+
+def _nice_bin(span_s: float, max_bins: int, choices: Sequence[float]) -> float:
+    for c in choices:
+        if span_s / c <= max_bins:
+            return float(c)
+    return float(choices[-1])
+
+
+def session_span(s: Session) -> tuple[float, float]:
+    """(start, end) of the session's time axis in seconds."""
+    t0 = 0.0
+    end = s.duration_s
+    if s.frames is not None and s.frames.n:
+        t0 = min(0.0, float(s.frames.t[0]))
+        end = max(end, float(s.frames.t[-1]))
+    return t0, max(end, t0 + 1.0)
+
+
+def span_mask(t: np.ndarray, onset: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    """Frames (sorted times ``t``) that fall inside any [onset, onset + duration] span."""
+    delta = np.zeros(t.size + 1, int)
+    np.add.at(delta, np.searchsorted(t, onset, "left"), 1)
+    np.add.at(delta, np.searchsorted(t, onset + duration, "right"), -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def timeline_data(frames: Frames, t0: float, t1: float, max_points: int = 1500,
+                  exclude: np.ndarray | None = None) -> dict:
+    """Per-side closure for the timeline.
+
+    Sessions of up to ``max_points`` frames plot the closure itself ("raw").  Longer ones are
+    binned: each bin gives the share of measured time the eye was closed (closure >= 0.5),
+    leaving out the frames flagged in ``exclude`` (the report passes detected blinks, which
+    would otherwise paint a constant band), so a tonic spasm fills its bin.  Also flags bins
+    mostly without a tracked face ("invalid") or without a closure measurement while tracked
+    ("calibrating").
+    """
+    t = frames.t
+    if t.size <= max_points:
+        measured = {s: np.isfinite(frames.closure[s]) for s in SIDES}
+        return {
+            "mode": "raw", "bin_s": None, "x": t,
+            "y": {s: np.clip(frames.closure[s], 0, 1) for s in SIDES},
+            "invalid": ~frames.valid,
+            "calibrating": frames.valid & ~(measured["left"] | measured["right"]),
+        }
+    bin_s = _nice_bin(t1 - t0, max_points, (0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300, 600))
+    nb = int(math.ceil((t1 - t0) / bin_s)) or 1
+    b = np.clip(((t - t0) / bin_s).astype(int), 0, nb - 1)
+    total = np.bincount(b, minlength=nb).astype(float)
+    n_valid = np.bincount(b, weights=frames.valid.astype(float), minlength=nb)
+    y, any_measured = {}, np.zeros(nb)
+    keep = np.ones(t.size, bool) if exclude is None else ~exclude
+    for s in SIDES:
+        c = frames.closure[s]
+        m = np.isfinite(c)
+        any_measured = np.maximum(any_measured, np.bincount(b, weights=m.astype(float),
+                                                            minlength=nb))
+        m &= keep
+        n_meas = np.bincount(b, weights=m.astype(float), minlength=nb)
+        n_closed = np.bincount(b, weights=(m & (np.nan_to_num(c) >= CLOSED_AT)).astype(float),
+                               minlength=nb)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y[s] = np.where(n_meas > 0, n_closed / np.maximum(n_meas, 1), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        invalid = np.where(total > 0, 1 - n_valid / np.maximum(total, 1), 1.0) > 0.5
+        calib = (~invalid) & (any_measured < 0.5 * np.maximum(n_valid, 1))
+    return {"mode": "binned", "bin_s": bin_s, "x": t0 + (np.arange(nb) + 0.5) * bin_s,
+            "y": y, "invalid": invalid, "calibrating": calib}
+
+
+def rate_bin_seconds(span_s: float) -> float:
+    if span_s <= 180:
+        return 10.0
+    if span_s <= 480:
+        return 30.0
+    if span_s <= 2 * 3600:
+        return 60.0
+    if span_s <= 6 * 3600:
+        return 300.0
+    return 900.0
+
+
+def rate_data(s: Session) -> dict | None:
+    """Spasms per valid minute per side in fixed time bins (None without frames/events).
+
+    A bin's valid minutes = its length x the share of its frames with a tracked face; bins
+    with less than half their length valid are left empty (NaN) rather than extrapolated.
+    """
+    if s.frames is None or s.events is None or not s.frames.n:
+        return None
+    t0, t1 = session_span(s)
+    bin_s = min(rate_bin_seconds(t1 - t0), t1 - t0)
+    nb = int(math.ceil((t1 - t0) / bin_s - 1e-9)) or 1
+    edges = t0 + np.arange(nb + 1) * bin_s
+    edges[-1] = max(edges[-1], t1)
+    lengths = np.minimum(edges[1:], t1) - edges[:-1]
+    b = np.clip(((s.frames.t - t0) / bin_s).astype(int), 0, nb - 1)
+    total = np.bincount(b, minlength=nb).astype(float)
+    nv = np.bincount(b, weights=s.frames.valid.astype(float), minlength=nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, nv / np.maximum(total, 1), 0.0)
+    valid_min = share * lengths / 60.0
+    out = {"bin_s": bin_s, "edges": edges, "valid_min": valid_min, "counts": {}, "rate": {}}
+    for side in SIDES:
+        on = s.events.onset[s.events.spasm_mask(side)]
+        cb = np.clip(((on - t0) / bin_s).astype(int), 0, nb - 1)
+        counts = np.bincount(cb, minlength=nb)[:nb]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(share * lengths >= 0.5 * bin_s, counts / valid_min, np.nan)
+        out["counts"][side] = counts
+        out["rate"][side] = rate
+    return out
+
+
+def duration_hist(events: Events | None) -> dict | None:
+    """Spasm-duration counts per side and kind in log-spaced bins (DUR_EDGES; shorter and
+    longer durations go in the first and last bin)."""
+    if events is None:
+        return None
+    out = {"edges": DUR_EDGES.tolist(), "counts": {}}
+    for side in SIDES:
+        m = events.spasm_mask(side)
+        out["counts"][side] = {}
+        for kind in ("clonic", "tonic"):
+            d = np.clip(events.duration[m & (events.kind == kind)], DUR_EDGES[0],
+                        DUR_EDGES[-1] * 0.999)
+            c, _ = np.histogram(d, DUR_EDGES)
+            out["counts"][side][kind] = c.astype(int).tolist()
+    return out

@@ -1,0 +1,48 @@
+"""The video end of the one streaming pipeline: frame -> landmarks -> features, then the
+signal chain (twitchcam.core.stream).
+
+File analysis and live monitoring both call `Pipeline.process` once per frame and
+`twitchcam.store.recorder.run_session` to drive it; they differ only in where frames come
+from and how fast.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from twitchcam.core.features import FeatureParams, FrameFeatures, frame_features
+from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
+from twitchcam.video.model import MODEL_SHA256
+from twitchcam.video.source import Frame
+
+
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
+                      params: FeatureParams) -> tuple[FrameFeatures, np.ndarray | None]:
+    """The first stages: landmarks of the unmirrored face, and their features."""
+    img = cv2.flip(bgr, 1) if mirrored else bgr
+    points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
+    return frame_features(points, params), points
+
+
+class Pipeline:
+    """Per-frame processing with all state (landmarker tracking, filters, detector)."""
+
+    def __init__(self, landmarker, fps: float, params: PipelineParams = PipelineParams(), mirrored: bool = False):
+        self.landmarker = landmarker
+        self.fps = fps
+        self.params = params
+        self.mirrored = mirrored
+        self.chain = SignalChain(fps, params)
+
+    def process(self, frame: Frame) -> FrameResult:
+        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features)
+        return self.chain.process(frame.index, frame.t_s, ff, points)
+
+    def results(self, frames):
+        """The results of `frames`, one by one (what run_session consumes)."""
+        return (self.process(frame) for frame in frames)
+
+
+def session_meta(source: str, mode: str, fps: float, mirrored: bool, params: PipelineParams) -> dict:
+    return {"source": source, "mode": mode, "fps": fps, "mirrored": mirrored, "params": params.to_dict(),
+            "model_sha256": MODEL_SHA256}
