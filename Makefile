@@ -5,7 +5,7 @@ UV := python3 -m uv
 endif
 PY := .venv/bin/python
 
-.PHONY: run test setup bench accuracy clean
+.PHONY: run test test-busy setup bench accuracy clean
 
 setup: .venv/.synced
 
@@ -18,12 +18,16 @@ setup: .venv/.synced
 # and analyse it.
 run: setup
 	$(PY) -m twitchcam models --fetch
-	$(PY) -m twitchcam.synth.inject sample recordings/sample-input
-	$(PY) -m twitchcam analyze recordings/sample-input/sample.avi --out recordings/sample
+	$(PY) -m twitchcam demo
 
 test: setup
 	$(PY) -m twitchcam models --fetch >/dev/null
 	$(PY) -m pytest -q
+
+# The suite with every core kept busy by other processes, as on a loaded CI machine.
+test-busy: setup
+	$(PY) -m twitchcam models --fetch >/dev/null
+	$(PY) tests/cpu_hog.py -- $(PY) -m pytest -q
 
 bench: setup
 	$(PY) benchmarks/speed.py

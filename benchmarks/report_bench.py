@@ -31,38 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.test_report import (  # noqa: E402  (the tests' session simulator)
-    PARAMS,
-    VERSIONS,
-    reference_summary,
+    frame_arrays,
+    product_summary,
     typical_sim,
     write_session,
 )
 
 from twitchcam.report import html as report, pdf as report_pdf  # noqa: E402
 from twitchcam.store import index, treatments  # noqa: E402
-
-
-def quick_summary(sim) -> dict:
-    """summary.json from the simulated events alone (the shared frames.csv is not theirs)."""
-    vmin = sim.duration_s / 60
-    sp = {}
-    for side in ("left", "right"):
-        ev = [e for e in sim.events if e.side == side]
-        d = [e.duration for e in ev]
-        sp[side] = {"count": len(ev), "per_min": len(ev) / vmin,
-                    "clonic": sum(e.kind == "clonic" for e in ev),
-                    "tonic": sum(e.kind == "tonic" for e in ev),
-                    "mean_duration_s": float(np.mean(d)) if d else None,
-                    "max_duration_s": float(np.max(d)) if d else None,
-                    "closed_fraction": min(1.0, sum(d) / sim.duration_s + 0.05),
-                    "with_mouth": sum(e.mouth for e in ev)}
-    nb = sum(e.side == "both" for e in sim.events)
-    c = {s: sp[s]["count"] for s in sp}
-    return {"format": 1, "duration_s": sim.duration_s, "valid_s": sim.duration_s,
-            "status": "complete", "started_at": sim.started_at, "source": "clip.mp4",
-            "no_face": False, "spasms": sp, "blinks": {"count": nb, "per_min": nb / vmin},
-            "affected_side": max(c, key=c.get) if c["left"] != c["right"] else None,
-            "params": PARAMS, "model_sha256": "0" * 64, "versions": VERSIONS}
 
 
 def timed(label: str, fn, results: dict):
@@ -108,9 +84,9 @@ def main() -> int:
     def setup():
         latest = sims[-1]
         first = write_session(rec / f"s{n - 1:03d}", latest)  # real frames for the latest
-        (first / "summary.json").write_text(json.dumps(reference_summary(latest)))
+        shared = frame_arrays(latest)  # the others link its frames.csv: their summaries count those frames
         for i, sim in enumerate(sims[:-1]):
-            write_session(rec / f"s{i:03d}", sim, summary=quick_summary(sim),
+            write_session(rec / f"s{i:03d}", sim, summary=product_summary(sim, shared),
                           frames_from=first / "frames.csv")
         for d in inj:
             treatments.add(treatments.path_for(rec), d.isoformat(), "left", "botox", "25 U")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from twitchcam.cli.main import main as cli_main
 from twitchcam.cli import report as report_cli
 from twitchcam.store import index
 from twitchcam.errors import TwitchcamError
@@ -127,7 +128,7 @@ def test_sessions_command(tmp_path, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "2024-05-01" in out and "left/min" in out
-    assert report_cli.main(["sessions", "--recordings", str(tmp_path / "nope")]) == 2
+    assert cli_main(["sessions", "--recordings", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("twitchcam: error:") and err.count("\n") == 1
 

@@ -24,23 +24,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twitchcam.cli.main import main as cli_main
 from twitchcam.core import grades
+from twitchcam.core.events import Event
+from twitchcam.core.features import FEATURE_COLUMNS
+from twitchcam.core.stream import PipelineParams
+from twitchcam.core.summary import FrameTotals, summarize
+from twitchcam.store.session import SessionWriter
+from twitchcam.video.model import MODEL_SHA256
 from twitchcam.report import data as report_data, html as report, pdf as report_pdf, trends as report_trends
 from twitchcam.store import treatments
 from twitchcam.errors import TwitchcamError
 
-FRAME_COLUMNS = (
-    ["frame", "t_s", "valid", "reason", "yaw", "pitch", "roll"]
-    + [f"raw_{f}_{s}" for f in ("eye_open", "brow", "mouth", "cheek") for s in ("left", "right")]
-    + [f"filt_{f}_{s}" for f in ("eye_open", "brow", "mouth", "cheek") for s in ("left", "right")]
-    + ["closure_left", "closure_right", "dropped"]
-)
-EVENT_COLUMNS = ["onset_s", "offset_s", "duration_s", "side", "kind", "twitches",
-                 "peak_closure", "region", "detected_at_s"]
-VERSIONS = {"twitchcam": "0.1.0", "mediapipe": "0.10.14", "opencv": "4.10.0",
-            "numpy": np.__version__, "scipy": "1.13.0"}
-PARAMS = {"tonic_min_s": 1.0, "merge_gap_s": 0.2, "min_event_s": 0.06,
-          "closure_on": 0.5, "closure_off": 0.3, "blink_lag_s": 0.05}
+PARAMS = PipelineParams().to_dict()  # the product's own parameter names
 
 
 # ============================================================================ simulator
@@ -110,92 +106,53 @@ def frame_arrays(sim: Sim):
     return t, valid, reason, closure
 
 
-def write_frames(path: Path, sim: Sim) -> None:
-    t, valid, reason, closure = frame_arrays(sim)
-    n = t.size
-    rng = np.random.default_rng(sim.seed + 1)
-    names = {0: "", 1: "no_face", 2: "extreme_pose", 3: "face_too_small"}
-    feat = rng.normal(0.3, 0.01, (n, 19))  # yaw..filt_cheek_right: values are not plotted
-    lines = [",".join(FRAME_COLUMNS)]
-    cl = np.where(np.isfinite(closure["left"]), np.char.mod("%.3f", np.nan_to_num(
-        closure["left"])), "")
-    cr = np.where(np.isfinite(closure["right"]), np.char.mod("%.3f", np.nan_to_num(
-        closure["right"])), "")
-    feat_s = np.char.mod("%.4f", feat)
-    empty = "," * 18
-    for i in range(n):
-        if valid[i]:
-            mid = ",".join(feat_s[i])
-        else:
-            mid = empty
-        lines.append(f"{i},{t[i]:.4f},{int(valid[i])},{names[reason[i]]},{mid},{cl[i]},{cr[i]},0")
-    path.write_text("\n".join(lines) + "\n")
+def product_events(sim: Sim) -> list[Event]:
+    out = []
+    for ev in sorted(sim.events, key=lambda x: x.onset):
+        out.append(Event(ev.onset, ev.onset + ev.duration, ev.side, ev.kind, 1 if ev.kind != "clonic" else 2,
+                         ev.peak, "eye+mouth" if ev.mouth else "eye", ev.onset + ev.duration + 0.1))
+    return out
 
 
-def write_events(path: Path, evs: list[Ev]) -> None:
-    rows = [",".join(EVENT_COLUMNS)]
-    for ev in sorted(evs, key=lambda x: x.onset):
-        tw = 1 if ev.kind != "clonic" else 2
-        region = "eye+mouth" if ev.mouth else "eye"
-        rows.append(f"{ev.onset:.3f},{ev.onset + ev.duration:.3f},{ev.duration:.3f},{ev.side},"
-                    f"{ev.kind},{tw},{ev.peak:.2f},{region},{ev.onset + ev.duration + 0.1:.3f}")
-    path.write_text("\n".join(rows) + "\n")
+def session_meta(sim: Sim) -> dict:
+    return {"started_at": sim.started_at, "source": "webcam:0" if sim.mode == "live" else "clip.mp4",
+            "mode": sim.mode, "fps": sim.fps, "mirrored": sim.mirrored, "params": PARAMS,
+            "model_sha256": MODEL_SHA256}
 
 
-def reference_summary(sim: Sim) -> dict:
-    """summary.json computed from what the simulator KNOWS it put in (ground truth)."""
-    t, valid, reason, closure = frame_arrays(sim)
-    valid_s = float(valid.sum() / sim.fps)
-    vmin = valid_s / 60.0
-    spasms = {}
-    for s in ("left", "right"):
-        evs = [ev for ev in sim.events if ev.side == s]
-        d = [ev.duration for ev in evs]
-        closed = (np.nan_to_num(closure[s]) >= 0.5) & valid
-        spasms[s] = {
-            "count": len(evs),
-            "per_min": len(evs) / vmin if vmin > 0 else None,
-            "clonic": sum(ev.kind == "clonic" for ev in evs),
-            "tonic": sum(ev.kind == "tonic" for ev in evs),
-            "mean_duration_s": float(np.mean(d)) if d else None,
-            "max_duration_s": float(np.max(d)) if d else None,
-            "closed_fraction": float(closed.sum() / valid.sum()) if valid.any() else None,
-            "with_mouth": sum(ev.mouth for ev in evs),
-        }
-    nb = sum(ev.side == "both" for ev in sim.events)
-    counts = {s: spasms[s]["count"] for s in spasms}
-    affected = None
-    if max(counts.values()) > 0 and counts["left"] != counts["right"]:
-        affected = max(counts, key=counts.get)
-    return {
-        "format": 1, "duration_s": sim.duration_s, "valid_s": valid_s, "status": sim.status,
-        "started_at": sim.started_at, "source": "webcam:0" if sim.mode == "live" else
-        "clip.mp4", "no_face": not valid.any(), "spasms": spasms,
-        "blinks": {"count": nb, "per_min": nb / vmin if vmin > 0 else None},
-        "affected_side": affected, "params": PARAMS, "model_sha256": "64184e229b263107bc2b"
-        "804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff", "versions": VERSIONS,
-    }
+def product_summary(sim: Sim, frames: tuple | None = None) -> dict:
+    """summary.json as the pipeline writes it: the product's own summarize() over the frames
+    and events the simulator put in (the golden-value tests check it against what they know)."""
+    t, valid, reason, closure = frames or frame_arrays(sim)
+    totals = FrameTotals.of(t, valid, np.stack([closure["left"], closure["right"]], axis=1), sim.fps)
+    return summarize(totals, product_events(sim), {**session_meta(sim), "status": sim.status})
 
 
 def write_session(folder: Path, sim: Sim, frames: bool = True, summary: dict | None = None,
                   frames_from: Path | None = None) -> Path:
-    """A session folder per the contract.  ``frames_from`` hard-links an existing
-    frames.csv instead of writing one (the benchmark's 200 identical hours)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": 1, "started_at": sim.started_at, "source": "clip.mp4", "mode": sim.mode,
-            "mirrored": sim.mirrored, "fps": sim.fps, "status": sim.status,
-            "ended_at": None}
-    (folder / "session.json").write_text(json.dumps(meta, indent=1))
+    """A session folder written by the product's own SessionWriter.  ``frames_from`` hard-links
+    an existing frames.csv instead of writing one (the benchmark's 200 identical hours)."""
+    writer = SessionWriter(folder, session_meta(sim))
+    arrays = frame_arrays(sim)
+    if frames and frames_from is None:
+        t, valid, reason, closure = arrays
+        names = {0: "", 1: "no_face", 2: "extreme_pose", 3: "face_too_small"}
+        rng = np.random.default_rng(sim.seed + 1)
+        k = len(FEATURE_COLUMNS)
+        feat = rng.normal(0.3, 0.01, (t.size, 2 * k + 3))  # pose and features: values are not plotted
+        feat[~valid] = np.nan
+        for i in range(t.size):
+            writer.frame(i, t[i], valid[i], names[reason[i]], feat[i, :3], feat[i, 3:3 + k], feat[i, 3 + k:],
+                         (closure["left"][i], closure["right"][i]))
+    writer.events(product_events(sim))
+    for t_s, label in sim.markers:
+        writer.marker(t_s, label)
+    writer.close(sim.status, summary if summary is not None else product_summary(sim, arrays))
     if frames_from is not None:
+        (folder / "frames.csv").unlink()
         os.link(frames_from, folder / "frames.csv")
-    elif frames:
-        write_frames(folder / "frames.csv", sim)
-    write_events(folder / "events.csv", sim.events)
-    if sim.markers:
-        (folder / "markers.csv").write_text(
-            "t_s,label\n" + "".join(f"{t:.2f},{lbl}\n" for t, lbl in sim.markers))
-    summ = summary if summary is not None else reference_summary(sim)
-    (folder / "summary.json").write_text(json.dumps(summ, indent=1))
+    elif not frames:
+        (folder / "frames.csv").unlink()
     return folder
 
 
@@ -312,7 +269,7 @@ def known(tmp_path) -> tuple[Path, Sim]:
 
 # ============================================================================ golden values
 
-def test_reference_summary_golden_values(known):
+def test_product_summary_golden_values(known):
     folder, sim = known
     s = json.loads((folder / "summary.json").read_text())
     left, right = s["spasms"]["left"], s["spasms"]["right"]
@@ -388,7 +345,7 @@ def test_report_content(known):
     text = re.sub(r"<[^>]+>", " ", doc)
     for needle in ("patient's own", "Not a medical device", "not a diagnosis",
                    "Jankovic frequency", "SMC-style spread", "coffee", "stress",
-                   "Methods", "MediaPipe", "tonic_min_s", "Blinks", "Rule:"):
+                   "Methods", "MediaPipe", "merge_gap_s", "Blinks", "Rule:"):
         assert needle.lower() in text.lower(), needle
     p = parse(doc)
     assert len(p.imgs) == 2 and all(i.startswith("data:image/png;base64,") for i in p.imgs)
@@ -794,14 +751,12 @@ def test_pdf_multi_session_page_count(tmp_path):
 # ============================================================================ CLI
 
 def test_report_command_finds_the_treatment_log(tmp_path, capsys):
-    from twitchcam.cli import report as report_cli
-
     rec = tmp_path / "recordings"
     _series(rec, 3, dt.datetime(2024, 5, 1, 9), 7.0, duration_s=120)
-    assert report_cli.main(["treatment", "add", "2024-05-10", "--side", "left", "--note",
+    assert cli_main(["treatment", "add", "2024-05-10", "--side", "left", "--note",
                             "25 U", "--recordings", str(rec)]) == 0
     out_html = tmp_path / "out" / "r.html"
-    assert report_cli.main(["report", str(rec), "--out", str(out_html),
+    assert cli_main(["report", str(rec), "--out", str(out_html),
                             "--patient", "J. Doe"]) == 0
     out = capsys.readouterr().out
     assert "3 session(s), full detail for 1" in out and "1 treatment(s)" in out
@@ -810,7 +765,7 @@ def test_report_command_finds_the_treatment_log(tmp_path, capsys):
     data = json.loads(parse(doc).json_text)
     assert data["treatment_effect"]["last_injection"]["date"] == "2024-05-10"
     # errors: one line on stderr, exit code 2, nothing written
-    assert report_cli.main(["report", str(tmp_path / "nope"), "--out",
+    assert cli_main(["report", str(tmp_path / "nope"), "--out",
                             str(tmp_path / "x.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("twitchcam: error:") and err.count("\n") == 1

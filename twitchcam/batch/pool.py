@@ -38,6 +38,7 @@ from twitchcam.store.atomic import write_text_atomic
 from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
                                plan_chunks, probe_video, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -127,7 +128,7 @@ def output_folders(videos: Sequence[Path], out_root: Path) -> list[Path]:
 def completed_summary(folder: Path) -> dict | None:
     """The summary of a finished session in folder, or None if it must be (re)done."""
     try:
-        meta = json.loads((folder / "session.json").read_text())
+        meta = json.loads((folder / SESSION_FILE).read_text())
     except (OSError, ValueError):
         return None
     return completed_or_partial(folder) if meta.get("status") == "complete" else None
@@ -195,7 +196,7 @@ def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tup
 
 def completed_or_partial(folder: Path) -> dict | None:
     try:
-        return json.loads((folder / "summary.json").read_text())
+        return json.loads((folder / SUMMARY_FILE).read_text())
     except (OSError, ValueError):
         return None
 

@@ -55,7 +55,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from twitchcam.cli.options import detector_params
     from twitchcam.live.loop import LiveOptions, run_live
     from twitchcam.core.stream import PipelineParams
-    from twitchcam.cli.progress import summary_table
+    from twitchcam.cli.tables import summary_table
 
     opts = LiveOptions(
         source=args.source, model=args.model, out=Path(args.out) if args.out else None, recordings=args.recordings,

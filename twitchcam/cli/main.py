@@ -12,7 +12,7 @@ from pathlib import Path
 
 from twitchcam.cli.options import add_detector_options, add_recordings_option, detector_params
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.store.paths import recordings_dir
+from twitchcam.store.paths import recordings_dir, session_path
 
 def _output_folders(videos: list[Path], out: str | None, recordings: str | None) -> list[Path]:
     if len(videos) == 1:
@@ -45,7 +45,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # No MediaPipe here: a batch's parent only hands work to processes that load it themselves.
     from twitchcam.video.model import ensure_model
     from twitchcam.core.stream import PipelineParams
-    from twitchcam.cli.progress import summary_table
+    from twitchcam.cli.tables import summary_table
     from twitchcam.video.source import find_videos
 
     if args.jobs < 1:
@@ -95,13 +95,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from twitchcam.store.redetect import redetect
-    from twitchcam.cli.progress import summary_table
+    from twitchcam.cli.tables import summary_table
 
-    folder = Path(args.session)
+    folder = session_path(args.session, args.recordings)
     out = Path(args.out) if args.out else folder / "detect"
     summary = redetect(folder, out, lambda base: detector_params(args, base))
     print(summary_table(folder.name, summary))
     print(f"  events and summary: {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from twitchcam.cli.tables import summary_table
+    from twitchcam.synth.demo import run_demo
+    from twitchcam.video.model import ensure_model
+
+    folder, summary, verdict = run_demo(recordings_dir(args.recordings), ensure_model(args.model))
+    print(summary_table(folder.name, summary))
+    print(f"  session: {folder}")
+    print(f"  {verdict}")
+    print(f"  next: twitchcam report {folder}")
     return 0
 
 
@@ -150,8 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("detect", help="re-run filtering and detection on a session folder, without video")
     p.add_argument("session")
     p.add_argument("--out", help="where to write events.csv and summary.json (default SESSION/detect)")
+    add_recordings_option(p)
     add_detector_options(p)
     p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("demo", help="analyse a real face with known injected one-sided spasms (what `make run` does)")
+    add_recordings_option(p)
+    p.add_argument("--model", help="path to face_landmarker.task (or set TWITCHCAM_MODEL)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("models", help="show (or fetch) the landmark model")
     p.add_argument("--model", help="path to check instead of the default")

@@ -2,24 +2,29 @@
 
 ``twitchcam.cli.main`` calls ``add_report_commands(subparsers)`` on its argparse subparsers; every
 subcommand sets ``args.func(args) -> int``.  User-facing problems raise TwitchcamError with
-a one-line message.  ``python -m twitchcam.cli.report ...`` runs these commands on their own.
+a one-line message, which the main command line prints.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from twitchcam.store import index, treatments
 from twitchcam.report.data import DETAIL_CHOICES
-from twitchcam.store.paths import recordings_dir
+from twitchcam.store.paths import recordings_dir, session_path
+from twitchcam.cli.options import add_recordings_option
 from twitchcam.errors import TwitchcamError
 
 
 
 def _recordings(args: argparse.Namespace) -> Path:
     return recordings_dir(getattr(args, "recordings", None))
+
+
+def _sessions(args: argparse.Namespace) -> list[Path]:
+    """Session folders as given, or by name under the recordings folder."""
+    return [session_path(s, args.recordings) for s in args.sessions] or [recordings_dir(args.recordings)]
 
 
 def _treatment_log_for_report(args: argparse.Namespace) -> Path | None:
@@ -33,7 +38,7 @@ def _treatment_log_for_report(args: argparse.Namespace) -> Path | None:
     candidates = []
     if args.recordings:
         candidates.append(treatments.path_for(Path(args.recordings).expanduser()))
-    for s in args.sessions:
+    for s in _sessions(args):
         p = Path(s).expanduser().resolve()
         candidates += [treatments.path_for(p), treatments.path_for(p.parent)]
     candidates.append(treatments.path_for(recordings_dir()))
@@ -49,7 +54,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     log_path = _treatment_log_for_report(args)
     log = treatments.load(log_path) if log_path else []
-    res = report.write_report(args.sessions, args.out, treatments=log, detail=args.detail,
+    res = report.write_report(_sessions(args), args.out, treatments=log, detail=args.detail,
                               patient=args.patient, pdf=args.pdf)
     took = time.perf_counter() - t0
     what = f"{res['sessions']} session(s)"
@@ -98,9 +103,6 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``report``, ``treatment {add,remove,list}`` and ``sessions``."""
-    rec_help = ("recordings folder (default: $TWITCHCAM_RECORDINGS or recordings/ beside the "
-                "twitchcam package)")
-
     p = subparsers.add_parser(
         "report", help="build a one-page HTML (and PDF) report from session folders",
         description="Build a self-contained HTML report (images embedded, works offline) from "
@@ -108,7 +110,9 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
                     "recordings/) stands for all of them. With several sessions the report "
                     "starts with trends over time and treatments, then shows the most recent "
                     "session in full.")
-    p.add_argument("sessions", nargs="+", metavar="SESSION_DIR")
+    p.add_argument("sessions", nargs="*", metavar="SESSION",
+                   help="session folders, or their names under the recordings folder "
+                        "(default: every session in the recordings folder)")
     p.add_argument("--out", default="report.html", metavar="FILE.html",
                    help="HTML file to write (default: report.html)")
     p.add_argument("--pdf", action="store_true",
@@ -118,7 +122,7 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
                         "(default: latest)")
     p.add_argument("--treatments", metavar="CSV",
                    help="treatment log (default: treatments.csv in the recordings folder)")
-    p.add_argument("--recordings", metavar="DIR", help=rec_help)
+    add_recordings_option(p)
     p.add_argument("--patient", metavar="NAME", help="name or ID to print in the header")
     p.set_defaults(func=cmd_report)
 
@@ -137,7 +141,7 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--kind", default="botox", choices=treatments.KINDS,
                    help="default: botox (botulinum toxin, any brand)")
     a.add_argument("--note", default="", help='e.g. "25 U orbicularis"')
-    a.add_argument("--recordings", metavar="DIR", help=rec_help)
+    add_recordings_option(a)
     a.set_defaults(func=cmd_treatment_add)
     r = tsub.add_parser("remove", help="delete one entry (a mistake)",
                         description="Delete the entry on DATE; when several share that date, "
@@ -145,10 +149,10 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
     r.add_argument("--side", choices=treatments.SIDES)
     r.add_argument("--kind", choices=treatments.KINDS)
-    r.add_argument("--recordings", metavar="DIR", help=rec_help)
+    add_recordings_option(r)
     r.set_defaults(func=cmd_treatment_remove)
     ls = tsub.add_parser("list", help="show the treatment log")
-    ls.add_argument("--recordings", metavar="DIR", help=rec_help)
+    add_recordings_option(ls)
     ls.set_defaults(func=cmd_treatment_list)
 
     s = subparsers.add_parser("sessions", help="list recorded sessions",
@@ -156,23 +160,6 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
                                           "(date, length, per-side spasm rate, affected side). "
                                           "Uses a cached SQLite index, refreshed from the "
                                           "session folders whenever they change.")
-    s.add_argument("--recordings", metavar="DIR", help=rec_help)
+    add_recordings_option(s)
     s.add_argument("--rebuild", action="store_true", help="rebuild the index from scratch")
     s.set_defaults(func=cmd_sessions)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="twitchcam")
-    sub = parser.add_subparsers(dest="command", metavar="{report,treatment,sessions}")
-    sub.required = True
-    add_report_commands(sub)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except TwitchcamError as e:
-        print(f"twitchcam: error: {e}", file=sys.stderr)
-        return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

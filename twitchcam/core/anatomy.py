@@ -53,7 +53,6 @@ LANDMARKS: dict[str, SideLandmarks] = {
 NOSE_BRIDGE = 168
 NOSE_TIP = 4
 FOREHEAD = 10
-RIGID = (168, 6, 197, 195, 5, 4, 10, 151, 9)
 
 # Full upper/lower lid contours, for drawing overlays and for warping eyelids in tests.
 UPPER_LID = {

@@ -23,11 +23,14 @@ FEATURES: tuple[str, ...] = ("eye_open", "brow", "mouth", "cheek")
 # Column order of the per-frame feature vector: feature-major, side-minor.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f"{f}_{s}" for f in FEATURES for s in SIDES)
 
-# Validity reasons written to frames.csv.
+# Validity reasons written to frames.csv, and what they mean to a reader.
 VALID = ""
 NO_FACE = "no_face"
 POSE = "extreme_pose"
 SMALL = "face_too_small"
+UNREADABLE = "unreadable"  # a frames.csv row damaged on disk (counted by the reader, never written)
+INVALID_REASONS = {NO_FACE: "no face found", POSE: "head turned too far", SMALL: "face too small / too far",
+                   UNREADABLE: "damaged rows in frames.csv"}
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,21 @@ def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def pose_degrees(rot: np.ndarray) -> tuple[float, float, float]:
-    """Yaw, pitch, roll of the head frame relative to the camera (degrees)."""
-    x, _, z = rot
-    # z points into the screen when the face is frontal; the forehead-to-nose-tip axis
-    # leans ~PITCH_OFFSET_DEG away from the camera on a level head, so we take it out.
-    yaw = np.degrees(np.arctan2(z[0], z[2]))
-    pitch = np.degrees(np.arctan2(z[1], z[2])) - PITCH_OFFSET_DEG
-    roll = np.degrees(np.arctan2(x[1], x[0]))
+    """Yaw, pitch, roll of the head relative to the camera (degrees), as one rotation
+    roll(pitch(yaw)) so that each angle reads true alone and in combination.
+
+    The forehead-to-nose-tip axis leans ~PITCH_OFFSET_DEG away from the camera on a level
+    head; the frame is levelled by turning it back about its x axis before the angles are read.
+    Pitch > 0 when the chin comes toward the camera (head bowed, or a camera above the face),
+    < 0 when it moves away (chin up, or a laptop or phone camera below the face).
+    """
+    x, y, z = rot
+    o = np.radians(PITCH_OFFSET_DEG)
+    y0 = np.cos(o) * y + np.sin(o) * z  # the level head's down and depth axes, in camera space
+    z0 = np.cos(o) * z - np.sin(o) * y
+    yaw = np.degrees(np.arctan2(-x[2], z0[2]))
+    pitch = np.degrees(np.arcsin(np.clip(-y0[2], -1.0, 1.0)))
+    roll = np.degrees(np.arctan2(-y0[0], y0[1]))
     return float(yaw), float(pitch), float(roll)
 
 

@@ -29,12 +29,13 @@ import numpy as np
 
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.live.source import LiveSource, frames_until, open_source
-from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, fmt_clock, render, status_line
+from twitchcam.core.clock import format_clock
+from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, session_meta
-from twitchcam.store.paths import recordings_dir
-from twitchcam.store.session import SessionWriter, write_json
+from twitchcam.store.paths import recordings_dir, unique_folder
+from twitchcam.store.session import SUMMARY_FILE, SessionWriter, is_session_dir, write_json
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)
@@ -195,7 +196,7 @@ class LiveRun:
     """Glue between the source, run_session and the user (keys, window, status line)."""
 
     def __init__(self, source: LiveSource, pipeline: Pipeline, writer: SessionWriter, opts: LiveOptions,
-                 window: Window | None, video: VideoRecorder | None, out=sys.stderr):
+                 window: Window | None, video: VideoRecorder | None, out):
         self.source, self.pipeline, self.writer, self.opts = source, pipeline, writer, opts
         self.window, self.video, self.out = window, video, out
         det = pipeline.params.detector
@@ -275,7 +276,7 @@ class LiveRun:
             self.last_frame, self.last_points = frame.bgr, r.points
         if self.window is None:
             for e in spasms:
-                self._print(f"[{fmt_clock(r.t_s)}] {e.side.upper()} {e.kind} spasm: {e.twitches} twitch"
+                self._print(f"[{format_clock(r.t_s)}] {e.side.upper()} {e.kind} spasm: {e.twitches} twitch"
                             f"{'es' if e.twitches != 1 else ''}, {e.duration_s:.2f} s"
                             f"{', with mouth' if e.region == 'eye+mouth' else ''}")
         self._refresh(wall, busy=self.source.mailbox.pending)
@@ -329,7 +330,7 @@ class LiveRun:
         elif key in KEY_MARKER:
             self.markers += 1
             self.writer.marker(t, "marker")
-            self._toast(f"marker {self.markers} at {fmt_clock(t)}")
+            self._toast(f"marker {self.markers} at {format_clock(t)}")
         elif key in KEY_RECALIBRATE:
             self.pipeline.chain.detector.recalibrate()
             self.hist.recalibrated()
@@ -364,24 +365,18 @@ class LiveRun:
         }
 
 
-def default_folder(root: Path) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder, k = root / stamp, 2
-    while folder.exists():
-        folder, k = root / f"{stamp}-{k}", k + 1
-    return folder
-
-
-def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
+def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
     """Run one live session; returns its outcome or raises a one-line TwitchcamError."""
     from twitchcam.video.model import ensure_model
+
+    out = out or sys.stderr  # looked up now: it may have been replaced since import
 
     if opts.duration_s is not None and opts.duration_s <= 0:
         raise TwitchcamError("--duration must be positive")
     if opts.stall_timeout_s <= 0:
         raise TwitchcamError("--stall-timeout must be positive")
-    folder = Path(opts.out) if opts.out else default_folder(recordings_dir(opts.recordings))
-    if (folder / "session.json").exists():
+    folder = Path(opts.out) if opts.out else unique_folder(recordings_dir(opts.recordings), datetime.now().strftime("%Y%m%d-%H%M%S"))
+    if is_session_dir(folder):
         raise TwitchcamError(f"{folder} already holds a session; choose another --out")
     model = ensure_model(opts.model)
     if opts.display is False:
@@ -454,7 +449,7 @@ def _annotate(folder: Path, run: LiveRun | None) -> dict | None:
     """Add the live-only figures (dropped frames, delay) to summary.json after run_session."""
     if run is None:
         return None
-    path = folder / "summary.json"
+    path = folder / SUMMARY_FILE
     try:
         summary = json.loads(path.read_text())
         summary["dropped_frames"] = run.dropped_total

@@ -32,13 +32,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from twitchcam.core.clock import format_clock
+from twitchcam.core.style import SIDE_COLOUR, bgr
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.core.events import Event
 from twitchcam.core.stream import MOUTH
 
 # -- look ---------------------------------------------------------------------------------
 # BGR.  Left blue, right orange, as in the report (Okabe-Ito hues, lightened for a dark screen).
-SIDE_COLOR = {"left": (255, 185, 60), "right": (40, 160, 255)}
+SIDE_COLOR = {side: bgr(c) for side, c in SIDE_COLOUR.items()}  # OpenCV BGR of the one side palette
 BLINK_COLOR = (200, 200, 200)
 MOUTH_COLOR = (120, 235, 120)
 BG = (30, 30, 34)
@@ -284,11 +286,6 @@ def blend_rect(img, r: Rect, color, alpha: float) -> None:
     cv2.addWeighted(roi, 1.0 - alpha, solid, alpha, 0.0, dst=roi)
 
 
-def fmt_clock(s: float) -> str:
-    s = max(0, int(s))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def _pill(img, label: str, center_x: int, y: int, color, h: int = 30) -> None:
     scale = 0.62
     (w, _), _ = cv2.getTextSize(label, FONT, scale, 1)
@@ -529,7 +526,7 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
     rate = hist.rate("both")
     blinks = "--" if rate is None else f"{rate:.0f}"
     text(canvas, f"blinks {blinks}/min", (r.w - 150, 30), 0.6, WHITE, 1, "right")
-    text(canvas, fmt_clock(info.elapsed_s), (r.w - 16, 30), 0.7, WHITE, 1, "right")
+    text(canvas, format_clock(info.elapsed_s), (r.w - 16, 30), 0.7, WHITE, 1, "right")
     if info.recording and int(wall * 2) % 2 == 0:
         cv2.circle(canvas, (r.w - 132, 24), 6, BAD_RED, -1, cv2.LINE_AA)
 
@@ -582,6 +579,6 @@ def status_line(hist: LiveHistory, info: LiveInfo) -> str:
         r = hist.rate(side)
         return "--" if r is None else f"{r:.1f}"
 
-    return (f"[{fmt_clock(info.elapsed_s)}] {state:<15} | LEFT spasms {hist.counts['left']} ({rate('left')}/min)"
+    return (f"[{format_clock(info.elapsed_s)}] {state:<15} | LEFT spasms {hist.counts['left']} ({rate('left')}/min)"
             f" | RIGHT spasms {hist.counts['right']} ({rate('right')}/min) | blinks {rate('both')}/min"
             f" | {info.proc_fps:.1f} fps | dropped {info.dropped}")

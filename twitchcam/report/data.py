@@ -17,16 +17,12 @@ import numpy as np
 from twitchcam.core import grades as grades_mod
 from twitchcam.core.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.index import (
-    SESSION_FILE,
-    SUMMARY_FILE,
-    find_session_dirs,
-    finite,
-    is_session_dir,
-    parse_started_at,
-    read_json,
-)
+from twitchcam.core.summary import finite
+from twitchcam.store.index import find_session_dirs, parse_started_at
+from twitchcam.core.features import INVALID_REASONS, UNREADABLE
 from twitchcam.core.summary import CLOSED_AT
+from twitchcam.store.session import (EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE, is_session_dir,
+                                     read_event_rows, read_frames as read_frame_table, read_json)
 
 DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
@@ -96,71 +92,27 @@ class Session:
         return (self.summary.get("spasms") or {}).get(side) or {}
 
 
-def _float_or_nan(s: str) -> float:
-    if not s:
-        return math.nan
-    try:
-        return float(s)
-    except ValueError:
-        return math.nan
-
-
-_REASON_CODES = {"": 0.0, "no_face": 1.0, "extreme_pose": 2.0, "face_too_small": 3.0}
-_REASON_NAMES = {1: "no_face", 2: "extreme_pose", 3: "face_too_small", 9: "other"}
-
-
 def read_frames(path: Path) -> Frames:
-    """The columns of frames.csv the plots need.  Fast path: np.loadtxt on the needed columns
-    (~0.1 s per hour of video); a ragged file (e.g. a half-written last line after a crash)
-    falls back to the csv module, skipping malformed rows."""
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            header = next(csv.reader([f.readline()]), [])
-    except OSError as e:
-        raise TwitchcamError(f"cannot read {path}: {e}") from None
-    header = [h.strip() for h in header]
-    want = ["t_s", "valid", "reason", "closure_left", "closure_right", "dropped"]
-    if "t_s" not in header or "valid" not in header:
-        raise TwitchcamError(f"{path} has no t_s/valid columns")
-    idx = {c: header.index(c) for c in want if c in header}
-    cols = list(idx)
-    usecols = [idx[c] for c in cols]
-    conv: dict[int, Any] = {i: _float_or_nan for i in usecols}
-    if "reason" in idx:
-        conv[idx["reason"]] = lambda s: _REASON_CODES.get(s.strip(), 9.0)
-    try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=usecols,
-                              converters=conv, dtype=float, ndmin=2, encoding="utf-8")
-    except (ValueError, IndexError):
-        data = _read_frames_slow(path, usecols, conv)
-    col = {c: data[:, i] if data.size else np.zeros(0) for i, c in enumerate(cols)}
-    t = col["t_s"]
-    ok = np.isfinite(t)
-    valid = np.nan_to_num(col["valid"]) > 0
+    """The columns of frames.csv the plots need, through the one frames.csv reader."""
+    table = read_frame_table(path)
+    n = len(table)
+    t = table.column("t_s")
+    valid = np.nan_to_num(table.column("valid")) > 0
     closure = {}
     for s in SIDES:
-        c = col.get(f"closure_{s}")
-        c = np.full(t.size, np.nan) if c is None else c.copy()
+        c = table.column(f"closure_{s}").copy() if table.has(f"closure_{s}") else np.full(n, np.nan)
         c[~valid] = np.nan
-        closure[s] = c[ok]
-    t, valid = t[ok], valid[ok]
+        closure[s] = c
     reasons: dict[str, int] = {}
-    if "reason" in col:
-        codes = col["reason"][ok].astype(int)
-        counts = np.bincount(codes[~valid], minlength=10)
-        for code, name in _REASON_NAMES.items():
-            if counts[code]:
-                reasons[name] = int(counts[code])
-        unexplained = int((~valid).sum()) - sum(reasons.values())
-        if unexplained > 0:
-            reasons["other"] = reasons.get("other", 0) + unexplained
+    if table.has("reason"):
+        for name, count in table.df["reason"][~valid].value_counts().items():
+            key = name if name in INVALID_REASONS else "other"
+            reasons[key] = reasons.get(key, 0) + int(count)
     elif (~valid).any():
         reasons["other"] = int((~valid).sum())
-    dropped = int(np.nansum(col["dropped"])) if "dropped" in col else 0
+    if table.bad_rows:
+        reasons[UNREADABLE] = table.bad_rows
+    dropped = int(np.nansum(table.column("dropped"))) if table.has("dropped") else 0
     order = np.argsort(t, kind="stable")
     if order.size and np.any(order[1:] < order[:-1]):
         t, valid = t[order], valid[order]
@@ -168,48 +120,11 @@ def read_frames(path: Path) -> Frames:
     return Frames(t=t, valid=valid, closure=closure, reasons=reasons, dropped=dropped)
 
 
-def _read_frames_slow(path: Path, usecols: list[int], conv: dict[int, Any]) -> np.ndarray:
-    rows = []
-    need = max(usecols) + 1
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        for r in reader:
-            if len(r) < need:
-                continue
-            try:
-                rows.append([conv[i](r[i]) for i in usecols])
-            except Exception:  # noqa: BLE001 - a malformed row is skipped, not fatal
-                continue
-    return np.array(rows, dtype=float).reshape(-1, len(usecols))
-
-
 def read_events(path: Path) -> Events:
-    onset, dur, side, kind, region = [], [], [], [], []
-    bad = 0
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            for r in csv.DictReader(f):
-                try:
-                    o = float(r["onset_s"])
-                    d = r.get("duration_s")
-                    d = float(d) if d not in (None, "") else float(r["offset_s"]) - o
-                    s = (r.get("side") or "").strip()
-                    if s not in ("left", "right", "both") or not (math.isfinite(o)
-                                                                   and math.isfinite(d)):
-                        raise ValueError
-                except (KeyError, TypeError, ValueError):
-                    bad += 1
-                    continue
-                onset.append(o)
-                dur.append(max(d, 0.0))
-                side.append(s)
-                kind.append((r.get("kind") or "").strip())
-                region.append((r.get("region") or "").strip())
-    except OSError as e:
-        raise TwitchcamError(f"cannot read {path}: {e}") from None
-    return Events(np.array(onset, float), np.array(dur, float), np.array(side, str),
-                  np.array(kind, str), np.array(region, str), bad)
+    events, bad = read_event_rows(path)
+    return Events(np.array([e.onset_s for e in events], float), np.array([max(round(e.duration_s, 6), 0.0) for e in events], float),
+                  np.array([e.side for e in events], str), np.array([e.kind for e in events], str),
+                  np.array([e.region for e in events], str), bad)
 
 
 def read_markers(path: Path) -> list[tuple[float, str]]:
@@ -269,7 +184,7 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
 def load_detail(s: Session) -> None:
     """Plot inputs; a missing or broken file is a note in the report, never a crash."""
     if s.frames is None:
-        p = s.path / "frames.csv"
+        p = s.path / FRAMES_FILE
         if p.is_file():
             try:
                 s.frames = read_frames(p)
@@ -278,7 +193,7 @@ def load_detail(s: Session) -> None:
         else:
             s.notes.append("frames.csv is missing: no timeline")
     if s.events is None:
-        p = s.path / "events.csv"
+        p = s.path / EVENTS_FILE
         if p.is_file():
             try:
                 s.events = read_events(p)
@@ -288,7 +203,7 @@ def load_detail(s: Session) -> None:
                 s.notes.append(f"events.csv unreadable ({e})")
         else:
             s.notes.append("events.csv is missing: no events marked")
-    p = s.path / "markers.csv"
+    p = s.path / MARKERS_FILE
     if p.is_file():
         try:
             s.markers = read_markers(p)

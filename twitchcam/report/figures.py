@@ -15,11 +15,8 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.store.index import parse_started_at
 from twitchcam.report.data import Session, session_span, span_mask, timeline_data
 from twitchcam.core.summary import CLOSED_AT
+from twitchcam.core.style import SIDE_COLOUR, SIDE_NAME, SIDE_TINT
 
-SIDE_NAME = {"left": "Patient's left", "right": "Patient's right"}
-# Okabe-Ito colours (colour-blind safe); clonic uses a tint of the side colour.
-SIDE_COLOR = {"left": "#0072B2", "right": "#D55E00"}
-SIDE_TINT = {"left": "#8fbfe0", "right": "#f0b48c"}
 INVALID_COLOR = "#dcdcdc"
 CALIB_COLOR = "#f1ecd9"
 MARKER_COLOR = "#6a3d9a"
@@ -95,13 +92,13 @@ def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
                             lw=0, transform=ax.get_xaxis_transform(), zorder=0)
             y = td["y"][side]
             if td["mode"] == "raw":
-                ax.plot(x, y, color=SIDE_COLOR[side], lw=0.7, zorder=2)
+                ax.plot(x, y, color=SIDE_COLOUR[side], lw=0.7, zorder=2)
                 ax.axhline(CLOSED_AT, color="#999999", lw=0.5, ls=(0, (2, 2)), zorder=1)
                 ax.set_yticks([0, 0.5, 1], ["open", "½", "closed"])
             else:
-                ax.fill_between(x, 0, y, step="mid", color=SIDE_COLOR[side], alpha=0.3,
+                ax.fill_between(x, 0, y, step="mid", color=SIDE_COLOUR[side], alpha=0.3,
                                 lw=0, zorder=1)
-                ax.step(x, y, where="mid", color=SIDE_COLOR[side], lw=0.6, zorder=2)
+                ax.step(x, y, where="mid", color=SIDE_COLOUR[side], lw=0.6, zorder=2)
                 ax.set_yticks([0, 0.5, 1], ["0", "50%", "100%"])
             if s.events is not None and td["mode"] == "raw":
                 bl = s.events.side == "both"
@@ -112,7 +109,7 @@ def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
                                    edgecolors=BLINK_COLOR, linewidth=0.5, zorder=3)
             if s.events is not None:
                 m = s.events.spasm_mask(side)
-                for kind, color in (("clonic", SIDE_TINT[side]), ("tonic", SIDE_COLOR[side])):
+                for kind, color in (("clonic", SIDE_TINT[side]), ("tonic", SIDE_COLOUR[side])):
                     k = m & (s.events.kind == kind)
                     if k.any():
                         ax.broken_barh(list(zip(s.events.onset[k] / scale,
@@ -125,7 +122,7 @@ def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
             ax.set_ylim(0, 1.18)
             ax.grid(axis="x", visible=False)
             ax.set_ylabel(SIDE_NAME[side].replace(" ", "\n", 1) + " eye", labelpad=4,
-                          color=SIDE_COLOR[side])
+                          color=SIDE_COLOUR[side])
             ax.tick_params(labelbottom=False)
         ax = axes[2]
         bin_txt = ""
@@ -136,7 +133,7 @@ def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
             for j, side in enumerate(SIDES):
                 r = rd["rate"][side]
                 ax.bar(edges[:-1] + w * (0.1 + 0.4 * j), np.nan_to_num(r), width=w * 0.4,
-                       align="edge", color=SIDE_COLOR[side], lw=0)
+                       align="edge", color=SIDE_COLOUR[side], lw=0)
                 if np.isfinite(r).any():
                     top = max(top, float(np.nanmax(r)))
             inval = rd["valid_min"] * 60 < 0.5 * rd["bin_s"]
@@ -167,7 +164,7 @@ def timeline_figure(s: Session, rd: dict | None) -> tuple[str, str] | None:
                                  va="bottom", fontsize=6.5, color=MARKER_COLOR,
                                  annotation_clip=False)
         handles = [(Patch(color=SIDE_TINT["left"]), Patch(color=SIDE_TINT["right"])),
-                   (Patch(color=SIDE_COLOR["left"]), Patch(color=SIDE_COLOR["right"])),
+                   (Patch(color=SIDE_COLOUR["left"]), Patch(color=SIDE_COLOUR["right"])),
                    Patch(color=INVALID_COLOR), Patch(color=CALIB_COLOR)]
         labels = ["clonic spasm", "tonic spasm", "face not tracked", "calibrating"]
         if td["mode"] == "raw" and s.events is not None and (s.events.side == "both").any():
@@ -214,7 +211,7 @@ def histogram_figure(hist: dict) -> str:
             ax.bar(edges[:-1], clonic, width=w, align="edge", color=SIDE_TINT[side],
                    edgecolor="white", linewidth=0.5)
             ax.bar(edges[:-1], tonic, width=w, align="edge", bottom=clonic,
-                   color=SIDE_COLOR[side], edgecolor="white", linewidth=0.5)
+                   color=SIDE_COLOUR[side], edgecolor="white", linewidth=0.5)
             ax.set_xscale("log")
             ax.set_xlim(edges[0], edges[-1])
             ax.set_xticks([0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60],
@@ -223,7 +220,7 @@ def histogram_figure(hist: dict) -> str:
             ax.axvline(1.0, color="#555555", lw=0.6, ls=(0, (3, 2)))
             ax.text(1.04, 0.97, "1 s", transform=ax.get_xaxis_transform(), fontsize=6.5,
                     color="#555555", va="top")
-            ax.set_title(SIDE_NAME[side], loc="left", color=SIDE_COLOR[side],
+            ax.set_title(SIDE_NAME[side], loc="left", color=SIDE_COLOUR[side],
                          fontweight="bold")
             ax.set_xlabel("spasm duration (s, log scale)")
             ax.grid(axis="x", visible=False)
@@ -231,7 +228,7 @@ def histogram_figure(hist: dict) -> str:
                 ax.text(0.5, 0.5, "no spasms on this side", transform=ax.transAxes,
                         ha="center", va="center", color="#777777")
             ax.legend(handles=[Patch(color=SIDE_TINT[side], label=f"clonic ({clonic.sum()})"),
-                               Patch(color=SIDE_COLOR[side], label=f"tonic ({tonic.sum()})")],
+                               Patch(color=SIDE_COLOUR[side], label=f"tonic ({tonic.sum()})")],
                       loc="upper right")
         axes[0].set_ylabel("spasms")
         axes[0].set_ylim(0, top * 1.25)
@@ -265,18 +262,18 @@ def trend_figure(rows: list[dict], treatments: list[tr.Treatment], side: str | N
                 xs, ys = zip(*pts)
                 ymax = max(ymax, max(ys))
                 ax1.plot(xs, ys, marker="o", ms=2.2 if many else 3.5, lw=0.5 if many else 1.0,
-                         color=SIDE_COLOR[sd], alpha=0.55 if many else 1.0,
+                         color=SIDE_COLOUR[sd], alpha=0.55 if many else 1.0,
                          label=SIDE_NAME[sd])
                 if len(pts) >= 15:
                     sm = _rolling(dated, when, sd)
-                    ax1.plot(when, sm, color=SIDE_COLOR[sd], lw=1.6)
+                    ax1.plot(when, sm, color=SIDE_COLOUR[sd], lw=1.6)
             cpts = [(w, 100 * r[f"{sd}_closed_fraction"]) for w, r in zip(when, dated)
                     if r[f"{sd}_closed_fraction"] is not None]
             if cpts:
                 xs, ys = zip(*cpts)
                 main = side is None or sd == side
                 ax2.plot(xs, ys, marker="o", ms=(2.2 if many else 3.5) if main else 2,
-                         lw=(0.5 if many else 1.0) if main else 0.5, color=SIDE_COLOR[sd],
+                         lw=(0.5 if many else 1.0) if main else 0.5, color=SIDE_COLOUR[sd],
                          alpha=(0.8 if many else 1.0) if main else 0.45)
         nf = [w for w, r in zip(when, dated) if r["no_face"]]
         if nf:
@@ -305,7 +302,7 @@ def trend_figure(rows: list[dict], treatments: list[tr.Treatment], side: str | N
         ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
         for a in (ax1, ax2):
             a.grid(axis="x", visible=False)
-        handles = [Line2D([], [], color=SIDE_COLOR[s], marker="o", ms=3.5, lw=1,
+        handles = [Line2D([], [], color=SIDE_COLOUR[s], marker="o", ms=3.5, lw=1,
                           label=SIDE_NAME[s]) for s in SIDES]
         if len(dated) >= 15:
             handles.append(Line2D([], [], color="#555555", lw=1.6, label="7-day pooled rate"))

@@ -40,18 +40,19 @@ from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
+from twitchcam.core.clock import format_clock
+from twitchcam.core.features import INVALID_REASONS
 from twitchcam.core.summary import finite
 from twitchcam.store.index import parse_started_at
 from twitchcam.report.data import DETAIL_CHOICES, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
-from twitchcam.report.figures import SIDE_NAME, histogram_figure, timeline_figure, trend_figure
+from twitchcam.core.style import SIDE_NAME
+from twitchcam.report.figures import histogram_figure, timeline_figure, trend_figure
 from twitchcam.report.pdf import html_to_pdf, require_chromium
 from twitchcam.report.trends import PRE_WINDOW_DAYS, aggregate_rows, overall_affected_side, treatment_effect, trend_rows
 from twitchcam.core.summary import CLOSED_AT
 
 REPORT_FORMAT = 1
 
-REASONS = {"no_face": "no face found", "extreme_pose": "head turned too far",
-           "face_too_small": "face too small / too far"}
 
 # =========================================================================== formatting
 
@@ -84,13 +85,6 @@ def format_length(seconds: float | None) -> str:
     if h:
         return f"{h} h {m:02d} min"
     return f"{m} min {sec:02d} s"
-
-
-def format_clock(seconds: float) -> str:
-    s = int(max(seconds, 0))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def e(text: Any) -> str:
@@ -342,7 +336,7 @@ def _quality_html(s: Session) -> str:
                  f" of {num('duration_s', s.summary.get('duration_s'), 'len', s.name)}{share}.")
     if s.frames is not None and s.frames.n:
         n = s.frames.n
-        parts = [f"{REASONS.get(r, r)} {100 * c / n:.1f} %" for r, c in
+        parts = [f"{INVALID_REASONS.get(r, r)} {100 * c / n:.1f} %" for r, c in
                  sorted(s.frames.reasons.items(), key=lambda kv: -kv[1])]
         if parts:
             items.append("Frames not analysed: " + ", ".join(parts) + ".")

@@ -22,20 +22,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from twitchcam.core.clock import format_clock
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, is_session_dir, read_json
 
 INDEX_NAME = "sessions.sqlite"
 SCHEMA_VERSION = 1
-SESSION_FILE = "session.json"
-SUMMARY_FILE = "summary.json"
 
 
 # --------------------------------------------------------------------------- folder helpers
-
-def is_session_dir(path: Path) -> bool:
-    return (path / SESSION_FILE).is_file()
-
 
 def find_session_dirs(root: str | Path, depth: int = 2) -> list[Path]:
     """Session folders (holding session.json) in ``root`` or up to ``depth`` levels below."""
@@ -60,20 +56,6 @@ def find_session_dirs(root: str | Path, depth: int = 2) -> list[Path]:
         return [root]
     walk(root, 1)
     return found
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; TwitchcamError with a one-line reason otherwise."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise TwitchcamError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise TwitchcamError(f"cannot read {path}: {e}") from None
-    if not isinstance(data, dict):
-        raise TwitchcamError(f"{path} is not a JSON object")
-    return data
 
 
 def parse_started_at(text: Any) -> dt.datetime | None:
@@ -286,15 +268,6 @@ def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
 
 # --------------------------------------------------------------------------- text output
 
-def _fmt_len(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 def _fmt_rate(v: float | None) -> str:
     return "—" if v is None else f"{v:.2f}"
 
@@ -316,7 +289,7 @@ def format_table(rows: list[SessionRow]) -> str:
         status = r.status or "?"
         if r.problem and not r.has_summary:
             status = f"{status} ({r.problem})"
-        table.append((date, _fmt_len(r.duration_s), _fmt_len(r.valid_s),
+        table.append((date, format_clock(r.duration_s), format_clock(r.valid_s),
                       _fmt_rate(r.left_per_min), _fmt_rate(r.right_per_min), affected,
                       status, r.name))
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]

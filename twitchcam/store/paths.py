@@ -20,3 +20,21 @@ def recordings_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit).expanduser()
     env = os.environ.get(RECORDINGS_ENV)
     return Path(env).expanduser() if env else PROJECT_ROOT / "recordings"
+
+
+def unique_folder(root: Path, stem: str) -> Path:
+    """root/stem, or root/stem-2, -3, ... : the first name no folder has yet."""
+    folder, k = Path(root) / stem, 2
+    while folder.exists():
+        folder, k = Path(root) / f"{stem}-{k}", k + 1
+    return folder
+
+
+def session_path(text: str | os.PathLike, recordings: str | os.PathLike | None = None) -> Path:
+    """A session given on the command line: a path as given if it exists, else that name
+    under the recordings folder (so `twitchcam detect clip` finds recordings/clip)."""
+    given = Path(text).expanduser()
+    if given.exists() or given.is_absolute():
+        return given
+    under = recordings_dir(recordings) / given
+    return under if under.exists() else given

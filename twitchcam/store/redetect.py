@@ -17,7 +17,8 @@ from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.atomic import write_text_atomic
-from twitchcam.store.session import StoredSession, event_cells, read_session, write_json
+from twitchcam.store.session import (EVENTS_FILE, SUMMARY_FILE, StoredSession, event_cells, read_session,
+                                     write_json)
 
 
 def stored_params(meta: dict) -> PipelineParams:
@@ -52,8 +53,8 @@ def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], Detecto
     result, summary = detect_session(session, params)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_events(out / "events.csv", result.events)
-        write_json(out / "summary.json", summary)
+        write_events(out / EVENTS_FILE, result.events)
+        write_json(out / SUMMARY_FILE, summary)
         write_json(out / "params.json", params.to_dict())
     except OSError as exc:
         raise TwitchcamError(f"cannot write {out}: {exc.strerror or exc}") from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,9 @@ from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.features import FEATURE_COLUMNS
 
 SESSION_FORMAT = 1
+# The files of a session folder (see the module docstring).
+SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE = (
+    "session.json", "frames.csv", "events.csv", "markers.csv", "summary.json")
 FRAME_COLUMNS = (
     ("frame", "t_s", "valid", "reason", "yaw", "pitch", "roll")
     + tuple(f"raw_{c}" for c in FEATURE_COLUMNS)
@@ -72,9 +76,9 @@ class SessionWriter:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.meta = {"format": SESSION_FORMAT, "started_at": datetime.now().astimezone().isoformat(
                 timespec="seconds"), **meta, "status": "running", "ended_at": None}
-            write_json(self.folder / "session.json", self.meta)
-            self._frames_f = open(self.folder / "frames.csv", "w", newline="")
-            self._events_f = open(self.folder / "events.csv", "w", newline="")
+            write_json(self.folder / SESSION_FILE, self.meta)
+            self._frames_f = open(self.folder / FRAMES_FILE, "w", newline="")
+            self._events_f = open(self.folder / EVENTS_FILE, "w", newline="")
             self._frames = csv.writer(self._frames_f)
             self._events = csv.writer(self._events_f)
             self._frames.writerow(FRAME_COLUMNS)
@@ -91,6 +95,12 @@ class SessionWriter:
                *map(_num, filt), *map(_num, closure), dropped]
         self._guard(self._frames.writerow, row)
 
+    def rows(self, rows) -> None:
+        """Whole frames.csv rows (cells in FRAME_COLUMNS order), e.g. a Result being saved."""
+        for row in rows:
+            self._guard(self._frames.writerow, [c if isinstance(c, str) else _num(c) if isinstance(c, float) else c
+                                                for c in row])
+
     def events(self, events: list[Event]) -> None:
         for e in events:
             self._guard(self._events.writerow, event_cells(e))
@@ -99,7 +109,7 @@ class SessionWriter:
 
     def marker(self, t_s: float, label: str) -> None:
         if self._markers_f is None:
-            self._markers_f = open(self.folder / "markers.csv", "w", newline="")
+            self._markers_f = open(self.folder / MARKERS_FILE, "w", newline="")
             csv.writer(self._markers_f).writerow(("t_s", "label"))
         self._guard(csv.writer(self._markers_f).writerow, (repr(float(t_s)), label))
         self.flush()  # a marker is a patient's note: on disk at once
@@ -135,10 +145,10 @@ class SessionWriter:
                 problem = problem or disk_error(exc, self.folder)
         try:
             if summary is not None:
-                write_json(self.folder / "summary.json", summary)
+                write_json(self.folder / SUMMARY_FILE, summary)
             self.meta.update(status=status, ended_at=datetime.now().astimezone().isoformat(timespec="seconds"),
                              **extra)
-            write_json(self.folder / "session.json", self.meta)
+            write_json(self.folder / SESSION_FILE, self.meta)
         except OSError as exc:
             problem = problem or disk_error(exc, self.folder)
         if problem:
@@ -238,24 +248,42 @@ class StoredSession:
         return "interrupted" if status == "running" else status
 
 
-def read_meta(folder: Path) -> dict:
-    path = Path(folder) / "session.json"
+def is_session_dir(path: Path) -> bool:
+    return (Path(path) / SESSION_FILE).is_file()
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from ``path``; TwitchcamError with a one-line reason otherwise."""
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
     except FileNotFoundError:
-        raise TwitchcamError(f"{folder}: not a twitchcam session folder (no session.json)") from None
-    except (OSError, ValueError) as exc:
-        raise TwitchcamError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(meta, dict):
-        raise TwitchcamError(f"{path}: not a JSON object")
-    return meta
+        raise TwitchcamError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TwitchcamError(f"cannot read {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise TwitchcamError(f"{path} is not a JSON object")
+    return data
+
+
+def read_summary(folder: Path) -> dict | None:
+    """summary.json, or None while a session has none (running, or cut short by kill -9)."""
+    path = Path(folder) / SUMMARY_FILE
+    return read_json(path) if path.is_file() else None
+
+
+def read_meta(folder: Path) -> dict:
+    """session.json: what the session is (source, mode, fps, parameters, status)."""
+    if not (Path(folder) / SESSION_FILE).is_file():
+        raise TwitchcamError(f"{folder}: not a twitchcam session folder (no {SESSION_FILE})")
+    return read_json(Path(folder) / SESSION_FILE)
 
 
 def read_session(folder: Path) -> StoredSession:
     """What `detect` needs: the metadata and every frame's raw features."""
     folder = Path(folder)
     meta = read_meta(folder)
-    frames_path = folder / "frames.csv"
+    frames_path = folder / FRAMES_FILE
     if not frames_path.is_file():
         raise TwitchcamError(f"{folder}: not a twitchcam session folder (no frames.csv)")
     frames = read_frames(frames_path)
@@ -266,14 +294,28 @@ def read_session(folder: Path) -> StoredSession:
     return StoredSession(folder, meta, frames)
 
 
+def read_event_rows(path: Path) -> tuple[list[Event], int]:
+    """events.csv: the events, and how many rows were damaged (skipped, never fatal)."""
+    out, bad = [], 0
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            for r in csv.DictReader(f):
+                try:
+                    e = Event(float(r["onset_s"]), float(r["offset_s"]), r["side"].strip(), r["kind"].strip(),
+                              int(r["twitches"]), float(r["peak_closure"]), r["region"].strip(),
+                              float(r["detected_at_s"] or "nan"))
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    bad += 1
+                    continue
+                if e.side not in ("left", "right", "both") or not (math.isfinite(e.onset_s)
+                                                                  and math.isfinite(e.offset_s)):
+                    bad += 1
+                    continue
+                out.append(e)
+    except OSError as exc:
+        raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return out, bad
+
+
 def read_events(folder: Path) -> list[Event]:
-    path = Path(folder) / "events.csv"
-    out = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            if r.get("region") is None:  # cut-off last line
-                continue
-            out.append(Event(float(r["onset_s"]), float(r["offset_s"]), r["side"], r["kind"], int(r["twitches"]),
-                             float(r["peak_closure"]), r["region"],
-                             float(r["detected_at_s"] or "nan")))
-    return out
+    return read_event_rows(Path(folder) / EVENTS_FILE)[0]

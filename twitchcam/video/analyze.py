@@ -8,7 +8,7 @@ from twitchcam.video.landmarks import Landmarker
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, session_meta
-from twitchcam.cli.progress import Progress
+from twitchcam.video.progress import Progress
 from twitchcam.store.session import SessionWriter
 from twitchcam.video.source import FileSource
 

@@ -1,0 +1,204 @@
+"""The Python API: results as pandas DataFrames, no session folder needed.
+
+    import twitchcam
+    result = twitchcam.process_video("clip.mp4")       # landmarks -> features -> detector
+    result.events                                      # onset, duration, side, kind, ...
+    result.frames                                      # one row per frame (frames.csv columns)
+    result.summary["spasms"]["left"]["per_min"]
+    result.save("recordings/clip")                     # a session folder, as `twitchcam analyze` writes
+    twitchcam.detect(result.frames, merge_gap_s=0.2)   # the detector again, other parameters
+    twitchcam.read_session("recordings/clip")          # a session folder back as a Result
+    sim = twitchcam.simulate(120, seed=1)              # per-side signals with known events
+
+Like NeuroKit2's `*_process()`, each call returns plain data: `frames` and `events` are
+DataFrames (events with BIDS-style `onset`/`duration` columns, in seconds), `summary` the
+same dict as summary.json.  Detector parameters are keyword arguments named as in
+`twitchcam.core.detector.DetectorParams` (and as the command line's options).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twitchcam.core.detector import DetectorParams
+from twitchcam.core.events import EVENT_COLUMNS, Event
+from twitchcam.core.stream import PipelineParams
+from twitchcam.errors import TwitchcamError
+from twitchcam.store.session import FRAME_COLUMNS
+
+# events.csv's columns as the API names them: BIDS-style onset and duration first.
+EVENT_FRAME_COLUMNS = ("onset", "duration", "offset", "side", "kind", "twitches", "peak_closure", "region",
+                       "detected_at")
+
+
+def events_frame(events: list[Event]):
+    """Events as a DataFrame with BIDS-style `onset`/`duration` columns (seconds)."""
+    import pandas as pd
+
+    rows = [(e.onset_s, e.duration_s, e.offset_s, e.side, e.kind, e.twitches, e.peak_closure, e.region,
+             e.detected_at_s) for e in events]
+    return pd.DataFrame(rows, columns=list(EVENT_FRAME_COLUMNS))
+
+
+def events_from_frame(df) -> list[Event]:
+    return [Event(float(r.onset), float(r.offset), r.side, r.kind, int(r.twitches), float(r.peak_closure), r.region,
+                  float(r.detected_at)) for r in df.itertuples(index=False)]
+
+
+@dataclass
+class Result:
+    """Per-frame signals, events and the summary of one recording."""
+
+    frames: "pandas.DataFrame"  # noqa: F821 - columns as frames.csv (FRAME_COLUMNS)
+    events: "pandas.DataFrame"  # noqa: F821 - EVENT_FRAME_COLUMNS
+    summary: dict
+    meta: dict = field(default_factory=dict)  # what session.json holds: source, fps, parameters, ...
+
+    @property
+    def fps(self) -> float:
+        return float(self.meta.get("fps") or self.summary.get("fps") or 30.0)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write a session folder exactly as `twitchcam analyze` would; refuses an existing session."""
+        from twitchcam.store.session import SessionWriter, is_session_dir
+
+        folder = Path(folder)
+        if is_session_dir(folder):
+            raise TwitchcamError(f"{folder} already holds a session; choose another folder")
+        writer = SessionWriter(folder, {k: v for k, v in self.meta.items() if k not in ("status", "ended_at")})
+        writer.rows(self.frames[list(FRAME_COLUMNS)].itertuples(index=False, name=None))
+        writer.events(events_from_frame(self.events))
+        writer.close(self.summary.get("status", "complete"), self.summary)
+        return folder
+
+
+class _MemoryWriter:
+    """A session writer that keeps everything in memory (the API needs no folder)."""
+
+    def __init__(self, meta: dict):
+        self.meta = {**meta, "status": "running"}
+        self.rows: list[list] = []
+        self.event_list: list[Event] = []
+        self.summary: dict | None = None
+
+    def frame(self, index, t_s, valid, reason, pose, raw, filt, closure, dropped=0) -> None:
+        self.rows.append([index, t_s, int(valid), reason, *pose, *raw, *filt, *closure, dropped])
+
+    def events(self, events: list[Event]) -> None:
+        self.event_list.extend(events)
+
+    def marker(self, t_s: float, label: str) -> None:  # live only; kept for the writer's interface
+        pass
+
+    def close(self, status: str, summary: dict | None, **extra) -> None:
+        self.meta.update(status=status, **extra)
+        self.summary = summary
+
+    def result(self) -> Result:
+        import pandas as pd
+
+        frames = pd.DataFrame(self.rows, columns=list(FRAME_COLUMNS))
+        return Result(frames, events_frame(self.event_list), self.summary or {}, self.meta)
+
+
+def _params(base: PipelineParams, detector_params: dict) -> PipelineParams:
+    names = {f.name for f in dataclasses.fields(DetectorParams)}
+    unknown = sorted(set(detector_params) - names)
+    if unknown:
+        raise TypeError(f"unknown detector parameter(s): {', '.join(unknown)} (see DetectorParams)")
+    return dataclasses.replace(base, detector=dataclasses.replace(base.detector, **detector_params))
+
+
+def process_video(path: str | Path, mirrored: bool = False, model: str | Path | None = None,
+                  **detector_params) -> Result:
+    """Analyse one video file: the `twitchcam analyze` pipeline, results in memory."""
+    from twitchcam.store.recorder import run_session
+    from twitchcam.video.landmarks import Landmarker
+    from twitchcam.video.model import ensure_model
+    from twitchcam.video.pipeline import Pipeline, session_meta
+    from twitchcam.video.source import FileSource
+
+    params = _params(PipelineParams(), detector_params)
+    source = FileSource(path)
+    meta = session_meta(Path(path).name, "analyze", source.fps, mirrored, params)
+    writer = _MemoryWriter(meta)
+    with Landmarker(ensure_model(model)) as landmarker:
+        pipeline = Pipeline(landmarker, source.fps, params, mirrored)
+        run_session(pipeline.results(source.frames()), pipeline.chain, writer, meta,
+                    end_status=lambda: "truncated" if source.truncated else "complete")
+    return writer.result()
+
+
+def read_session(folder: str | Path) -> Result:
+    """A session folder (from `analyze`, `live` or `Result.save`) as a Result."""
+    from twitchcam.store.session import FRAMES_FILE, read_events, read_frames, read_meta, read_summary
+
+    folder = Path(folder)
+    meta = read_meta(folder)
+    frames = read_frames(folder / FRAMES_FILE).df
+    return Result(frames, events_frame(read_events(folder)), read_summary(folder) or {}, meta)
+
+
+def detect(frames, fps: float | None = None, **detector_params) -> Result:
+    """The filters and detector again over stored frames: a Result, a frames DataFrame (the
+    frames.csv columns; at least t_s, valid and the raw_* features) or a session folder."""
+    from twitchcam.core.stream import detect_features
+    from twitchcam.core.features import FEATURE_COLUMNS
+    from twitchcam.core.summary import FrameTotals, summarize
+
+    meta: dict = {}
+    if isinstance(frames, (str, Path)):
+        frames = read_session(frames)
+    if isinstance(frames, Result):
+        meta, frames = frames.meta, frames.frames
+    base = PipelineParams()
+    if meta.get("params"):
+        base = PipelineParams.from_dict(meta["params"])
+    params = _params(base, detector_params)
+    fps = float(fps or meta.get("fps") or _median_rate(frames["t_s"].to_numpy()))
+    t = frames["t_s"].to_numpy(dtype=np.float64)
+    valid = frames["valid"].to_numpy() > 0
+    raw = frames[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64)
+    found = detect_features(t, valid, raw, fps, params)
+    out = frames.copy()
+    for k, c in enumerate(FEATURE_COLUMNS):
+        out[f"filt_{c}"] = found.filt[:, k]
+    for k, side in enumerate(("left", "right")):
+        out[f"closure_{side}"] = found.closure[:, k]
+    meta = {**meta, "fps": fps, "params": params.to_dict()}
+    totals = FrameTotals.of(t, valid, found.closure, fps)
+    summary = summarize(totals, found.events, {**meta, "status": meta.get("status", "complete")})
+    return Result(out, events_frame(found.events), summary, meta)
+
+
+def _median_rate(t: np.ndarray) -> float:
+    dt = np.diff(t)
+    dt = dt[dt > 0]
+    return float(1.0 / np.median(dt)) if dt.size else 30.0
+
+
+def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwargs) -> Result:
+    """Per-side signals with known events (`twitchcam.core.simulate.simulate`), as a Result:
+    `frames` in the frames.csv layout (so `detect(sim)` runs on it) and `events` the truth."""
+    import pandas as pd
+
+    from twitchcam.core.features import FEATURE_COLUMNS
+    from twitchcam.core.simulate import simulate as simulate_signals
+
+    sim = simulate_signals(duration_s, fps, seed, **kwargs)
+    n = sim.t.size
+    data = {c: np.full(n, np.nan) for c in FRAME_COLUMNS}
+    data.update(frame=np.arange(n), t_s=sim.t, valid=sim.valid.astype(int), dropped=np.zeros(n, dtype=int))
+    data["reason"] = np.where(sim.valid, "", "no_face")
+    for k, side in enumerate(("left", "right")):
+        data[f"raw_eye_open_{side}"] = sim.eye_open[:, k]
+        data[f"raw_mouth_{side}"] = sim.mouth[:, k]
+    for c in FEATURE_COLUMNS:
+        if not (c.startswith("eye_open") or c.startswith("mouth")):
+            data[f"raw_{c}"] = np.zeros(n)
+    truth = pd.DataFrame([(e.onset_s, e.offset_s - e.onset_s, e.offset_s, e.side, e.kind)
+                          for e in sim.truth], columns=["onset", "duration", "offset", "side", "kind"])
+    return Result(pd.DataFrame(data)[list(FRAME_COLUMNS)], truth, {}, {"fps": fps, "mode": "simulate"})
