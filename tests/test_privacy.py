@@ -9,7 +9,6 @@ twitchcam.netguard walls both off; these tests are what says it still does.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import shutil
 import socket
@@ -18,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from twitchcam import netguard, report_pdf
@@ -144,7 +144,8 @@ def test_every_thread_mediapipe_starts_is_walled_off(model):
     from twitchcam.landmarks import Landmarker
 
     before = set(_seccomp_by_thread())
-    with Landmarker(model):
+    with Landmarker(model) as landmarker:
+        landmarker.detect(np.zeros((240, 320, 3), np.uint8), 0.0)  # threads started on first use too
         during = _seccomp_by_thread()
     started = {tid: mode for tid, mode in during.items() if tid not in before}
     assert started, "MediaPipe started no thread?"
