@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchcam import netguard, report_pdf
+from twitchcam import netguard
+from twitchcam.report import pdf as report_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 STRACE = shutil.which("strace")
@@ -55,9 +56,9 @@ def network_leaks(trace: str) -> list[str]:
 
 
 def traced(trace: Path, *args, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m twitchcam.cli ARGS` with every process and thread traced into `trace`."""
+    """`python -m twitchcam ARGS` with every process and thread traced into `trace`."""
     cmd = [STRACE, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-e", "signal=none",
-           "-o", str(trace), sys.executable, "-m", "twitchcam.cli", *map(str, args)]
+           "-o", str(trace), sys.executable, "-m", "twitchcam", *map(str, args)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert trace.is_file(), f"strace wrote no trace: {proc.stderr[-500:]}"
     return proc
@@ -141,7 +142,7 @@ def _seccomp_by_thread() -> dict[int, int]:
 @needs_seccomp
 @pytest.mark.slow
 def test_every_thread_mediapipe_starts_is_walled_off(model):
-    from twitchcam.landmarks import Landmarker
+    from twitchcam.video.landmarks import Landmarker
 
     before = set(_seccomp_by_thread())
     with Landmarker(model) as landmarker:
