@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+from twitchcam import netguard
 from twitchcam.errors import TwitchcamError
 
 
@@ -23,10 +25,19 @@ def find_chromium() -> str | None:
 
 
 def chromium_args(chromium: str, profile: str) -> list[str]:
+    # The report is one self-contained local file.  The --disable-* switches still leave
+    # background fetches (component updates, network time: update.googleapis.com,
+    # clients2.google.com); with every host name unresolvable none of them can even be looked up.
     return [chromium, "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--disable-dev-shm-usage", f"--user-data-dir={profile}"]
+            "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}"]
+
+
+def offline(cmd: list[str]) -> list[str]:
+    """Run cmd where it can open no IPv4/IPv6 socket (Linux; elsewhere the flags alone)."""
+    return [sys.executable, "-m", "twitchcam.netguard", *cmd] if netguard.supported() else cmd
 
 
 def require_chromium() -> str:
@@ -44,8 +55,8 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, chromium: str | Non
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     tmp_pdf = pdf_path.with_name(pdf_path.name + ".part.pdf")
     with tempfile.TemporaryDirectory(prefix="twitchcam-chromium-") as profile:
-        cmd = chromium_args(chromium, profile) + [
-            f"--print-to-pdf={tmp_pdf}", "--no-pdf-header-footer", html_path.as_uri()]
+        cmd = offline(chromium_args(chromium, profile) + [
+            f"--print-to-pdf={tmp_pdf}", "--no-pdf-header-footer", html_path.as_uri()])
         try:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, timeout=timeout)

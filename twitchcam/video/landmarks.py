@@ -4,6 +4,9 @@ One landmarker per video (MediaPipe's VIDEO mode keeps tracking state), always c
 `with`.  We ask for two faces because with num_faces=1 a crowded frame can return none,
 then keep the patient: the largest face at first, afterwards the face nearest to where
 the patient was, so a second person walking by neither erases nor replaces them.
+
+MediaPipe is created in a thread of its own that cannot open network sockets (netguard):
+its usage logger, which posts to Google on every close, inherits that and gets nowhere.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import contextlib
 import importlib
 import os
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -57,6 +61,8 @@ with _pyplot_imported_on_use():
     import mediapipe as mp  # noqa: E402
     from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
+from twitchcam import netguard  # noqa: E402
+
 
 @contextlib.contextmanager
 def _quiet_stderr():
@@ -72,6 +78,31 @@ def _quiet_stderr():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _create_offline(options):
+    """FaceLandmarker created in a short-lived thread that first loses the right to open sockets;
+    every thread MediaPipe starts there (its graph and its usage logger) inherits that, while the
+    caller's thread keeps the network (a live stream may need to reconnect).
+
+    Linux only; elsewhere MediaPipe is created as is (see the README's Privacy section)."""
+    box: dict = {}
+
+    def create() -> None:
+        try:
+            if netguard.supported():
+                netguard.deny_sockets()
+            with _quiet_stderr():
+                box["landmarker"] = vision.FaceLandmarker.create_from_options(options)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=create, name="twitchcam-mediapipe")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["landmarker"]
 
 
 def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -124,8 +155,7 @@ class Landmarker:
         self.tracker = PatientTracker()
 
     def __enter__(self) -> "Landmarker":
-        with _quiet_stderr():
-            self._landmarker = vision.FaceLandmarker.create_from_options(self._options)
+        self._landmarker = _create_offline(self._options)
         return self
 
     def __exit__(self, *exc) -> None:
