@@ -30,7 +30,7 @@ from twitchcam.synth.inject import MOUTH_OCCLUDED, SourceClip, read_frames
 from twitchcam.synth.mesh import Mesh, run_mediapipe
 from twitchcam.wheelfetch import sha256_of
 
-MESH_VERSION = 1  # bump when the cached per-base analysis changes
+MESH_VERSION = 2  # bump when the cached per-base analysis (or a transform) changes
 
 
 def cache_root() -> Path:
@@ -218,8 +218,10 @@ class Base:
         return lm if self.transform is None else self.transform.points(lm)
 
     def face_height(self) -> float:
-        return Mesh.from_landmarks(self.out_landmarks()[:1]).face_height() if False else \
-            float(np.nanmedian(np.abs(self.out_landmarks()[:, 152, 1] - self.out_landmarks()[:, 10, 1])))
+        """Median forehead-to-chin height (px) of the face in the output frames."""
+        lm = self.out_landmarks()
+        h = np.abs(lm[:, 152, 1] - lm[:, 10, 1])
+        return float(np.median(h[np.isfinite(h)])) if np.isfinite(h).any() else float("nan")
 
     def usable(self) -> dict[str, np.ndarray]:
         """Per SOURCE frame: face found at a usable pose (in the output), each side's eye
@@ -235,7 +237,8 @@ class Base:
         for k, side in enumerate(SIDES):
             out[side] = face & (np.nan_to_num(c[:, k], nan=1.0) < 0.35) & (np.nan_to_num(m.eye_open[:, k]) >= 0.6 * p90[k])
         t = np.arange(len(face)) / self.fps
-        for t0, t1 in MOUTH_OCCLUDED.get(sha256_of(self.clip.path), ()):
+        occluded = MOUTH_OCCLUDED.get(sha256_of(self.clip.path), ()) if self.clip.path.is_file() else ()
+        for t0, t1 in occluded:
             out["mouth"] &= ~((t >= t0) & (t <= t1))
         for a, _, b in self.blinks:
             out["blink"][a:b] = True
