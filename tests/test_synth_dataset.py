@@ -161,6 +161,20 @@ def test_build_writes_every_file_and_the_manifest_and_reuses_them(fake_world, mo
     assert len(loads) == 3 and tmp.is_dir()
 
 
+def test_preview_writes_clean_over_injected_crops(fake_world):
+    import cv2
+
+    from twitchcam.synth.preview import preview_dir
+
+    out, _ = fake_world
+    (clip,) = ds.build(out, "clone", seed=2, log=lambda *_: None)
+    pngs = preview_dir(out)
+    assert pngs and all(p.suffix == ".png" for p in pngs)
+    img = cv2.imread(str(pngs[0]))
+    top, bottom = img[: img.shape[0] // 2 - 1], img[img.shape[0] // 2 + 1:]
+    assert img.shape[0] > 20 and not np.array_equal(top[: bottom.shape[0]], bottom[: top.shape[0]])
+
+
 def test_cli_rejects_an_unknown_generator(capsys):
     with pytest.raises(SystemExit):
         ds.main(["/tmp/x", "--generator", "paint"])
