@@ -42,7 +42,7 @@ import numpy as np
 from twitchcam.anatomy import SIDES
 from twitchcam.synth import clone as clone_mod
 from twitchcam.synth import inject, lid, profiles
-from twitchcam.synth.bases import BASES, Base, cache_root, load_base, natural_blinks
+from twitchcam.synth.bases import BASES, MESH_VERSION, Base, cache_root, load_base, natural_blinks
 from twitchcam.synth.profiles import BLINK_PATTERNS, PATTERNS, SpasmEvent
 from twitchcam.wheelfetch import sha256_of
 
@@ -259,6 +259,7 @@ def build(out_dir: str | Path | None, generator: str, seed: int, bases: Sequence
         stem = f"{spec.name}_seed{seed}"
         files = _files(out_dir, stem)
         key = {"generator": generator, "generator_version": version, "plan_version": PLAN_VERSION,
+               "mesh_version": MESH_VERSION,
                "seed": seed, "spec": asdict(spec), "params": asdict(params), "source_sha256": sha256_of(src)}
         key = json.loads(json.dumps(key))
         entry = manifest.get(stem)
@@ -268,7 +269,7 @@ def build(out_dir: str | Path | None, generator: str, seed: int, bases: Sequence
             rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode())])
             events = plan_events(base, rng, params)
             n = inject.write_video(files["video"], render(base, events, make_renderer(base)), base.fps)
-            clean_key = {k: key[k] for k in ("plan_version", "spec", "source_sha256")}
+            clean_key = {k: key[k] for k in ("plan_version", "mesh_version", "spec", "source_sha256")}
             if not (entry and entry.get("clean_key") == clean_key and files["clean"].is_file()):
                 inject.write_video(files["clean"], render(base, [], None), base.fps)
             profiles.write_truth(files["truth"], events, {"generator": generator, "pattern": ""})

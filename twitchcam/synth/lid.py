@@ -26,7 +26,7 @@ import numpy as np
 from twitchcam.anatomy import SIDES
 from twitchcam.synth.inject import _eye_axes, _roi, _sorted_profile, pull_mouth
 
-VERSION = 1
+VERSION = 2
 BROW_LOWER = {"right": (46, 53, 52, 65, 55), "left": (276, 283, 282, 295, 285)}
 
 
@@ -34,17 +34,18 @@ BROW_LOWER = {"right": (46, 53, 52, 65, 55), "left": (276, 283, 282, 295, 285)}
 class LidParams:
     """Geometry in units of the eye width."""
 
-    lash_band: float = 0.2  # original lashes/margin above the upper lid contour, covered too
+    lash_band: float = 0.22  # original lashes/margin above the upper lid contour, covered too
     skin_band: float = 0.30  # height of lid skin above the lashes the texture comes from
     lash_width: float = 0.055  # the drawn lash line's thickness
-    fade_top: float = 0.05  # soft blend of the lid's top edge into the skin above
+    fade_top: float = 0.1  # soft blend of the lid's top edge into the skin above
     shade_mid: float = 0.07  # convex-lid highlight in the middle
     margin_shadow: float = 0.28  # darkening where the margin curls in
-    darken: float = 0.95  # closed-lid skin is a little darker than brow skin
-    grain: float = 14.0  # clip of the fine skin detail (grey levels)
-    lash_alpha: float = 0.7  # a closed eye's lash line is soft, not drawn-on black
+    darken: float = 0.94  # closed-lid skin is a little darker than brow skin
+    grain: float = 6.0  # clip of the fine skin detail (grey levels)
+    lash_alpha: float = 0.8  # a closed eye's lash line is soft, not drawn-on black
     erase_above: float = 0.4  # long lashes sticking up above the lid are erased up to here
     erase_out: float = 0.25  # ... and this far beyond the eye corners
+    band_colour: float = 0.3  # share of the skin band's median colour low on the lid (rest: the skin above)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -93,41 +94,54 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
                (origin[1] + uu_ * ex[1] + vv_ * ey[1]).astype(np.float32)
 
     src = frame.copy()
+    # Long lashes above the lid are erased first, so the lid's skin is not sampled from them.
+    src[y0:y1, x0:x1] = _erase_lashes(src[y0:y1, x0:x1], u, v, uu, lid_top, ceiling, w, level, params)
     # Fine grain: the skin mirrored about the lid's top edge, squeezed into the skin band.
     d = v - lid_top
     v_src = lid_top - 1.0 - np.clip(d, 0.0, None) * (band / h_full)
     tex = cv2.remap(src, *to_xy(u, v_src), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     sigma = max(1.0, 0.04 * w)
     detail = np.clip(tex - cv2.GaussianBlur(tex, (0, 0), sigma), -params.grain, params.grain)
+    # A thin band (brow close above the eye) would repeat a few rows down the lid as streaks.
+    detail *= np.clip((band - 0.05 * w) / (0.1 * w), 0.0, 1.0)[..., None]
     # Colour per column: the median over the skin band (robust to the crease and brow hairs).
     steps = np.linspace(0.1, 1.0, 9)
     cols = np.stack([cv2.remap(src, *to_xy(u[:1] * 0 + u, lid_top - 1.0 - s * band), cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32) for s in steps])
-    colour = np.median(cols, axis=0)
-    colour = cv2.GaussianBlur(colour, (0, 0), max(1.0, 0.08 * w))
-    # Shading: a convex lid, darker where the margin curls in, darker at the corners.
+    colour = cv2.GaussianBlur(np.median(cols, axis=0), (0, 0), max(1.0, 0.08 * w))
+    # Near its top edge the lid takes the colour of the skin right above it, so the edge
+    # does not show (eye shadow, a darker crease); lower down the skin band's median.
+    edge = cv2.remap(src, *to_xy(u, lid_top - 1.5 - 0.03 * w), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    edge = cv2.GaussianBlur(edge, (0, 0), max(1.0, 0.08 * w))
     rel = np.clip(d / h_full, 0.0, 1.0)
-    shade = params.darken * (1.0 + params.shade_mid * np.sin(np.pi * rel))
+    mix = params.band_colour * _smoothstep(rel / 0.6)[..., None]
+    colour = edge * (1 - mix) + colour * mix
+    # Shading: a convex lid, darker where the margin curls in, darker at the corners.
+    shade = params.darken * (1.0 + params.shade_mid * np.sin(np.pi * rel)) * (1.0 - 0.06 * (1.0 - rel) ** 4)
     shade *= 1.0 - params.margin_shadow * np.exp(-(((margin - v) / max(0.07 * w, 0.7)) ** 2))
     shade *= 0.9 + 0.1 * taper
     lid = colour * shade[..., None] + detail
     # Lash line: the darkest of the person's own upper lashes.
     lash_zone = (u > uu[0] + 0.2 * w) & (u < uu[-1] - 0.2 * w) & (v > top - lash_h) & (v < top + 1)
-    lash_px = src[y0:y1, x0:x1][lash_zone].reshape(-1, 3).astype(np.float32)
+    lash_px = frame[y0:y1, x0:x1][lash_zone]  # before the erasing.reshape(-1, 3).astype(np.float32)
     if len(lash_px):
         order = np.argsort(lash_px.sum(axis=1))
         lash_rgb = lash_px[order[: max(1, len(order) // 10)]].mean(axis=0)
     else:
         lash_rgb = np.array([30.0, 30.0, 35.0])
     t = max(0.8, params.lash_width * w)
-    lash_a = params.lash_alpha * (0.35 + 0.65 * taper) * np.exp(-(((v - (margin + 0.2 * t)) / t) ** 2))
+    # The lashes of a closing lid point down: the line is densest at the margin and thins below it.
+    below = v - margin
+    profile = np.where(below < 0, np.exp(-((below / (0.6 * t)) ** 2)), np.exp(-((below / (1.6 * t)) ** 2)))
+    lash_a = params.lash_alpha * (0.35 + 0.65 * taper) * profile
     # Coverage: from the lid's top edge (soft) down to the margin (anti-aliased).
     inside = (u > uu[0]) & (u < uu[-1])
     fe = max(1.0, params.fade_top * w)
     cover = _smoothstep((v - lid_top + 2 * fe) / (2 * fe)) * _smoothstep(margin + 0.5 - v) * inside
     fade_in = min(1.0, level / 0.12)  # no pop when a twitch begins
     cover, lash_a = cover * fade_in, lash_a * inside * fade_in
-    region = _erase_lashes(src[y0:y1, x0:x1], u, v, uu, lid_top, ceiling, w, level, params).astype(np.float32)
+    region = src[y0:y1, x0:x1].astype(np.float32)
     out = region * (1 - cover[..., None]) + lid * cover[..., None]
     out = out * (1 - lash_a[..., None]) + lash_rgb * lash_a[..., None]
     frame[y0:y1, x0:x1] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
@@ -146,7 +160,7 @@ def _erase_lashes(region: np.ndarray, u, v, uu, lid_top, ceiling, w: float, leve
         return region
     luma = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY).astype(np.float32)
     skin = float(np.median(luma[zone]))
-    dark = zone & (luma < skin - 18)
+    dark = zone & (luma < skin - 12)
     if not dark.any():
         return region
     mask = cv2.dilate(dark.astype(np.uint8), np.ones((3, 3), np.uint8)) & zone.astype(np.uint8)

@@ -28,19 +28,17 @@ import numpy as np
 
 from twitchcam.anatomy import SIDES
 from twitchcam.synth import profiles
-from twitchcam.synth.bases import cache_root, natural_blinks
+from twitchcam.synth.bases import MESH_VERSION, cache_root, natural_blinks
 from twitchcam.synth.inject import frame_times, iter_frames, video_fps
 from twitchcam.synth.mesh import Mesh, run_mediapipe
 from twitchcam.wheelfetch import sha256_of
 
 
-def video_mesh(video: Path, model_path=None, shared: bool = False) -> Mesh:
-    """MediaPipe on a video, cached beside it (or, shared=True, by content in the bases cache)."""
-    if shared:
-        path = cache_root() / "bases" / f"video-{sha256_of(video)[:16]}.mesh.npz"
-    else:
-        path = video.with_name(video.stem + "_mesh.npz")
-    if path.is_file() and path.stat().st_mtime >= video.stat().st_mtime:
+def video_mesh(video: Path, model_path=None) -> Mesh:
+    """MediaPipe on a video, cached by the video's content (so a clean twin shared by
+    several generators, or a clip rebuilt byte for byte, is analysed once)."""
+    path = cache_root() / "meshes" / f"{sha256_of(video)[:20]}-v{MESH_VERSION}.npz"
+    if path.is_file():
         return Mesh.load(path)
     mesh = run_mediapipe(iter_frames(video), video_fps(video), model_path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +104,7 @@ def measure_dir(out_dir: str | Path, model_path=None, log=print) -> list[EventMe
     for stem, entry in manifest.items():
         log(f"measuring {out_dir.name}/{stem} ...")
         inj = video_mesh(out_dir / entry["video"], model_path)
-        clean = video_mesh(out_dir / entry["clean"], model_path, shared=True)
+        clean = video_mesh(out_dir / entry["clean"], model_path)
         events = profiles.load_events(out_dir / entry["events"])
         rows += measure(events, inj, clean, entry["fps"], entry["generator"], entry["base"])
     return rows
