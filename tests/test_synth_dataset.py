@@ -193,3 +193,27 @@ def test_blink_overlap_events_overlap_a_blink_mediapipes_blendshapes_see():
         inside = (t > ev.onset_s) & (t < ev.offset_s)
         assert blink[inside].max() > 0.35, ev  # a real two-sided blink inside the event
         assert blink[(t > ev.onset_s - 0.5) & (t < ev.onset_s - 0.2)].max() < 0.35  # and not before it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("generator", ["lid", "clone"])
+def test_on_a_real_moving_face_only_the_event_side_changes_and_only_during_events(generator):
+    from dataclasses import replace
+
+    base = load_base("carphone")  # talking, moving, low resolution
+    base.spec = replace(base.spec, duration_s=15.0)
+    events = ds.plan_events(base, np.random.default_rng(5), ds.PlanParams(min_gap_s=0.8, max_extra_gap_s=0.5))
+    assert len(events) >= 2
+    frames = list(ds.render(base, events, ds.GENERATORS[generator][1](base)))
+    clean = list(ds.render(base, [], None))
+    lv = profiles.side_levels(events, inject.frame_times(len(frames), base.fps))
+    idx = base.indices()
+    for k, (fr, cl) in enumerate(zip(frames, clean)):
+        changed = np.nonzero((fr != cl).any(axis=2))[1]
+        active = [s for s in SIDES if lv[s][0][k] > 0 or lv[s][1][k] > 0]
+        if not active:
+            assert changed.size == 0, k
+            continue
+        nose_x = base.clip.landmarks[idx[k], 168, 0]
+        if len(active) == 1 and lv[active[0]][1][k] == 0 and changed.size:  # eye only: one side of the nose
+            assert (changed > nose_x).all() if active[0] == "left" else (changed < nose_x).all(), k

@@ -26,7 +26,7 @@ import numpy as np
 from twitchcam.anatomy import SIDES
 from twitchcam.synth.inject import _eye_axes, _roi, _sorted_profile, pull_mouth
 
-VERSION = 2
+VERSION = 3
 BROW_LOWER = {"right": (46, 53, 52, 65, 55), "left": (276, 283, 282, 295, 285)}
 
 
@@ -95,7 +95,8 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
 
     src = frame.copy()
     # Long lashes above the lid are erased first, so the lid's skin is not sampled from them.
-    src[y0:y1, x0:x1] = _erase_lashes(src[y0:y1, x0:x1], u, v, uu, lid_top, ceiling, w, level, params)
+    outer_u = float((upper[0] - origin) @ ex)  # the contours run outer -> inner corner
+    src[y0:y1, x0:x1] = _erase_lashes(src[y0:y1, x0:x1], u, v, uu, outer_u, lid_top, ceiling, w, level, params)
     # Fine grain: the skin mirrored about the lid's top edge, squeezed into the skin band.
     d = v - lid_top
     v_src = lid_top - 1.0 - np.clip(d, 0.0, None) * (band / h_full)
@@ -148,12 +149,14 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     return frame
 
 
-def _erase_lashes(region: np.ndarray, u, v, uu, lid_top, ceiling, w: float, level: float,
+def _erase_lashes(region: np.ndarray, u, v, uu, outer_u: float, lid_top, ceiling, w: float, level: float,
                   params: LidParams) -> np.ndarray:
     """Long (e.g. mascara) lashes pointing up above the lid vanish as it closes: they now
     point down behind the drawn lash line.  Dark pixels there are inpainted from the skin
     around them and blended in by `level`."""
-    zone = ((u > uu[0] - params.erase_out * w) & (u < uu[-1] + params.erase_out * w)
+    lo = uu[0] - (params.erase_out * w if outer_u <= uu[0] + 1e-6 else 0.0)  # beyond the OUTER corner only
+    hi = uu[-1] + (params.erase_out * w if outer_u >= uu[-1] - 1e-6 else 0.0)
+    zone = ((u > lo) & (u < hi)
             & (v < np.where((u > uu[0]) & (u < uu[-1]), lid_top + 1, lid_top + 0.1 * w))
             & (v > np.maximum(lid_top - params.erase_above * w, ceiling)))
     if not zone.any():
@@ -165,7 +168,7 @@ def _erase_lashes(region: np.ndarray, u, v, uu, lid_top, ceiling, w: float, leve
         return region
     mask = cv2.dilate(dark.astype(np.uint8), np.ones((3, 3), np.uint8)) & zone.astype(np.uint8)
     filled = cv2.inpaint(region, mask, 3, cv2.INPAINT_TELEA)
-    a = (cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.8) * min(1.0, level))[..., None]
+    a = (cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.8) * zone * min(1.0, level))[..., None]
     return np.clip(region * (1 - a) + filled * a, 0, 255).astype(np.uint8)
 
 
