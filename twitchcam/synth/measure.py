@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -28,22 +29,53 @@ import numpy as np
 
 from twitchcam.anatomy import SIDES
 from twitchcam.synth import profiles
-from twitchcam.synth.bases import MESH_VERSION, cache_root, natural_blinks
+from twitchcam.synth.bases import MESH_VERSION, cache_root
 from twitchcam.synth.inject import frame_times, iter_frames, video_fps
 from twitchcam.synth.mesh import Mesh, run_mediapipe
 from twitchcam.wheelfetch import sha256_of
 
 
-def video_mesh(video: Path, model_path=None) -> Mesh:
-    """MediaPipe on a video, cached by the video's content (so a clean twin shared by
-    several generators, or a clip rebuilt byte for byte, is analysed once)."""
-    path = cache_root() / "meshes" / f"{sha256_of(video)[:20]}-v{MESH_VERSION}.npz"
+def video_mesh(video: Path, model_path=None, wanted: np.ndarray | None = None) -> Mesh:
+    """MediaPipe on a video (all frames, or only the `wanted` ones: NaN elsewhere), cached
+    by the video's content and the frame set, so a clean twin shared by several
+    generators, or a clip rebuilt byte for byte, is analysed once."""
+    sha = sha256_of(video)[:20]
+    folder = cache_root() / "meshes"
+    full = folder / f"{sha}-v{MESH_VERSION}.npz"
+    if full.is_file():
+        return Mesh.load(full)
+    if wanted is None:
+        path = full
+    else:
+        tag = hashlib.sha256(np.packbits(wanted).tobytes()).hexdigest()[:12]
+        path = folder / f"{sha}-v{MESH_VERSION}-w{tag}.npz"
     if path.is_file():
         return Mesh.load(path)
-    mesh = run_mediapipe(iter_frames(video), video_fps(video), model_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fps = video_fps(video)
+    if wanted is None:
+        mesh = run_mediapipe(iter_frames(video), fps, model_path)
+    else:
+        keep = np.nonzero(wanted)[0]
+        part = run_mediapipe((fr for k, fr in enumerate(iter_frames(video)) if k < len(wanted) and wanted[k]),
+                             fps, model_path, indices=keep)
+        mesh = Mesh(np.full((len(wanted), 478, 3), np.nan), *(np.full((len(wanted), 2), np.nan) for _ in range(2)),
+                    np.zeros(len(wanted), bool), np.full(len(wanted), np.nan), np.full(len(wanted), np.nan))
+        for name in Mesh.__dataclass_fields__:
+            getattr(mesh, name)[keep[:len(getattr(part, name))]] = getattr(part, name)
+    folder.mkdir(parents=True, exist_ok=True)
     mesh.save(path)
     return mesh
+
+
+def event_windows(events: Sequence[profiles.SpasmEvent], n: int, fps: float, lead_s: float = 0.4,
+                  tail_s: float = 0.1) -> np.ndarray:
+    """Frames worth measuring: each event from lead_s before it (MediaPipe settles after
+    a gap) to tail_s after it."""
+    wanted = np.zeros(n, dtype=bool)
+    for ev in events:
+        a = max(0, int(np.floor((ev.onset_s - lead_s) * fps)))
+        wanted[a:min(n, int(np.ceil((ev.offset_s + tail_s) * fps)) + 1)] = True
+    return wanted
 
 
 @dataclass(frozen=True)
@@ -75,8 +107,10 @@ def measure(events: Sequence[profiles.SpasmEvent], inj: Mesh, clean: Mesh, fps: 
     n = min(len(inj.eye_open), len(clean.eye_open))
     t = frame_times(n, fps)
     natural = np.zeros(n, dtype=bool)
-    for a, _, b in natural_blinks(clean.take(np.arange(n)), fps):
-        natural[a:b] = True
+    # Natural blinks from eyeBlink on the clean video (both eyes >= 0.35): the geometric
+    # finder needs a continuous signal, which a windowed measurement does not have.
+    both = np.nan_to_num(np.nanmin(clean.blink[:n], axis=1) if n else np.zeros(0), nan=0.0)
+    natural = both >= 0.35
     out = []
     for ev in events:
         k = SIDES.index(ev.side)
@@ -97,15 +131,18 @@ def measure(events: Sequence[profiles.SpasmEvent], inj: Mesh, clean: Mesh, fps: 
     return out
 
 
-def measure_dir(out_dir: str | Path, model_path=None, log=print) -> list[EventMeasure]:
+def measure_dir(out_dir: str | Path, model_path=None, log=print, windows: bool = True) -> list[EventMeasure]:
+    """Every event of a built dataset; windows=True runs MediaPipe only around the events
+    (each from 0.4 s before it), a third of the frames, on both videos alike."""
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text())
     rows = []
     for stem, entry in manifest.items():
         log(f"measuring {out_dir.name}/{stem} ...")
-        inj = video_mesh(out_dir / entry["video"], model_path)
-        clean = video_mesh(out_dir / entry["clean"], model_path)
         events = profiles.load_events(out_dir / entry["events"])
+        wanted = event_windows(events, entry["n_frames"], entry["fps"]) if windows else None
+        inj = video_mesh(out_dir / entry["video"], model_path, wanted)
+        clean = video_mesh(out_dir / entry["clean"], model_path, wanted)
         rows += measure(events, inj, clean, entry["fps"], entry["generator"], entry["base"])
     return rows
 

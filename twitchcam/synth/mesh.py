@@ -71,8 +71,12 @@ class Mesh:
         return Mesh(*(getattr(self, k)[idx] for k in self.__dataclass_fields__))
 
 
-def run_mediapipe(frames: Iterable[np.ndarray], fps: float, model_path: str | Path | None = None) -> Mesh:
-    """Landmarks and eye blendshapes of the patient's face in each BGR frame (VIDEO mode)."""
+def run_mediapipe(frames: Iterable[np.ndarray], fps: float, model_path: str | Path | None = None,
+                  indices: Iterable[int] | None = None) -> Mesh:
+    """Landmarks and eye blendshapes of the patient's face in each BGR frame (VIDEO mode).
+
+    `indices` gives each frame's number in its video when only some frames are fed (the
+    timestamps then keep their gaps, and MediaPipe re-detects after a gap)."""
     from twitchcam.landmarks import BaseOptions, PatientTracker, _quiet_stderr, mp, vision
     from twitchcam.model import ensure_model
 
@@ -85,7 +89,9 @@ def run_mediapipe(frames: Iterable[np.ndarray], fps: float, model_path: str | Pa
     with _quiet_stderr():
         landmarker = vision.FaceLandmarker.create_from_options(options)
     try:
-        for i, fr in enumerate(frames):
+        numbers = iter(indices) if indices is not None else None
+        for j, fr in enumerate(frames):
+            i = next(numbers) if numbers is not None else j
             h, w = fr.shape[:2]
             image = mp.Image(image_format=mp.ImageFormat.SRGB,
                              data=np.ascontiguousarray(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB)))
