@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import sys
+import warnings
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -109,7 +110,9 @@ def measure(events: Sequence[profiles.SpasmEvent], inj: Mesh, clean: Mesh, fps: 
     natural = np.zeros(n, dtype=bool)
     # Natural blinks from eyeBlink on the clean video (both eyes >= 0.35): the geometric
     # finder needs a continuous signal, which a windowed measurement does not have.
-    both = np.nan_to_num(np.nanmin(clean.blink[:n], axis=1) if n else np.zeros(0), nan=0.0)
+    with warnings.catch_warnings():  # frames outside the measured windows are all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        both = np.nan_to_num(np.nanmin(clean.blink[:n], axis=1) if n else np.zeros(0), nan=0.0)
     natural = both >= 0.35
     out = []
     for ev in events:
