@@ -157,6 +157,27 @@ def test_camera_below_homography_maps_points_like_the_frame_and_fills_it():
     assert bottom > -top  # the lower face comes closer: it is magnified more than the top
 
 
+def test_mesh_rotation_lifts_the_nose_tip_and_warps_the_frame_along():
+    gx, gy = np.meshgrid(np.linspace(40, 160, 22), np.linspace(30, 190, 22))
+    pts = np.c_[gx.ravel()[:478], gy.ravel()[:478], np.zeros(478)]  # a flat face of distinct points
+    pts[168] = (MID_X, 80.0, 0.0)  # nose bridge: the pivot
+    pts[4] = (MID_X, 130.0, -40.0)  # nose tip, towards the camera
+    pts[152] = (MID_X, 190.0, -10.0)  # chin
+    img = np.full((200, 200, 3), 120, np.uint8)
+    cv2.circle(img, (MID_X, 130), 3, (255, 255, 255), -1)
+    rot = sb.MeshRotation(pts[None], (200, 200), 25.0)
+    out_pts = rot.points(pts[None])[0]
+    assert out_pts[4, 1] < 130 - 15  # the nose tip rises towards the eyes ...
+    assert out_pts[152, 1] - out_pts[168, 1] < 110  # ... the face is foreshortened
+    assert np.allclose(out_pts[168], pts[168])
+    out = rot.frame(img, 0)
+    x, y = out_pts[4, :2]
+    assert out[int(round(y)), int(round(x))].min() > 200  # the dot moved with its landmark
+    assert np.array_equal(out[0], img[0])  # the frame border stays put
+    with pytest.raises(ValueError):
+        rot.frame(img)
+
+
 def test_small_face_transform_shrinks_the_face_below_90_px():
     _, pts = synthetic_face()
     pts = np.array(pts)
@@ -188,13 +209,15 @@ def single_face():
 
 
 @pytest.mark.slow
-def test_camera_below_changes_mediapipes_pitch(single_face):
+@pytest.mark.parametrize("name, change", [("camera_below", 3.0), ("camera_below_3d", 15.0)])
+def test_camera_below_changes_mediapipes_pitch(single_face, name, change):
     base = single_face
-    below = sb.load_base("camera_below")
+    below = sb.load_base(name)
     src_pitch = np.nanmedian(base.mesh.pitch)
     out_pitch = np.nanmedian(below.mesh.pitch)
-    print(f"\npitch frontal {src_pitch:.1f}, camera below {out_pitch:.1f} deg")
-    assert out_pitch - src_pitch > 3.0
+    print(f"\npitch frontal {src_pitch:.1f}, {name} {out_pitch:.1f} deg")
+    assert out_pitch - src_pitch > change
+    assert below.mesh.valid.mean() > 0.9  # still within the feature stage's pose limits
     # The stored landmarks are the source's through the same homography: MediaPipe agrees.
     err = np.nanmedian(np.linalg.norm(below.out_landmarks()[:, :, :2] - below.mesh.landmarks[:, :, :2], axis=2))
     assert err < 3.0

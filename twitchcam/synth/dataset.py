@@ -201,10 +201,10 @@ def render(base: Base, events: Sequence[SpasmEvent], renderer: Renderer | None) 
         levels = {side: (float(eye[k]), float(mouth[k])) for side, (eye, mouth) in lv.items()}
         if renderer is None or not any(e > 0 or m > 0 for e, m in levels.values()):
             if i not in clean:
-                clean[i] = base.output(base.clip.frames[i])
+                clean[i] = base.output(base.clip.frames[i], i)
             yield clean[i]
         else:
-            yield base.output(renderer(base.clip.frames[i], base.clip.landmarks[i], levels))
+            yield base.output(renderer(base.clip.frames[i], base.clip.landmarks[i], levels), i)
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,8 @@ def build(out_dir: str | Path | None, generator: str, seed: int, bases: Sequence
                                 eye_open=base.mesh.eye_open.astype(np.float32))
             entry = {"key": key, "clean_key": clean_key, "clip": stem, "generator": generator, "base": spec.name,
                      "source": spec.video, "tags": list(spec.tags), "fps": base.fps, "n_frames": n,
-                     "duration_s": n / base.fps, "width": base.output(base.clip.frames[0]).shape[1],
-                     "height": base.output(base.clip.frames[0]).shape[0],
+                     "duration_s": n / base.fps, "width": base.output(base.clip.frames[0], 0).shape[1],
+                     "height": base.output(base.clip.frames[0], 0).shape[0],
                      "face_height_px": round(base.face_height(), 1), "n_events": len(events),
                      "patterns": dict(Counter(e.pattern for e in events)),
                      "sides": dict(Counter(e.side for e in events)),
