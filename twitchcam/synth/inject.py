@@ -22,7 +22,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import warnings
@@ -37,9 +36,10 @@ import numpy as np
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.core.features import FEATURE_COLUMNS, frame_features
 from twitchcam.video.wheelfetch import sha256_of
+from twitchcam.synth.profiles import (  # noqa: F401  (the event model lives in profiles; re-exported)
+    KINDS, TRUTH_COLUMNS, SpasmEvent, Twitch, _r, _ramp, load_events, read_truth, save_events, side_levels,
+    write_truth)
 
-KINDS: tuple[str, str] = ("clonic", "tonic")
-TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
 GENERATOR_VERSION = 2  # bump when output for the same seed/params changes (invalidates caches)
 _LATERAL = {"left": 1.0, "right": -1.0}  # subject's left is the image's +x on an unmirrored face
 
@@ -58,78 +58,8 @@ MOUTH_OCCLUDED: dict[str, tuple[tuple[float, float], ...]] = {
 
 
 # ---------------------------------------------------------------------------------------
-# Temporal profile
+# Temporal profile: the warp's original event makers (profiles.py has the v2 patterns)
 # ---------------------------------------------------------------------------------------
-
-def _ramp(x: np.ndarray) -> np.ndarray:
-    """Cosine ease 0 -> 1 on x in [0, 1]: lids accelerate and decelerate, no kinks."""
-    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))
-
-
-@dataclass(frozen=True)
-class Twitch:
-    """One closure: ramp in, hold, ramp out.  Level is > 0 exactly on (onset_s, end_s)."""
-
-    onset_s: float
-    rise_s: float
-    hold_s: float
-    fall_s: float
-
-    @property
-    def end_s(self) -> float:
-        return self.onset_s + self.rise_s + self.hold_s + self.fall_s
-
-    def level(self, t: np.ndarray) -> np.ndarray:
-        t = np.asarray(t, dtype=np.float64)
-        return np.minimum(_ramp((t - self.onset_s) / self.rise_s), _ramp((self.end_s - t) / self.fall_s))
-
-
-@dataclass(frozen=True)
-class SpasmEvent:
-    """One truth row: a clonic train or a tonic hold on one side."""
-
-    side: str
-    kind: str
-    intensity: float  # 1.0 = lid fully closed at the peak, 0.5 = half closed
-    mouth: bool  # same-side mouth corner and cheek pulled with the eye
-    twitches: tuple[Twitch, ...]
-
-    def __post_init__(self):
-        if self.side not in SIDES or self.kind not in KINDS or not 0.0 < self.intensity <= 1.0:
-            raise ValueError(f"bad event {self.side!r} {self.kind!r} {self.intensity!r}")
-
-    @property
-    def onset_s(self) -> float:
-        return self.twitches[0].onset_s
-
-    @property
-    def offset_s(self) -> float:
-        return self.twitches[-1].end_s
-
-    def level(self, t: np.ndarray) -> np.ndarray:
-        """Closure 0..intensity at times t."""
-        return self.intensity * np.max([tw.level(t) for tw in self.twitches], axis=0)
-
-    def shifted(self, onset_s: float) -> "SpasmEvent":
-        dt = onset_s - self.onset_s
-        tws = tuple(Twitch(round(tw.onset_s + dt, 4), tw.rise_s, tw.hold_s, tw.fall_s) for tw in self.twitches)
-        return SpasmEvent(self.side, self.kind, self.intensity, self.mouth, tws)
-
-    def truth_row(self) -> dict:
-        return {
-            "onset_s": f"{self.onset_s:.4f}",
-            "offset_s": f"{self.offset_s:.4f}",
-            "side": self.side,
-            "kind": self.kind,
-            "twitches": len(self.twitches),
-            "intensity": f"{self.intensity:.3f}",
-            "mouth": int(self.mouth),
-        }
-
-
-def _r(x: float) -> float:
-    return round(float(x), 4)  # 0.1 ms: the CSV and the rendered levels agree exactly
-
 
 def clonic_train(rng: np.random.Generator, onset_s: float, side: str, intensity: float,
                  mouth: bool = False) -> SpasmEvent:
@@ -157,49 +87,6 @@ def tonic_hold(rng: np.random.Generator, onset_s: float, side: str, intensity: f
 def make_event(rng: np.random.Generator, onset_s: float, side: str, kind: str, intensity: float,
                mouth: bool = False) -> SpasmEvent:
     return {"clonic": clonic_train, "tonic": tonic_hold}[kind](rng, onset_s, side, intensity, mouth)
-
-
-def side_levels(events: Sequence[SpasmEvent], times: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per side: (eye closure, mouth pull) at each time, 0..1."""
-    times = np.asarray(times, dtype=np.float64)
-    out = {side: (np.zeros(len(times)), np.zeros(len(times))) for side in SIDES}
-    for ev in events:
-        eye, mouth = out[ev.side]
-        lv = ev.level(times)
-        np.maximum(eye, lv, out=eye)
-        if ev.mouth:
-            np.maximum(mouth, lv, out=mouth)
-    return out
-
-
-def write_truth(path: str | Path, events: Sequence[SpasmEvent]) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS)
-        w.writeheader()
-        for ev in sorted(events, key=lambda e: e.onset_s):
-            w.writerow(ev.truth_row())
-
-
-def save_events(path: str | Path, events: Sequence[SpasmEvent]) -> None:
-    """Full per-twitch timing (the CSV keeps one row per train), for re-rendering and checks."""
-    Path(path).write_text(json.dumps([asdict(ev) for ev in events], indent=1))
-
-
-def load_events(path: str | Path) -> list[SpasmEvent]:
-    return [SpasmEvent(d["side"], d["kind"], d["intensity"], d["mouth"],
-                       tuple(Twitch(**tw) for tw in d["twitches"]))
-            for d in json.loads(Path(path).read_text())]
-
-
-def read_truth(path: str | Path) -> list[dict]:
-    """Truth rows with numeric columns converted."""
-    with open(path, newline="") as fh:
-        return [
-            {"onset_s": float(r["onset_s"]), "offset_s": float(r["offset_s"]), "side": r["side"],
-             "kind": r["kind"], "twitches": int(r["twitches"]), "intensity": float(r["intensity"]),
-             "mouth": int(r["mouth"])}
-            for r in csv.DictReader(fh)
-        ]
 
 
 # ---------------------------------------------------------------------------------------
