@@ -147,7 +147,9 @@ def spawn(mode: str, jobs: int, inputs: list[Path], out: Path) -> dict:
 def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
     import cv2
 
-    from twitchcam.core.features import frame_features
+    from twitchcam.core.anatomy import SIDES
+    from twitchcam.core.features import NO_FEATURES, frame_features
+    from twitchcam.video.eyes import eye_edge
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
     from twitchcam.core.stream import PipelineParams, SignalChain
@@ -175,9 +177,11 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
             b = pc()
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             c = pc()
-            points = lm.detect(rgb, t)
+            face = lm.detect(rgb, t)
             d = pc()
-            recorder.add(chain.process(n, t, frame_features(points, params.features), points))
+            ff = NO_FEATURES if face is None else frame_features(
+                face.points, face.blendshapes, {s: eye_edge(bgr, face.points, s) for s in SIDES})
+            recorder.add(chain.process(n, t, ff, None if face is None else face.points))
             e = pc()
             if n >= 5:  # skip start-up (model warm-up on the first inference)
                 acc["decode"] += b - a

@@ -109,7 +109,9 @@ def test_mirrored_recording_swaps_the_patient_sides(tmp_path, videos, model):
     analyze_file(src, tmp_path / "a", model, show_progress=False)
     analyze_file(mirrored, tmp_path / "b", model, mirrored=True, show_progress=False)
     a, b = read_session(tmp_path / "a"), read_session(tmp_path / "b")
-    eye = [FRAME_COLUMNS.index("raw_eye_open_left") - 7, FRAME_COLUMNS.index("raw_eye_open_right") - 7]
+    from twitchcam.core.features import FEATURE_COLUMNS
+
+    eye = [FEATURE_COLUMNS.index("eye_open_left"), FEATURE_COLUMNS.index("eye_open_right")]
     # Same patient sides after un-mirroring (MJPG re-encoding adds a little noise).
     assert np.nanmedian(np.abs(a.raw[:, eye] - b.raw[:, eye])) < 0.01
     c = read_session(tmp_path / "a")

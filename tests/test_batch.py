@@ -230,13 +230,12 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
 @pytest.mark.slow
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
-    from twitchcam.core.features import FeatureParams
 
     fps, n, duration = probe_video(long_video)
     assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
     s, e = 12.0, 13.0
-    seek = chunk_features(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, True)
-    grab = chunk_features(str(long_video), str(model), FeatureParams(), False, s, e, 0.5, fps, False)
+    seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, True)
+    grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, False)
     cap = cv2.VideoCapture(str(long_video))
     ts = []
     while cap.grab():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twitchcam.core.detector import DetectorParams, StreamingDetector
-from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures
+from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS, FrameFeatures
 from twitchcam.core.filters import FeatureFilter
 from twitchcam.core.scoring import score
 from twitchcam.core.simulate import simulate
@@ -41,7 +41,15 @@ def raw_features(sim) -> np.ndarray:
 
 def batch(sim, params=DetectorParams()):
     """A stored recording through the chain (what `twitchcam detect` runs)."""
-    return detect_features(sim.t, sim.valid, raw_features(sim), sim.fps, PipelineParams(detector=params))
+    return detect_features(sim.t, pose_of(sim), raw_features(sim), sim.fps, PipelineParams(detector=params))
+
+
+def pose_of(sim) -> np.ndarray:
+    """A frontal face wherever the simulation has one."""
+    pose = np.zeros((sim.t.size, len(POSE_COLUMNS)))
+    pose[:, POSE_COLUMNS.index("face_px")] = 60.0
+    pose[~sim.valid] = np.nan
+    return pose
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -50,11 +58,11 @@ def test_frame_by_frame_and_stored_recording_give_identical_events(seed, fps, ji
     """analyze/live feed the chain frame by frame, detect feeds it a stored block: the same
     events, and there are some to compare."""
     sim = simulate(120, fps, seed, sides=("left", "right"), dropouts=2, jitter_fps=jitter)
-    raw = raw_features(sim)
+    raw, pose = raw_features(sim), pose_of(sim)
     chain = SignalChain(sim.fps)
     streamed = []
     for i in range(sim.t.size):
-        ff = FrameFeatures(bool(sim.valid[i]), "", (0.0, 0.0, 0.0), raw[i])
+        ff = FrameFeatures(bool(sim.valid[i]), tuple(pose[i]), raw[i])
         streamed += chain.process(i, float(sim.t[i]), ff).events
     streamed += chain.finish(float(sim.t[-1] + 1 / sim.fps))
     stored = batch(sim).events

@@ -25,6 +25,7 @@ from tests.mjpeg_server import MjpegServer, encode_video, free_port
 from twitchcam.core.events import Event
 from twitchcam.live.source import LatestFrame, parse_source
 from twitchcam.live.window import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
+from twitchcam.core.features import FEATURE_COLUMNS
 from twitchcam.core.stream import FrameResult
 from twitchcam.store.session import read_events, read_session
 from twitchcam.video.source import Frame
@@ -197,8 +198,8 @@ def test_mailbox_keeps_only_the_latest_frame_and_counts_the_drops():
 
 def _result(i: int, fps: float, points, events=(), valid=True, calibrating=False, closure=(0.1, 0.1),
             started=()):
-    filt = np.zeros(8)
-    return FrameResult(i, i / fps, valid, "" if valid else "no_face", (0.0, 0.0, 0.0), filt, filt, closure,
+    filt = np.zeros(len(FEATURE_COLUMNS))
+    return FrameResult(i, i / fps, valid, "" if valid else "no_face", (0.0, 0.0, 0.0, 60.0), filt, filt, closure,
                        calibrating, list(events), list(started), points)
 
 

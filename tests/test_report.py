@@ -27,7 +27,7 @@ import pytest
 from twitchcam.cli.main import main as cli_main
 from twitchcam.core import grades
 from twitchcam.core.events import Event
-from twitchcam.core.features import FEATURE_COLUMNS
+from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.core.stream import PipelineParams
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.store.session import SessionWriter
@@ -139,10 +139,11 @@ def write_session(folder: Path, sim: Sim, frames: bool = True, summary: dict | N
         names = {0: "", 1: "no_face", 2: "extreme_pose", 3: "face_too_small"}
         rng = np.random.default_rng(sim.seed + 1)
         k = len(FEATURE_COLUMNS)
-        feat = rng.normal(0.3, 0.01, (t.size, 2 * k + 3))  # pose and features: values are not plotted
+        m = len(POSE_COLUMNS)
+        feat = rng.normal(0.3, 0.01, (t.size, 2 * k + m))  # pose and features: values are not plotted
         feat[~valid] = np.nan
         for i in range(t.size):
-            writer.frame(i, t[i], valid[i], names[reason[i]], feat[i, :3], feat[i, 3:3 + k], feat[i, 3 + k:],
+            writer.frame(i, t[i], valid[i], names[reason[i]], feat[i, :m], feat[i, m:m + k], feat[i, m + k:],
                          (closure["left"][i], closure["right"][i]))
     writer.events(product_events(sim))
     for t_s, label in sim.markers:

@@ -144,9 +144,9 @@ def read_session(folder: str | Path) -> Result:
 
 def detect(frames, fps: float | None = None, **detector_params) -> Result:
     """The filters and detector again over stored frames: a Result, a frames DataFrame (the
-    frames.csv columns; at least t_s, valid and the raw_* features) or a session folder."""
+    frames.csv columns; at least t_s, the pose columns and the raw_* features) or a session folder."""
     from twitchcam.core.stream import detect_features
-    from twitchcam.core.features import FEATURE_COLUMNS
+    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
     from twitchcam.core.summary import FrameTotals, summarize
 
     meta: dict = {}
@@ -160,16 +160,17 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     params = _params(base, detector_params)
     fps = float(fps or meta.get("fps") or _median_rate(frames["t_s"].to_numpy()))
     t = frames["t_s"].to_numpy(dtype=np.float64)
-    valid = frames["valid"].to_numpy() > 0
+    pose = frames[list(POSE_COLUMNS)].to_numpy(dtype=np.float64)
     raw = frames[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64)
-    found = detect_features(t, valid, raw, fps, params)
+    found = detect_features(t, pose, raw, fps, params)
     out = frames.copy()
+    out["valid"], out["reason"] = found.valid.astype(int), found.reason
     for k, c in enumerate(FEATURE_COLUMNS):
         out[f"filt_{c}"] = found.filt[:, k]
     for k, side in enumerate(("left", "right")):
         out[f"closure_{side}"] = found.closure[:, k]
     meta = {**meta, "fps": fps, "params": params.to_dict()}
-    totals = FrameTotals.of(t, valid, found.closure, fps)
+    totals = FrameTotals.of(t, found.valid, found.closure, fps)
     summary = summarize(totals, found.events, {**meta, "status": meta.get("status", "complete")})
     return Result(out, events_frame(found.events), summary, meta)
 
@@ -185,7 +186,7 @@ def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwarg
     `frames` in the frames.csv layout (so `detect(sim)` runs on it) and `events` the truth."""
     import pandas as pd
 
-    from twitchcam.core.features import FEATURE_COLUMNS
+    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
     from twitchcam.core.simulate import simulate as simulate_signals
 
     sim = simulate_signals(duration_s, fps, seed, **kwargs)
@@ -193,6 +194,8 @@ def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwarg
     data = {c: np.full(n, np.nan) for c in FRAME_COLUMNS}
     data.update(frame=np.arange(n), t_s=sim.t, valid=sim.valid.astype(int), dropped=np.zeros(n, dtype=int))
     data["reason"] = np.where(sim.valid, "", "no_face")
+    for c in POSE_COLUMNS:  # a frontal face, 60 px between the inner eye corners, where one was found
+        data[c] = np.where(sim.valid, 60.0 if c == "face_px" else 0.0, np.nan)
     for k, side in enumerate(("left", "right")):
         data[f"raw_eye_open_{side}"] = sim.eye_open[:, k]
         data[f"raw_mouth_{side}"] = sim.mouth[:, k]

@@ -32,7 +32,7 @@ import numpy as np
 
 from twitchcam.video.source import decoder_time, is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.core.features import FEATURE_COLUMNS
+from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
@@ -45,14 +45,12 @@ class ChunkResult:
     """Per-frame raw output of one chunk (warm-up included; the parent trims it)."""
 
     t: np.ndarray  # (n,) decoder timestamps, as FileSource computes them
-    valid: np.ndarray  # (n,) bool
-    reason: list[str]
-    pose: np.ndarray  # (n, 3)
+    pose: np.ndarray  # (n, len(POSE_COLUMNS)), NaN where no face was found
     raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
     stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
 
     def slice(self, sl: slice) -> "ChunkResult":
-        return ChunkResult(self.t[sl], self.valid[sl], self.reason[sl], self.pose[sl], self.raw[sl], self.stopped_early)
+        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early)
 
 
 def probe_video(video: Path) -> tuple[float, int, float]:
@@ -74,7 +72,7 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
     return [(edges[k], edges[k + 1]) for k in range(n)]
 
 
-def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,
+def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float,
                    warmup_s: float, fps: float, seek: bool) -> ChunkResult:
     """Runs in a worker: raw features for frames with t in [~start - warmup, end).
 
@@ -91,7 +89,7 @@ def chunk_features(video: str, model: str, features_params, mirrored: bool, star
     last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     if from_s > 0 and seek:
         cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
-    t_list, valid, reason, pose, raw = [], [], [], [], []
+    t_list, pose, raw = [], [], []
     stopped_early = True
     try:
         with Landmarker(Path(model)) as landmarker:
@@ -105,18 +103,15 @@ def chunk_features(video: str, model: str, features_params, mirrored: bool, star
                 if t >= end_s:
                     stopped_early = False
                     break
-                ff, _ = landmark_features(landmarker, bgr, t, mirrored, features_params)
+                ff, _ = landmark_features(landmarker, bgr, t, mirrored)
                 t_list.append(t)
-                valid.append(ff.valid)
-                reason.append(ff.reason)
                 pose.append(ff.pose)
                 raw.append(ff.values)
     finally:
         cap.release()
     k = len(FEATURE_COLUMNS)
-    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(valid, dtype=bool), reason,
-                       np.array(pose, dtype=np.float64).reshape(-1, 3), np.array(raw, dtype=np.float64).reshape(-1, k),
-                       stopped_early)
+    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
+                       np.array(raw, dtype=np.float64).reshape(-1, k), stopped_early)
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -135,8 +130,7 @@ def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
 
 
 def _concat(parts: list[ChunkResult]) -> ChunkResult:
-    return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.valid for p in parts]),
-                       [r for p in parts for r in p.reason], np.concatenate([p.pose for p in parts]),
+    return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.pose for p in parts]),
                        np.concatenate([p.raw for p in parts]), parts[-1].stopped_early)
 
 
@@ -189,7 +183,7 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
     ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
                              initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
     try:
-        futs = [ex.submit(chunk_features, str(video), str(model), params.features, mirrored, s, e,
+        futs = [ex.submit(chunk_features, str(video), str(model), mirrored, s, e,
                           warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
         results = []
         for k, f in enumerate(futs):
@@ -197,7 +191,7 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
             if on_chunk:
                 on_chunk(k, len(chunks))
         while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
-            results[joined] = ex.submit(chunk_features, str(video), str(model), params.features, mirrored,
+            results[joined] = ex.submit(chunk_features, str(video), str(model), mirrored,
                                         chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
     except BrokenProcessPool:
         _kill_pool(ex)
@@ -214,7 +208,8 @@ def replayed(merged: ChunkResult, chain):
     from twitchcam.core.features import FrameFeatures
 
     for k in range(merged.t.size):
-        ff = FrameFeatures(bool(merged.valid[k]), merged.reason[k], tuple(merged.pose[k]), merged.raw[k])
+        pose = tuple(merged.pose[k])
+        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
         yield chain.process(k, float(merged.t[k]), ff)
 
 

@@ -5,11 +5,19 @@ an orthonormal frame from landmarks that do not move with expression (nose bridg
 forehead, nose tip) and express every point in it, in units of the face's own size, so
 turns, nods and distance to the camera cancel out.
 
-All features grow with the *anatomical* movement a spasm produces on that side:
-- ``eye_open``: mean upper-to-lower lid gap (falls when the eye closes);
-- ``brow``: brow height above the eye corners (HFS often RAISES it, the "other Babinski");
-- ``mouth``: mouth-corner elevation plus lateral pull (rises when the corner is pulled up/out);
-- ``cheek``: cheek elevation (rises with the cheek).
+Per side, from three sources that fail in different ways:
+- the mesh's geometry (``eye_open``: mean upper-to-lower lid gap, falls when the eye closes;
+  ``brow``: brow height above the eye corners, HFS often RAISES it, the "other Babinski";
+  ``mouth``: mouth-corner elevation plus lateral pull; ``cheek``: cheek elevation).  Good for
+  where things are; biased toward symmetric eyes, and slow (MediaPipe smooths it);
+- the eye's appearance (``edge``: vertical-edge share of the eye patch, measured in the video
+  layer by twitchcam.video.eyes): falls when that eye's lid covers the iris, whatever the mesh
+  believes;
+- MediaPipe's blendshapes (``blink``, ``squint``: eyeBlink*, eyeSquint* of the same inference,
+  the subject's own sides): rise when the eye closes or squeezes.
+
+This module only measures.  Whether a frame can be trusted (face found, head pose against the
+person's own usual pose, face size) is judged by twitchcam.core.validity, which keeps state.
 """
 from __future__ import annotations
 
@@ -19,9 +27,13 @@ import numpy as np
 
 from twitchcam.core.anatomy import FOREHEAD, LANDMARKS, NOSE_BRIDGE, NOSE_TIP, SIDES
 
-FEATURES: tuple[str, ...] = ("eye_open", "brow", "mouth", "cheek")
+FEATURES: tuple[str, ...] = ("eye_open", "edge", "blink", "squint", "brow", "mouth", "cheek")
 # Column order of the per-frame feature vector: feature-major, side-minor.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f"{f}_{s}" for f in FEATURES for s in SIDES)
+# Head pose (degrees) and face size (inner-canthal distance in pixels) of each frame.
+POSE_COLUMNS: tuple[str, ...] = ("yaw", "pitch", "roll", "face_px")
+# MediaPipe's blendshape names per feature; a side's name ends with Left or Right (subject's own).
+BLENDSHAPES = {"blink": "eyeBlink", "squint": "eyeSquint"}
 
 # Validity reasons written to frames.csv, and what they mean to a reader.
 VALID = ""
@@ -29,27 +41,20 @@ NO_FACE = "no_face"
 POSE = "extreme_pose"
 SMALL = "face_too_small"
 UNREADABLE = "unreadable"  # a frames.csv row damaged on disk (counted by the reader, never written)
-INVALID_REASONS = {NO_FACE: "no face found", POSE: "head turned too far", SMALL: "face too small / too far",
-                   UNREADABLE: "damaged rows in frames.csv"}
-
-
-@dataclass(frozen=True)
-class FeatureParams:
-    """Limits beyond which eye signals are unreliable (DOMAIN.md: yaw beyond ~30 deg)."""
-
-    max_yaw_deg: float = 30.0
-    max_pitch_deg: float = 25.0
-    min_face_px: float = 12.0  # inner-canthal distance; ~1/5 of face width
+INVALID_REASONS = {NO_FACE: "no face found", POSE: "head turned too far from the usual pose",
+                   SMALL: "face too small / too far", UNREADABLE: "damaged rows in frames.csv"}
 
 
 @dataclass(frozen=True)
 class FrameFeatures:
-    """What the feature stage reports for one frame."""
+    """What the feature stage measured in one frame."""
 
-    valid: bool
-    reason: str
-    pose: tuple[float, float, float]  # yaw, pitch, roll in degrees
-    values: np.ndarray  # shape (len(FEATURE_COLUMNS),), NaN when the face is missing
+    found: bool  # a face was found
+    pose: tuple[float, ...]  # POSE_COLUMNS; NaN without a face
+    values: np.ndarray  # shape (len(FEATURE_COLUMNS),), NaN where not measured
+
+
+NO_FEATURES = FrameFeatures(False, (np.nan,) * len(POSE_COLUMNS), np.full(len(FEATURE_COLUMNS), np.nan))
 
 
 def _index_arrays() -> dict[str, np.ndarray]:
@@ -65,7 +70,6 @@ def _index_arrays() -> dict[str, np.ndarray]:
 
 _IDX = _index_arrays()
 PITCH_OFFSET_DEG = 15.0
-NAN_FEATURES = np.full(len(FEATURE_COLUMNS), np.nan)
 
 
 def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -106,15 +110,18 @@ def pose_degrees(rot: np.ndarray) -> tuple[float, float, float]:
     return float(yaw), float(pitch), float(roll)
 
 
-def frame_features(points: np.ndarray | None, params: FeatureParams = FeatureParams()) -> FrameFeatures:
-    """Features for one frame from 478 landmarks in pixel units (x, y, z), or None."""
+def frame_features(points: np.ndarray | None, blendshapes: dict[str, float] | None = None,
+                   edge: dict[str, float] | None = None) -> FrameFeatures:
+    """Features of one frame: 478 landmarks in pixel units (x, y, z) or None, MediaPipe's
+    blendshape scores by name, and each eye's appearance (`edge` per side, from the video layer)."""
     if points is None:
-        return FrameFeatures(False, NO_FACE, (np.nan, np.nan, np.nan), NAN_FEATURES)
+        return NO_FEATURES
     origin, rot, scale = head_frame(points)
-    pose = pose_degrees(rot)
+    pose = (*pose_degrees(rot), scale)
     local = (points - origin) @ rot.T / scale  # head-fixed, face units; +y is down
-    values = np.empty(len(FEATURE_COLUMNS))
+    values = np.full(len(FEATURE_COLUMNS), np.nan)
     n = len(SIDES)
+    col = {f: FEATURES.index(f) * n for f in FEATURES}
     for k, side in enumerate(SIDES):
         lm = LANDMARKS[side]
         lateral = 1.0 if side == "left" else -1.0  # subject's left is +x in the head frame
@@ -122,12 +129,13 @@ def frame_features(points: np.ndarray | None, params: FeatureParams = FeaturePar
         lower = local[_IDX[f"lower_{side}"]]
         corners_y = 0.5 * (local[lm.eye_outer, 1] + local[lm.eye_inner, 1])
         corner = local[lm.mouth_corner]
-        values[0 * n + k] = float(np.mean(lower[:, 1] - upper[:, 1]))
-        values[1 * n + k] = float(corners_y - local[_IDX[f"brow_{side}"], 1].mean())
-        values[2 * n + k] = float(-corner[1] + lateral * corner[0])
-        values[3 * n + k] = float(-local[_IDX[f"cheek_{side}"], 1].mean())
-    if abs(pose[0]) > params.max_yaw_deg or abs(pose[1]) > params.max_pitch_deg:
-        return FrameFeatures(False, POSE, pose, values)
-    if scale < params.min_face_px:
-        return FrameFeatures(False, SMALL, pose, values)
-    return FrameFeatures(True, VALID, pose, values)
+        values[col["eye_open"] + k] = float(np.mean(lower[:, 1] - upper[:, 1]))
+        values[col["brow"] + k] = float(corners_y - local[_IDX[f"brow_{side}"], 1].mean())
+        values[col["mouth"] + k] = float(-corner[1] + lateral * corner[0])
+        values[col["cheek"] + k] = float(-local[_IDX[f"cheek_{side}"], 1].mean())
+        if edge is not None:
+            values[col["edge"] + k] = edge.get(side, np.nan)
+        if blendshapes:
+            for feature, name in BLENDSHAPES.items():
+                values[col[feature] + k] = blendshapes.get(name + side.capitalize(), np.nan)
+    return FrameFeatures(True, pose, values)

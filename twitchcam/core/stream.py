@@ -1,4 +1,4 @@
-"""The stages after the landmarks, one frame at a time: features -> filters -> detector.
+"""The stages after the landmarks, one frame at a time: features -> validity -> filters -> detector.
 
 Pure: no video, no files.  `analyze` and `live` feed it the features of each frame as it is
 decoded; `detect`, chunked analysis and the Python API feed it stored features.  Whatever
@@ -13,8 +13,9 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector import DetectorParams, StreamingDetector
 from twitchcam.core.events import Event
-from twitchcam.core.features import FEATURE_COLUMNS, FeatureParams, FrameFeatures
+from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures
 from twitchcam.core.filters import FeatureFilter, FilterParams
+from twitchcam.core.validity import ValidityGate, ValidityParams
 
 EYE = [FEATURE_COLUMNS.index(f"eye_open_{s}") for s in SIDES]
 MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
@@ -22,7 +23,7 @@ MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
 
 @dataclass(frozen=True)
 class PipelineParams:
-    features: FeatureParams = field(default_factory=FeatureParams)
+    validity: ValidityParams = field(default_factory=ValidityParams)
     filters: FilterParams = field(default_factory=FilterParams)
     detector: DetectorParams = field(default_factory=DetectorParams)
 
@@ -32,7 +33,7 @@ class PipelineParams:
     @classmethod
     def from_dict(cls, d: dict) -> "PipelineParams":
         """The inverse of to_dict (TypeError if a name is unknown: another version's parameters)."""
-        return cls(FeatureParams(**d.get("features", {})), FilterParams(**d.get("filters", {})),
+        return cls(ValidityParams(**d.get("validity", {})), FilterParams(**d.get("filters", {})),
                    DetectorParams(**d.get("detector", {})))
 
 
@@ -42,7 +43,7 @@ class FrameResult:
     t_s: float
     valid: bool
     reason: str
-    pose: tuple[float, float, float]
+    pose: tuple[float, ...]  # POSE_COLUMNS
     raw: np.ndarray
     filt: np.ndarray
     closure: tuple[float, float]
@@ -63,25 +64,29 @@ class SignalChain:
     def __init__(self, fps: float, params: PipelineParams = PipelineParams()):
         self.fps = fps
         self.params = params
+        self.gate = ValidityGate(fps, params.validity)
         self.filter = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
         self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delay_s)
 
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
-        filt = self.filter.process(ff.values[None, :], np.array([ff.valid]))[0]
+        valid, reason = self.gate.judge(ff.found, ff.pose)
+        filt = self.filter.process(ff.values[None, :], np.array([valid]))[0]
         eye, mouth = detector_inputs(filt)
-        events = self.detector.update(t_s, ff.valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
-        return FrameResult(index, t_s, ff.valid, ff.reason, ff.pose, ff.values, filt, self.detector.closure,
+        events = self.detector.update(t_s, valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
+        return FrameResult(index, t_s, valid, reason, ff.pose, ff.values, filt, self.detector.closure,
                            self.detector.calibrating, events, list(self.detector.started), points)
 
     def finish(self, t_end: float) -> list[Event]:
         return self.detector.finish(t_end)
 
-    def run(self, t: np.ndarray, valid: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
-        """A whole stored recording through the chain: the filters over the block at once (their
-        output equals frame-by-frame filtering bit for bit), then the detector frame by frame,
-        exactly as `process` feeds it."""
+    def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
+        """A whole stored recording through the chain: validity frame by frame, the filters over
+        the block at once (their output equals frame-by-frame filtering bit for bit), then the
+        detector frame by frame, exactly as `process` feeds them."""
         t = np.asarray(t, dtype=np.float64)
-        valid = np.asarray(valid, dtype=bool)
+        pose = np.asarray(pose, dtype=np.float64)
+        judged = [self.gate.judge(found, p) for found, p in zip(np.isfinite(pose[:, 0]).tolist(), pose.tolist())]
+        valid = np.array([v for v, _ in judged], dtype=bool)
         filt = self.filter.process(raw, valid)
         eye, mouth = detector_inputs(filt)
         det = self.detector
@@ -97,7 +102,7 @@ class SignalChain:
         if t_end is None:
             t_end = float(t[-1]) + 1.0 / self.fps if t.size else 0.0
         events += self.finish(t_end)
-        return Detection(events, filt, closure, calibrating)
+        return Detection(events, valid, [r for _, r in judged], filt, closure, calibrating)
 
 
 @dataclass
@@ -105,12 +110,15 @@ class Detection:
     """What the chain found in a whole recording."""
 
     events: list[Event]
+    valid: np.ndarray  # (n,) bool
+    reason: list[str]  # why each invalid frame is
     filt: np.ndarray  # (n, len(FEATURE_COLUMNS)) filtered features
     closure: np.ndarray  # (n, 2) per-side closure, NaN where invalid or calibrating
     calibrating: np.ndarray  # (n,) bool
 
 
-def detect_features(t, valid, raw, fps: float, params: PipelineParams = PipelineParams(),
+def detect_features(t, pose, raw, fps: float, params: PipelineParams = PipelineParams(),
                     t_end: float | None = None) -> Detection:
-    """Filters and detector over stored per-frame features (what `twitchcam detect` runs)."""
-    return SignalChain(fps, params).run(t, valid, raw, t_end)
+    """Validity, filters and detector over stored per-frame pose and features (what
+    `twitchcam detect` runs)."""
+    return SignalChain(fps, params).run(t, pose, raw, t_end)

@@ -7,6 +7,7 @@ the same parameters it finds the same events.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 from typing import Callable
@@ -30,9 +31,9 @@ def stored_params(meta: dict) -> PipelineParams:
 
 def detect_session(session: StoredSession, params: PipelineParams) -> tuple[Detection, dict]:
     """The chain over a stored session's frames; returns the detection and its summary."""
-    result = detect_features(session.t, session.valid, session.raw, session.fps, params)
+    result = detect_features(session.t, session.pose, session.raw, session.fps, params)
     meta = {k: session.meta.get(k) for k in ("started_at", "source", "mode", "fps", "mirrored", "model_sha256")}
-    totals = FrameTotals.of(session.t, session.valid, result.closure, session.fps)
+    totals = FrameTotals.of(session.t, result.valid, result.closure, session.fps)
     summary = summarize(totals, result.events, {**meta, "params": params.to_dict(), "status": session.status,
                                                 "redetected_from": session.folder.name})
     return result, summary
@@ -49,7 +50,7 @@ def write_events(path: Path, events: list[Event]) -> None:
 def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], DetectorParams]) -> dict:
     session = read_session(folder)
     params = stored_params(session.meta)
-    params = PipelineParams(params.features, params.filters, adjust(params.detector))
+    params = dataclasses.replace(params, detector=adjust(params.detector))
     result, summary = detect_session(session, params)
     try:
         out.mkdir(parents=True, exist_ok=True)

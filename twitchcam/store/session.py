@@ -28,14 +28,14 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.events import EVENT_COLUMNS, Event
-from twitchcam.core.features import FEATURE_COLUMNS
+from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 
-SESSION_FORMAT = 1
+SESSION_FORMAT = 2  # 2: appearance and blendshape features, face_px; validity judged against the person
 # The files of a session folder (see the module docstring).
 SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE = (
     "session.json", "frames.csv", "events.csv", "markers.csv", "summary.json")
 FRAME_COLUMNS = (
-    ("frame", "t_s", "valid", "reason", "yaw", "pitch", "roll")
+    ("frame", "t_s", "valid", "reason") + POSE_COLUMNS
     + tuple(f"raw_{c}" for c in FEATURE_COLUMNS)
     + tuple(f"filt_{c}" for c in FEATURE_COLUMNS)
     + tuple(f"closure_{s}" for s in SIDES)
@@ -232,6 +232,11 @@ class StoredSession:
     @property
     def valid(self) -> np.ndarray:
         return self.frames.column("valid") > 0
+
+    @property
+    def pose(self) -> np.ndarray:
+        """(n, len(POSE_COLUMNS)) head pose and face size; NaN where no face was found."""
+        return self.frames.columns(POSE_COLUMNS)
 
     @property
     def raw(self) -> np.ndarray:

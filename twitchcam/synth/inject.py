@@ -355,16 +355,16 @@ def detect_landmarks(frames: Iterable[np.ndarray], fps: float, model_path: str |
     missing = np.full((478, 3), np.nan)
     with Landmarker(ensure_model(model_path)) as lm:
         found = [lm.detect(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB), i / fps) for i, fr in enumerate(frames)]
-    return np.array([missing if pts is None else pts for pts in found]).reshape(-1, 478, 3)
+    return np.array([missing if face is None else face.points for face in found]).reshape(-1, 478, 3)
 
 
 def feature_series(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """twitchcam's per-frame features (columns FEATURE_COLUMNS) and their validity."""
+    """twitchcam's geometric per-frame features (columns FEATURE_COLUMNS) and whether a face was found."""
     values = np.full((len(landmarks), len(FEATURE_COLUMNS)), np.nan)
     valid = np.zeros(len(landmarks), dtype=bool)
     for i, pts in enumerate(landmarks):
         ff = frame_features(pts if np.isfinite(pts).all() else None)
-        values[i], valid[i] = ff.values, ff.valid
+        values[i], valid[i] = ff.values, ff.found
     return values, valid
 
 

@@ -1,10 +1,8 @@
 """MediaPipe's view of a clip: landmarks, eye blendshapes, eye opening and pose per frame.
 
-twitchcam's own Landmarker gives landmarks only; the ground-truth tools also need the
-blendshapes eyeBlinkLeft/Right (to find natural blinks and to measure how a generator
-moves them), so this module runs the Face Landmarker with output_face_blendshapes=True.
-It reuses twitchcam.video.landmarks (its quiet mediapipe import and PatientTracker) and the
-feature stage's eye_open, so its numbers are the detector's numbers.
+The ground-truth tools need the blendshapes eyeBlinkLeft/Right (to find natural blinks and
+to measure how a generator moves them) and the feature stage's eye_open, from twitchcam's
+own Landmarker, so its numbers are the detector's numbers.
 """
 from __future__ import annotations
 
@@ -25,8 +23,8 @@ FACE_TOP, FACE_BOTTOM = 10, 152  # forehead and chin: the face height we report
 @dataclass
 class Mesh:
     """Per frame: landmarks (N, 478, 3) px, NaN without a face; blink (N, 2) blendshape
-    eyeBlink in SIDES order; eye_open (N, 2) the feature stage's eye_open; valid (N,)
-    the feature stage's validity; pitch/yaw (N,) degrees."""
+    eyeBlink in SIDES order; eye_open (N, 2) the feature stage's eye_open; valid (N,) a face
+    was found; pitch/yaw (N,) degrees."""
 
     landmarks: np.ndarray
     blink: np.ndarray
@@ -55,7 +53,7 @@ class Mesh:
             if not np.isfinite(pts).all():
                 continue
             ff = frame_features(pts)
-            eye[i], valid[i] = ff.values[cols], ff.valid
+            eye[i], valid[i] = ff.values[cols], ff.found
             yaw[i], pitch[i] = ff.pose[0], ff.pose[1]
         if blink is None:
             blink = np.full((n, len(SIDES)), np.nan)
@@ -77,36 +75,19 @@ def run_mediapipe(frames: Iterable[np.ndarray], fps: float, model_path: str | Pa
 
     `indices` gives each frame's number in its video when only some frames are fed (the
     timestamps then keep their gaps, and MediaPipe re-detects after a gap)."""
-    from twitchcam.video.landmarks import BaseOptions, PatientTracker, _quiet_stderr, mp, vision
+    from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
 
-    options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(ensure_model(model_path))),
-        running_mode=vision.RunningMode.VIDEO, num_faces=2, output_face_blendshapes=True,
-        min_face_detection_confidence=0.5, min_face_presence_confidence=0.5, min_tracking_confidence=0.5)
-    tracker = PatientTracker()
     lms, blinks = [], []
-    with _quiet_stderr():
-        landmarker = vision.FaceLandmarker.create_from_options(options)
-    try:
-        numbers = iter(indices) if indices is not None else None
+    numbers = iter(indices) if indices is not None else None
+    with Landmarker(ensure_model(model_path)) as landmarker:
         for j, fr in enumerate(frames):
             i = next(numbers) if numbers is not None else j
-            h, w = fr.shape[:2]
-            image = mp.Image(image_format=mp.ImageFormat.SRGB,
-                             data=np.ascontiguousarray(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB)))
-            res = landmarker.detect_for_video(image, int(round(i * 1000.0 / fps)))
-            scale = np.array([w, h, w], dtype=np.float64)
-            faces = [np.array([(p.x, p.y, p.z) for p in f], dtype=np.float64) * scale for f in res.face_landmarks]
-            chosen = tracker.choose(faces, i / fps)
-            if chosen is None:
+            face = landmarker.detect(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB), i / fps)
+            if face is None:
                 lms.append(np.full((478, 3), np.nan))
                 blinks.append([np.nan] * len(SIDES))
-                continue
-            k = next(j for j, f in enumerate(faces) if f is chosen)
-            shapes = {c.category_name: c.score for c in res.face_blendshapes[k]}
-            lms.append(chosen)
-            blinks.append([shapes[BLINK_SHAPES[s]] for s in SIDES])
-    finally:
-        landmarker.close()
+            else:
+                lms.append(face.points)
+                blinks.append([face.blendshapes.get(BLINK_SHAPES[s], np.nan) for s in SIDES])
     return Mesh.from_landmarks(np.array(lms).reshape(-1, 478, 3), np.array(blinks, dtype=np.float64).reshape(-1, 2))

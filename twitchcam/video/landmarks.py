@@ -17,6 +17,7 @@ import sys
 import threading
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -110,6 +111,14 @@ def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
     return (lo + hi) / 2, float(np.prod(hi - lo))
 
 
+class Face(NamedTuple):
+    """The patient's face in one frame: 478 landmarks in pixels (z scaled like x), and
+    MediaPipe's blendshape scores by name (e.g. eyeBlinkLeft: the SUBJECT's left eye)."""
+
+    points: np.ndarray
+    blendshapes: dict[str, float]
+
+
 class PatientTracker:
     """Pick the patient's face among those MediaPipe returns, consistently over time."""
 
@@ -120,7 +129,8 @@ class PatientTracker:
         self._size = 0.0
         self._seen_t = -np.inf
 
-    def choose(self, faces: list[np.ndarray], t_s: float) -> np.ndarray | None:
+    def choose(self, faces: list[np.ndarray], t_s: float) -> int | None:
+        """Index of the patient's face among `faces`, or None."""
         if not faces:
             return None
         boxes = [_face_box(f) for f in faces]
@@ -134,11 +144,11 @@ class PatientTracker:
                 return None
         self._centre, self._size = boxes[k]
         self._seen_t = t_s
-        return faces[k]
+        return k
 
 
 class Landmarker:
-    """Context manager: feed RGB frames with strictly increasing timestamps, get 478x3 pixel points."""
+    """Context manager: feed RGB frames with strictly increasing timestamps, get the patient's Face."""
 
     def __init__(self, model_path: Path, num_faces: int = 2):
         options = vision.FaceLandmarkerOptions(
@@ -148,6 +158,7 @@ class Landmarker:
             min_face_detection_confidence=0.5,
             min_face_presence_confidence=0.5,
             min_tracking_confidence=0.5,
+            output_face_blendshapes=True,  # same inference: per-side eyeBlink/eyeSquint cost ~0.5 ms
         )
         self._options = options
         self._landmarker = None
@@ -163,8 +174,8 @@ class Landmarker:
             self._landmarker.close()
             self._landmarker = None
 
-    def detect(self, rgb: np.ndarray, t_s: float) -> np.ndarray | None:
-        """Patient landmarks (478, 3) in pixels (z scaled like x), or None when no face."""
+    def detect(self, rgb: np.ndarray, t_s: float) -> Face | None:
+        """The patient's face in this frame, or None when there is none."""
         if self._landmarker is None:
             raise RuntimeError("Landmarker used outside its `with` block")
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # VIDEO mode needs strictly increasing ms
@@ -182,4 +193,8 @@ class Landmarker:
             np.array([(p.x, p.y, p.z) for p in face], dtype=np.float64) * scale
             for face in result.face_landmarks
         ]
-        return self.tracker.choose(faces, t_s)
+        k = self.tracker.choose(faces, t_s)
+        if k is None:
+            return None
+        scores = result.face_blendshapes[k] if k < len(result.face_blendshapes) else []
+        return Face(faces[k], {c.category_name: float(c.score) for c in scores})

@@ -10,18 +10,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from twitchcam.core.features import FeatureParams, FrameFeatures, frame_features
+from twitchcam.core.anatomy import SIDES
+from twitchcam.core.features import NO_FEATURES, FrameFeatures, frame_features
 from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
+from twitchcam.video.eyes import eye_edge
 from twitchcam.video.model import MODEL_SHA256
 from twitchcam.video.source import Frame
 
 
-def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
-                      params: FeatureParams) -> tuple[FrameFeatures, np.ndarray | None]:
-    """The first stages: landmarks of the unmirrored face, and their features."""
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float,
+                      mirrored: bool) -> tuple[FrameFeatures, np.ndarray | None]:
+    """The first stages: landmarks of the unmirrored face, each eye's appearance, and the
+    frame's features."""
     img = cv2.flip(bgr, 1) if mirrored else bgr
-    points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
-    return frame_features(points, params), points
+    face = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
+    if face is None:
+        return NO_FEATURES, None
+    edge = {side: eye_edge(img, face.points, side) for side in SIDES}
+    return frame_features(face.points, face.blendshapes, edge), face.points
 
 
 class Pipeline:
@@ -35,7 +41,7 @@ class Pipeline:
         self.chain = SignalChain(fps, params)
 
     def process(self, frame: Frame) -> FrameResult:
-        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features)
+        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored)
         return self.chain.process(frame.index, frame.t_s, ff, points)
 
     def results(self, frames):
