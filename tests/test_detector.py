@@ -6,50 +6,30 @@ import dataclasses
 import numpy as np
 import pytest
 
-from twitchcam.core.detector import DetectorParams, StreamingDetector
-from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS, FrameFeatures
-from twitchcam.core.filters import FeatureFilter
+from twitchcam.core.detector import DetectorParams
+from twitchcam.core.features import FrameFeatures
 from twitchcam.core.scoring import score
 from twitchcam.core.simulate import simulate
 from twitchcam.core.stream import PipelineParams, SignalChain, detect_features
 
 
-def filtered(sim):
-    x = np.hstack([np.nan_to_num(sim.eye_open), np.nan_to_num(sim.mouth)])
-    f = FeatureFilter(4, sim.fps)
-    out = f.process(x, sim.valid)
-    return out[:, :2], out[:, 2:], f.delay_s
+def batch(sim, params=DetectorParams()):
+    """A stored recording through the chain (what `twitchcam detect` runs)."""
+    return detect_features(sim.t, sim.pose(), sim.features(), sim.fps, PipelineParams(detector=params))
 
 
 def stream(sim, params=DetectorParams()):
-    eye, mouth, lag = filtered(sim)
-    det = StreamingDetector(sim.fps, params, input_lag_s=lag)
+    """Frame by frame, as analyze and live feed the chain."""
+    raw, pose = sim.features(), sim.pose()
+    chain = SignalChain(sim.fps, PipelineParams(detector=params))
     events = []
     for i in range(sim.t.size):
-        events += det.update(float(sim.t[i]), bool(sim.valid[i]), (eye[i, 0], eye[i, 1]), (mouth[i, 0], mouth[i, 1]))
-    events += det.finish(float(sim.t[-1] + 1 / sim.fps))
-    return events, det
+        events += chain.process(i, float(sim.t[i]), FrameFeatures(bool(sim.valid[i]), tuple(pose[i]), raw[i])).events
+    return events + chain.finish(float(sim.t[-1] + 1 / sim.fps)), chain.detector
 
 
-def raw_features(sim) -> np.ndarray:
-    raw = np.zeros((sim.t.size, len(FEATURE_COLUMNS)))
-    for k, side in enumerate(("left", "right")):
-        raw[:, FEATURE_COLUMNS.index(f"eye_open_{side}")] = np.nan_to_num(sim.eye_open[:, k])
-        raw[:, FEATURE_COLUMNS.index(f"mouth_{side}")] = np.nan_to_num(sim.mouth[:, k])
-    return raw
-
-
-def batch(sim, params=DetectorParams()):
-    """A stored recording through the chain (what `twitchcam detect` runs)."""
-    return detect_features(sim.t, pose_of(sim), raw_features(sim), sim.fps, PipelineParams(detector=params))
-
-
-def pose_of(sim) -> np.ndarray:
-    """A frontal face wherever the simulation has one."""
-    pose = np.zeros((sim.t.size, len(POSE_COLUMNS)))
-    pose[:, POSE_COLUMNS.index("face_px")] = 60.0
-    pose[~sim.valid] = np.nan
-    return pose
+def spasms(events, side=None):
+    return [e for e in events if e.side != "both" and (side is None or e.side == side)]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -57,22 +37,16 @@ def pose_of(sim) -> np.ndarray:
 def test_frame_by_frame_and_stored_recording_give_identical_events(seed, fps, jitter):
     """analyze/live feed the chain frame by frame, detect feeds it a stored block: the same
     events, and there are some to compare."""
-    sim = simulate(120, fps, seed, sides=("left", "right"), dropouts=2, jitter_fps=jitter)
-    raw, pose = raw_features(sim), pose_of(sim)
-    chain = SignalChain(sim.fps)
-    streamed = []
-    for i in range(sim.t.size):
-        ff = FrameFeatures(bool(sim.valid[i]), tuple(pose[i]), raw[i])
-        streamed += chain.process(i, float(sim.t[i]), ff).events
-    streamed += chain.finish(float(sim.t[-1] + 1 / sim.fps))
+    sim = simulate(120, fps, seed, sides=("left", "right"), dropouts=2, jitter_fps=jitter, lead_share=0.3)
+    streamed, _ = stream(sim)
     stored = batch(sim).events
-    assert any(e.side != "both" for e in stored) and any(e.side == "both" for e in stored)
+    assert spasms(stored) and any(e.side == "both" for e in stored)
     assert [e.key() for e in streamed] == [e.key() for e in stored]
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_simulated_spasms_found_on_the_right_side_and_blinks_left_alone(seed):
-    sim = simulate(300, 30.0, seed, sides=("left", "right"), blink_lag_frames=1)
+    sim = simulate(300, 30.0, seed, sides=("left", "right"), lead_share=0.3)
     s = score(batch(sim).events, sim.truth)
     assert s.f1 >= 0.95, s
     assert s.side_errors == 0
@@ -80,19 +54,58 @@ def test_simulated_spasms_found_on_the_right_side_and_blinks_left_alone(seed):
     assert s.median_onset_error_s <= 0.05
 
 
-def test_blinks_with_up_to_one_frame_lag_are_never_spasms():
-    sim = simulate(600, 30.0, 1, spasms_per_min=0.0, blinks_per_min=25, blink_lag_frames=1)
+def test_natural_blinks_are_never_spasms():
+    """Both lids within 10 ms of each other (DOMAIN: well under a frame)."""
+    sim = simulate(600, 30.0, 1, spasms_per_min=0.0, blinks_per_min=25)
     events = batch(sim).events
     assert sum(e.side == "both" for e in events) >= 0.95 * len(sim.truth)
-    assert [e for e in events if e.side != "both"] == []
+    assert spasms(events) == []
+
+
+def test_a_spasm_that_starts_just_before_a_blink_is_found_with_the_blink():
+    sim = simulate(600, 30.0, 2, sides=("left", "right"), lead_share=1.0, tonic_share=0.0, blinks_per_min=5)
+    s = score(batch(sim).events, sim.truth)
+    assert s.recall >= 0.9 and s.side_errors == 0, s
+
+
+def test_a_lid_the_mesh_barely_follows_is_found_by_its_appearance():
+    """A real one-sided lid can move MediaPipe's mesh only a little (the eye's own gap -21 %,
+    the other's -13 %, eyeBlink +0.06): the eye patch still sees it."""
+    sim = simulate(60, 30.0, 3, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    for k, start in enumerate((10.0, 20.0, 30.0, 40.0)):
+        hold = (t >= start) & (t < start + 0.4)
+        sim.close(hold, k % 2, 0.97, mesh=0.22)
+        sim.eye_open[hold, 1 - k % 2] *= 0.87  # the mesh drags the other eye along
+    found = spasms(batch(sim).events)
+    assert [(e.side, round(e.onset_s)) for e in found] == [("left", 10), ("right", 20), ("left", 30), ("right", 40)]
+
+
+def test_a_lopsided_look_the_mesh_does_not_share_is_no_spasm():
+    """One eye patch reads a little more closed for a second (light, gaze, a lock of hair) while
+    MediaPipe finds both eyes alike: no spasm."""
+    sim = simulate(60, 30.0, 4, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    sim.edge[(t >= 20) & (t < 21.5), 0] *= 0.5
+    assert spasms(batch(sim).events) == []
+
+
+def test_eyes_both_nearly_shut_are_not_compared():
+    """Crying or looking down: both lids almost shut, one patch reads a little more open."""
+    sim = simulate(60, 30.0, 5, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    shut = (sim.t >= 20) & (sim.t < 23)
+    sim.close(shut, 0, 0.9)
+    sim.close(shut, 1, 0.9)
+    sim.edge[shut, 1] /= 0.5
+    assert spasms(batch(sim).events) == []
 
 
 def test_clonic_train_is_one_event_with_its_twitches_and_tonic_hold_is_tonic():
     sim = simulate(300, 30.0, 3, sides=("right",), blinks_per_min=5)
-    events = {round(e.onset_s, 1): e for e in batch(sim).events if e.side == "right"}
+    events = spasms(batch(sim).events, "right")
     checked = 0
     for t in [t for t in sim.truth if t.side == "right"]:
-        match = [e for e in events.values() if abs(e.onset_s - t.onset_s) < 0.1]
+        match = [e for e in events if abs(e.onset_s - t.onset_s) < 0.1]
         assert len(match) == 1, t
         assert match[0].kind == t.kind
         if t.kind == "clonic":
@@ -102,27 +115,29 @@ def test_clonic_train_is_one_event_with_its_twitches_and_tonic_hold_is_tonic():
 
 
 def test_thresholds_adapt_to_the_person():
-    """A face twice as far away (half the lid gap) with another resting asymmetry: same events."""
+    """A face twice as far away (half the lid gap), another resting asymmetry, another eye
+    patch: the same events."""
     sim = simulate(200, 30.0, 5, sides=("left", "right"))
-    far = dataclasses.replace(sim, eye_open=sim.eye_open * np.array([0.5, 0.35]))
+    far = dataclasses.replace(sim, eye_open=sim.eye_open * np.array([0.5, 0.35]), edge=sim.edge * np.array([0.8, 1.1]))
     a = [(round(e.onset_s, 3), e.side, e.kind) for e in batch(sim).events]
     b = [(round(e.onset_s, 3), e.side, e.kind) for e in batch(far).events]
-    assert a == b
+    assert a and a == b
 
 
 def test_invalid_frames_never_produce_events():
     sim = simulate(120, 30.0, 2, sides=("left",), dropouts=0)
     sim.valid[:] = False
     assert batch(sim).events == []
-    streamed, _ = stream(sim)
-    assert streamed == []
+    assert stream(sim)[0] == []
 
 
 def test_closure_during_face_loss_is_not_an_event():
     sim = simulate(60, 30.0, 4, spasms_per_min=0, blinks_per_min=0, dropouts=0)
-    sim.eye_open[900:960, 0] = 0.01  # 'closed' left eye, but the face is flagged lost
-    sim.valid[900:960] = False
-    assert [e for e in batch(sim).events if e.side != "both"] == []
+    lost = np.zeros(sim.t.size, dtype=bool)
+    lost[900:960] = True
+    sim.close(lost, 0, 1.0)  # 'closed' left eye, but the face is flagged lost
+    sim.valid[lost] = False
+    assert spasms(batch(sim).events) == []
 
 
 def test_mouth_alone_never_makes_a_spasm():
@@ -130,12 +145,12 @@ def test_mouth_alone_never_makes_a_spasm():
     for k in range(20):  # one-sided mouth pulls with no eye closure
         a = 150 + k * 150
         sim.mouth[a:a + 15, 0] += 0.3
-    assert [e for e in batch(sim).events if e.side != "both"] == []
+    assert spasms(batch(sim).events) == []
 
 
 def test_same_side_mouth_pull_marks_eye_plus_mouth_region():
     sim = simulate(300, 30.0, 7, sides=("left",), mouth_share=0.5)
-    events = [e for e in batch(sim).events if e.side == "left"]
+    events = spasms(batch(sim).events, "left")
     truth = [t for t in sim.truth if t.side == "left"]
     agree = 0
     for t in truth:
@@ -150,10 +165,10 @@ def test_mouth_co_contraction_lowers_the_eye_threshold():
     sim = simulate(60, 30.0, 8, spasms_per_min=0, blinks_per_min=0, dropouts=0, talking=False, noise=0.002)
     t = sim.t
     weak = (t > 20) & (t < 20.5)  # a closure between the boosted and the normal 'on' level
-    sim.eye_open[weak, 0] *= 1 - 0.85 * p.spasm_on  # closure 0.85 x 'on', above mouth_boost x 'on' 
-    plain = [e for e in batch(sim).events if e.side == "left"]
+    sim.close(weak, 0, 0.85 * p.spasm_on / 0.65 * 0.85)
+    plain = spasms(batch(sim).events, "left")
     sim.mouth[(t > 19.95) & (t < 20.6), 0] += 0.3
-    boosted = [e for e in batch(sim).events if e.side == "left"]
+    boosted = spasms(batch(sim).events, "left")
     assert plain == [] and len(boosted) == 1 and boosted[0].region == "eye+mouth"
 
 
@@ -163,9 +178,9 @@ def test_co_contraction_means_the_mouth_starts_with_the_eye():
     def hold_with_pull(pull_from_s: float, pull_to_s: float) -> list:
         sim = simulate(60, 30.0, 8, spasms_per_min=0, blinks_per_min=0, dropouts=0, talking=False, noise=0.002)
         t = sim.t
-        sim.eye_open[(t > 20) & (t < 23), 0] *= 0.3  # a 3-s tonic hold, left eye
+        sim.close((t > 20) & (t < 23), 0, 0.75)  # a 3-s tonic hold, left eye
         sim.mouth[(t > pull_from_s) & (t < pull_to_s), 0] += 0.3
-        return [e for e in batch(sim).events if e.side == "left"]
+        return spasms(batch(sim).events, "left")
 
     for pull, region in (((20.0, 20.6), "eye+mouth"),  # with the lid
                          ((21.5, 22.0), "eye"),  # mid-hold, 1.5 s after the lid closed
@@ -178,10 +193,10 @@ def test_co_contraction_means_the_mouth_starts_with_the_eye():
 def test_live_latency_is_within_250ms_of_the_event_end():
     """A spasm is reported once its first twitch is confirmed: single twitches, blinks and
     tonic holds within 250 ms of their end, trains while they may still be growing."""
-    sim = simulate(600, 30.0, 9, sides=("left", "right"), blink_lag_frames=1)
+    sim = simulate(600, 30.0, 9, sides=("left", "right"))
     events, _ = stream(sim)
     single = [e.detected_at_s - e.offset_s for e in events if e.twitches == 1]
-    assert len(single) > 100 and 0 < min(single) and max(single) <= 0.25
+    assert len(single) > 100 and 0 <= min(single) and max(single) <= 0.25
     trains = [e for e in events if e.twitches > 1]
     assert trains and all(e.onset_s < e.detected_at_s <= e.offset_s + 0.25 for e in trains)
 
@@ -190,32 +205,25 @@ def test_memory_stays_flat():
     sim = simulate(900, 30.0, 10, sides=("left",), spasms_per_min=20, dropouts=5)
     _, det = stream(sim)
     assert len(det._bilaterals) < 5 and all(len(m) < 5 for m in det._mouth_runs)
-    assert all(len(g) < 10 for g in det._group)
+    assert all(len(g) < 10 for g in det._group) and len(det._judge) < 3
 
 
 def test_no_events_before_calibration():
     sim = simulate(30, 30.0, 11, first_event_s=0.1, blinks_per_min=60, spasms_per_min=30, sides=("left",))
     calib = DetectorParams().calibration_s
-    lag = FeatureFilter(4, 30.0).delay_s  # event times are moved back by the filter's lag
     events = batch(sim).events
-    assert events and all(e.onset_s >= calib - 1 / 30.0 - lag - 1e-9 for e in events)
+    assert events and all(e.onset_s >= calib - 1 / 30.0 - 1e-9 for e in events)
 
 
 def test_tonic_hold_survives_a_blink_of_the_other_eye():
     """The other eye blinking mid-spasm blinds laterality briefly; the hold stays one tonic event."""
     sim = simulate(40, 30.0, 12, spasms_per_min=0, blinks_per_min=0, dropouts=0)
     t = sim.t
-    spasm = (t >= 20.0) & (t < 22.0)
-    sim.eye_open[spasm, 0] *= 0.3
-    blink = (t >= 20.9) & (t < 21.1)  # splits the hold into two 0.9-s halves if not held through
-    sim.eye_open[blink, 1] *= 0.1
-    expected = [("left", "tonic", 1)]
-    assert [(e.side, e.kind, e.twitches) for e in batch(sim).events if e.side != "both"] == expected
-    streamed, _ = stream(sim)
-    assert sorted(e.key() for e in streamed) == sorted(e.key() for e in batch(sim).events)
+    sim.close((t >= 20.0) & (t < 22.0), 0, 0.75)
+    sim.close((t >= 20.9) & (t < 21.1), 1, 0.9)  # splits the hold into two 0.9-s halves if not held through
+    assert [(e.side, e.kind, e.twitches) for e in spasms(batch(sim).events)] == [("left", "tonic", 1)]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in batch(sim).events]
     # A long blind stretch (both eyes closed for seconds) is not held: the spasm ends there.
-    sim.eye_open[(t >= 21.0) & (t < 24.0), 1] *= 0.1
-    kinds = [e for e in batch(sim).events if e.side == "left"]
-    assert all(e.offset_s <= 21.1 for e in kinds)
-    streamed, _ = stream(sim)
-    assert sorted(e.key() for e in streamed) == sorted(e.key() for e in batch(sim).events)
+    sim.close((t >= 21.0) & (t < 24.0), 1, 0.9)
+    assert all(e.offset_s <= 21.1 for e in spasms(batch(sim).events, "left"))
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in batch(sim).events]

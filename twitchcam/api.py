@@ -194,14 +194,8 @@ def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwarg
     data = {c: np.full(n, np.nan) for c in FRAME_COLUMNS}
     data.update(frame=np.arange(n), t_s=sim.t, valid=sim.valid.astype(int), dropped=np.zeros(n, dtype=int))
     data["reason"] = np.where(sim.valid, "", "no_face")
-    for c in POSE_COLUMNS:  # a frontal face, 60 px between the inner eye corners, where one was found
-        data[c] = np.where(sim.valid, 60.0 if c == "face_px" else 0.0, np.nan)
-    for k, side in enumerate(("left", "right")):
-        data[f"raw_eye_open_{side}"] = sim.eye_open[:, k]
-        data[f"raw_mouth_{side}"] = sim.mouth[:, k]
-    for c in FEATURE_COLUMNS:
-        if not (c.startswith("eye_open") or c.startswith("mouth")):
-            data[f"raw_{c}"] = np.zeros(n)
+    data.update(zip(POSE_COLUMNS, sim.pose().T))
+    data.update(zip((f"raw_{c}" for c in FEATURE_COLUMNS), sim.features().T))
     truth = pd.DataFrame([(e.onset_s, e.offset_s - e.onset_s, e.offset_s, e.side, e.kind)
                           for e in sim.truth], columns=["onset", "duration", "offset", "side", "kind"])
     return Result(pd.DataFrame(data)[list(FRAME_COLUMNS)], truth, {}, {"fps": fps, "mode": "simulate"})

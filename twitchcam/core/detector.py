@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.core.events import (Event, Run, blink_event, has_mouth, is_absorbed,
+from twitchcam.core.events import (Event, Run, blink_asymmetry, blink_event, has_mouth, is_absorbed,
                               spasm_event, tangent_onset, with_onset)
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
@@ -51,16 +51,23 @@ RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent m
 class DetectorParams:
     baseline_window_s: float = 20.0  # open-eye level: quantile over this much valid time
     open_quantile: float = 0.9
+    rest_quantile: float = 0.2  # a blendshape's resting level (it rises as the eye closes)
     update_every_s: float = 1.0  # how often the person's statistics are refreshed
     calibration_s: float = 1.0  # valid time needed before any event can be reported
+    lateral_appearance: float = 1.0  # how much each source counts in the one-sided opening: the
+    lateral_geometry: float = 0.5  # eye's own pixels most, the mesh (which drags the open eye along
+    lateral_blendshape: float = 0.5  # with a closing one) half
+    mesh_support: float = 0.05  # a one-sided run counts only if the mesh (geometry or blendshape)
+    #   finds that eye at least this much more closed than the other too, on average over the run
     spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
-    other_open_min: float = 0.5  # laterality is judged only while the other eye is this open
+    other_open_min: float = 0.5  # laterality is judged only while the other eye is this open ...
+    other_closed_max: float = 0.5  # ... and no source finds it more closed than this
     open_max: float = 1.5  # an eye 'more open' than this x its open level means a stale baseline
     blink_on: float = 0.35  # floor of the two-sided 'on' level
     blink_symmetry: float = 0.5  # a blink closes both eyes alike: min >= this * max
     blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
     blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
-    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the eye's jitter
+    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the one-sided opening's own spread
     off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
     mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
     mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past
@@ -71,6 +78,9 @@ class DetectorParams:
     blink_absorb_s: float = 0.07  # about two frames at 30 fps
     onset_back_s: float = 0.15  # how far the tangent method may move an onset back
     blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
+    blink_lead_s: float = 0.02  # a lid closing this much earlier than the other in a blink is a spasm...
+    blink_trail_s: float = 0.04  # ...and so is one reopening this much later (natural blinks: < 0.015 s)
+    blink_judge_s: float = 0.3  # a blink's sides are compared this long after it ends (a trailing lid)
     cocontraction_rise: float = 0.10  # a same-side pull of this much (a weaker one than mouth_rise)...
     cocontraction_s: float = 0.1  # ...starting from this long before a twitch's onset...
     mouth_lag_s: float = 0.3  # ...to this long after it marks eye+mouth (<= merge_gap_s + min_event_s)
@@ -97,29 +107,40 @@ def _median(a: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SideStats:
-    open_level: float
-    eye_noise: float  # robust SD of frame-to-frame jitter, in closure units
+    """One side's statistics over the recent window (see DetectorParams.baseline_window_s)."""
+
+    geometry_open: float  # the mesh's lid gap with the eye open (a high quantile)
+    appearance_open: float  # the eye patch's vertical-edge share with the eye open
+    blink_rest: float  # the blendshape eyeBlink at rest (a low quantile)
+    lateral_noise: float  # robust SD of this side's one-sided opening difference
     on: float
     off: float
 
 
-def side_stats(eye: np.ndarray, p: DetectorParams) -> SideStats:
-    """The person's statistics for one side from a window of valid filtered values, oldest first.
-
-    Noise is measured on frame-to-frame differences (MAD / sqrt 2): landmark jitter, not the
-    slow changes of expression that a level MAD would mistake for noise.
-    """
-    open_level = _order_stat(eye, int(p.open_quantile * (eye.size - 1)))
-    open_level = max(open_level, 1e-6)
-    eye_noise = JITTER * _median(np.abs(np.diff(eye))) / open_level
-    on = max(p.spasm_on, p.noise_k * eye_noise)
-    return SideStats(open_level, eye_noise, on, p.off_ratio * on)
+def _quantile(a: np.ndarray, q: float) -> float:
+    a = a[np.isfinite(a)]
+    return _order_stat(a, int(q * (a.size - 1))) if a.size else math.nan
 
 
-def blink_levels(stats: tuple[SideStats, SideStats], p: DetectorParams) -> tuple[float, float]:
+def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> SideStats:
+    """The person's statistics for one side: `window` rows are geometry, appearance and
+    blendshape values of recent valid frames, `lateral` that side's recent one-sided
+    openings (NaN where not judged).
+
+    The 'on' level adapts to the spread of the one-sided opening itself (MAD around its
+    median): landmark jitter, appearance noise on a small face and the slow lopsided
+    changes of expression alike raise it, so the same rule fits a sharp webcam and a
+    176x144 phone video."""
+    lat = lateral[np.isfinite(lateral)]
+    noise = 1.4826 * _median(np.abs(lat - _median(lat))) if lat.size >= 10 else 0.0
+    on = max(p.spasm_on, p.noise_k * noise)
+    return SideStats(max(_quantile(window[0], p.open_quantile), 1e-6), max(_quantile(window[1], p.open_quantile), 1e-6),
+                     min(_quantile(window[2], p.rest_quantile), 0.7), noise, on, p.off_ratio * on)
+
+
+def blink_levels(p: DetectorParams) -> tuple[float, float]:
     """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
-    rise = max(p.blink_on, p.noise_k * max(s.eye_noise for s in stats))
-    return rise, p.off_ratio * rise
+    return p.blink_on, p.off_ratio * p.blink_on
 
 
 @dataclass(frozen=True)
@@ -139,23 +160,25 @@ class Schedule:
         return count >= self.calibration and (count - self.calibration) % self.every == 0
 
 
-def lateral(c_self: float, c_other: float, ok: bool, p: DetectorParams) -> float:
-    """How much more side s is closed than the other, relative to how open the other is.
+def lateral(r_self: float, r_other: float, ok: bool, p: DetectorParams) -> float:
+    """How much less open side s is than the other (openings, 1 = own open level), relative
+    to how open the other is.
 
     A relative difference, so a symmetric narrowing (smiling, squinting) cancels; 0 where
     `ok` (from `comparable`) says it cannot be judged.
     """
     if not ok:
         return 0.0
-    r_self, r_other = 1.0 - c_self, 1.0 - c_other
+    r_other = min(r_other, 1.0)  # the other eye opening wider than usual is no closure of this one
     return (r_other - r_self) / max(r_other, p.other_open_min)
 
 
-def comparable(c_self: float, c_other: float, p: DetectorParams) -> bool:
-    """Whether laterality can be judged: the other eye open enough to compare against and
-    both readings sane, since MediaPipe's eyes are unreliable when both are nearly closed."""
-    r_self, r_other = 1.0 - c_self, 1.0 - c_other
-    return p.other_open_min <= r_other <= p.open_max and r_self <= p.open_max
+def comparable(r_self: float, r_other: float, c_other: float, p: DetectorParams) -> bool:
+    """Whether laterality can be judged: the other eye open enough to compare against, by the
+    lateral sources (opening r) and by every source (c_other, the most any source finds it
+    closed: eyes nearly shut while crying or looking down fool one source, rarely all), and
+    both readings sane (NaN compares False)."""
+    return p.other_open_min <= r_other <= p.open_max and r_self <= p.open_max and c_other <= p.other_closed_max
 
 
 def is_bilateral(run: Run, p: DetectorParams) -> bool:
@@ -246,7 +269,12 @@ class StreamingDetector:
         self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
         self._mouth_floor = [_SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
         self._mouth = [_RunState(), _RunState()]
-        self._unconfirmed: list[list[tuple[Run, float]]] = [[], []]  # closed runs and their tangent onsets
+        # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
+        self._unconfirmed: list[list[tuple[Run, float, bool]]] = [[], []]
+        self._judge: list[Run] = []  # blinks whose two sides are still to be compared
+        self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
+        keep = round((params.blink_max_s + params.blink_judge_s + 0.5) * fps)
+        self._recent_c: deque[tuple[float, float, float]] = deque(maxlen=max(8, keep))  # (t, closure l, r)
         self._group: list[list[Run]] = [[], []]
         self._reported_at = [math.nan, math.nan]
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
@@ -259,7 +287,8 @@ class StreamingDetector:
     def recalibrate(self) -> None:
         """Forget the person's statistics (e.g. after they moved or changed lighting)."""
         w = self.schedule.window
-        self._eye_ring = np.zeros((2, w))
+        self._ring = np.zeros((2, 3, w))  # side, source (geometry, appearance, blendshape), frame
+        self._lat_ring = np.full((2, w), np.nan)
         self._count = 0
         self._stats: tuple[SideStats, SideStats] | None = None
         self._blink_levels = (math.inf, math.inf)
@@ -268,30 +297,66 @@ class StreamingDetector:
     def calibrating(self) -> bool:
         return self._stats is None
 
-    def update(self, t_stream: float, valid: bool, eye_open: tuple[float, float],
-               mouth: tuple[float, float]) -> list[Event]:
+    def _refresh(self) -> None:
+        w, n = self.schedule.window, self._count
+        if n <= w:
+            ring, lat = self._ring[:, :, :n], self._lat_ring[:, :n]
+        else:  # oldest first
+            ring, lat = np.roll(self._ring, -(n % w), axis=2), np.roll(self._lat_ring, -(n % w), axis=1)
+        self._stats = (side_stats(ring[0], lat[0], self.p), side_stats(ring[1], lat[1], self.p))
+        self._blink_levels = blink_levels(self.p)
+
+    def _closures(self, eyes):
+        """Per side: the closure from all sources (0 = own open level, ~1 = closed), the
+        one-sided opening (1 = open) from the sources weighted for laterality, and the closure
+        MediaPipe's mesh sources (geometry, blendshape) agree on."""
+        p, stats = self.p, self._stats
+        closure, opening, mesh, shut = [0.0, 0.0], [1.0, 1.0], [(0.0, 0.0)] * 2, [0.0, 0.0]
+        weights = (p.lateral_geometry, p.lateral_appearance, p.lateral_blendshape)
+        for s in (0, 1):
+            st = stats[s]
+            g, a, b = eyes[s]
+            parts = (1.0 - g / st.geometry_open, 1.0 - a / st.appearance_open,
+                     (b - st.blink_rest) / (1.0 - st.blink_rest))
+            total = n = wsum = lat = 0.0
+            most = -math.inf
+            for x, wx in zip(parts, weights):
+                if x == x:  # not NaN
+                    total += x
+                    most = x if x > most else most
+                    n += 1
+                    if wx > 0:
+                        lat += wx * x
+                        wsum += wx
+            closure[s] = total / n if n else math.nan
+            opening[s] = 1.0 - lat / wsum if wsum else math.nan
+            mesh[s] = (parts[0], parts[2])
+            shut[s] = most
+        return (closure[0], closure[1]), (opening[0], opening[1]), (mesh[0], mesh[1]), (shut[0], shut[1])
+
+    def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float]) -> list[Event]:
+        """One frame: `eyes` per side (left, right) is (geometry lid gap, appearance edge share,
+        blendshape eyeBlink), filtered; `mouth` the two corners' elevation."""
         p = self.p
-        stats = self._stats
         t = t_stream - self.lag
         self.started = []
         if valid:
             slot = self._count % self.schedule.window
-            self._eye_ring[:, slot] = eye_open
+            self._ring[0, :, slot] = eyes[0]
+            self._ring[1, :, slot] = eyes[1]
             self._count += 1
             if self.schedule.is_update(self._count):
-                w = self.schedule.window
-                if self._count <= w:
-                    eye = self._eye_ring[:, :self._count]
-                else:  # oldest first, as side_stats wants
-                    eye = np.roll(self._eye_ring, -(self._count % w), axis=1)
-                stats = self._stats = (side_stats(eye[0], p), side_stats(eye[1], p))
-                self._blink_levels = blink_levels(stats, p)
+                self._refresh()
+        stats = self._stats
         events: list[Event] = []
         if valid and stats is not None:
-            c = (1.0 - float(eye_open[0]) / stats[0].open_level, 1.0 - float(eye_open[1]) / stats[1].open_level)
+            c, e, m, most = self._closures(eyes)
             pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
             self.closure = c
+            self._recent_c.append((t, c[0], c[1]))
             bil = min(c)
+            if bil != bil:
+                bil = 0.0
             rise = bil - self._floor.push(bil)
             run = self._bilateral.step(t, rise > self._blink_levels[1], rise >= self._blink_levels[0], bil, max(c))
             if run is not None:
@@ -304,24 +369,29 @@ class StreamingDetector:
                 run = self._mouth[s].step(t, moving, moving, pull[s])
                 if run is not None:
                     self._mouth_runs[s].append(run)
-                ok = comparable(c[s], c[o], p)
-                lat = lateral(c[s], c[o], ok, p)
+                ok = comparable(e[s], e[o], most[o], p)
+                lat = lateral(e[s], e[o], ok, p)
+                self._lat_ring[s, (self._count - 1) % self.schedule.window] = lat if ok else math.nan
                 was_open = self._lateral[s].open
                 if not ok and was_open:
                     run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
                 else:
                     on = stats[s].on * p.mouth_boost if pulled else stats[s].on
                     run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
+                    if self._lateral[s].open and lat >= on:
+                        self._add_support(s, was_open, m[s], m[o])
                 self._track_rise(s, t, lat, was_open)
                 if run is not None:
                     self._on_lateral_run(s, run)
         else:
             self.closure = (math.nan, math.nan)
+            self._recent_c.append((t, math.nan, math.nan))
             for floor in (self._floor, *self._mouth_floor):
                 floor.push(math.inf)
             self._close_all(t, events)
             for s in (0, 1):
                 self._track_rise(s, t, math.nan, False)
+        self._judge_blinks(t, final=False)
         for s in (0, 1):
             self._confirm(s, t, t_stream, events, final=False)
             self._flush(s, t, events, final=False)
@@ -334,6 +404,7 @@ class StreamingDetector:
         t = t_end - self.lag
         self.started = []
         self._close_all(t, events)
+        self._judge_blinks(t, final=True)
         for s in (0, 1):
             self._confirm(s, t, t_end, events, final=True)
             self._flush(s, t, events, final=True)
@@ -357,6 +428,33 @@ class StreamingDetector:
             self._bilaterals.append(run)
             if is_blink(run, self.p):
                 events.append(blink_event(run, run.offset_s + self.lag))
+                self._judge.append(run)
+
+    def _judge_blinks(self, t: float, final: bool) -> None:
+        """A blink with one lid closing first or reopening last is a spasm on that side that
+        overlaps the blink (JeFaPaTo-style left/right matching, at sub-frame precision)."""
+        p = self.p
+        while self._judge and (final or t >= self._judge[0].offset_s + p.blink_judge_s):
+            blink = self._judge.pop(0)
+            lo, hi = blink.onset_s - p.onset_back_s, blink.offset_s + p.blink_judge_s
+            near = [x for x in self._recent_c if lo <= x[0] <= hi]
+            before = [x for x in near if x[0] < blink.onset_s]
+            if not before or any(not min(x[1 + s] for x in before) < p.other_closed_max for s in (0, 1)):
+                continue  # a lid already shut (a spasm under way): its blink is no evidence either way
+            times = [x[0] for x in near]
+            on_l, off_l, on_r, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
+            odd = [(s, on, off) for s, lead, trail, on, off in ((0, on_r - on_l, off_l - off_r, on_l, off_l),
+                                                                 (1, on_l - on_r, off_r - off_l, on_r, off_r))
+                   if lead >= p.blink_lead_s or trail >= p.blink_trail_s]
+            if len(odd) != 1:  # both lids odd (one leads, the other trails) is a timing offset
+                continue
+            s, on, off = odd[0]
+            twitch = Run(on, off, max(x[1 + s] for x in near), True)
+            pending = self._unconfirmed[s]
+            k = len(pending)
+            while k and pending[k - 1][0].offset_s > off:
+                k -= 1
+            pending.insert(k, (twitch, on, False))
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
@@ -366,11 +464,24 @@ class StreamingDetector:
             self._rise[s].append((t, lat))
         self._recent[s].append((t, lat))
 
+    def _add_support(self, s: int, was_open: bool, mine, other) -> None:
+        """How much more closed the mesh finds side s than the other, over the run's 'on' frames."""
+        if not was_open:
+            self._support[s] = [0.0, 0]
+        diffs = [a - b for a, b in zip(mine, other) if a == a and b == b]
+        if diffs:
+            self._support[s][0] += max(diffs)
+            self._support[s][1] += 1
+
     def _on_lateral_run(self, s: int, run: Run) -> None:
+        total, n = self._support[s]
+        self._support[s] = [0.0, 0]
+        if n and total / n < self.p.mesh_support:  # no mesh reading at all is no veto
+            return
         if run.accepted and run.duration_s >= self.p.min_event_s:
             pts = self._rise[s]
             onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
-            self._unconfirmed[s].append((run, onset))
+            self._unconfirmed[s].append((run, onset, True))
 
     def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
@@ -378,9 +489,9 @@ class StreamingDetector:
         absorb = self.p.blink_absorb_s
         bil = self._bilateral
         while pending and (final or t >= pending[0][0].offset_s + absorb):
-            run, onset = pending.pop(0)
-            if is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
-                           bil.onset if bil.open else None, t):
+            run, onset, absorbable = pending.pop(0)
+            if absorbable and is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
+                                          bil.onset if bil.open else None, t):
                 continue
             run = with_onset(run, onset)
             if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
@@ -400,7 +511,8 @@ class StreamingDetector:
             lat = self._lateral[s]
             # An open run may yet be dated back by up to onset_back_s.
             if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or any(
-                    onset < horizon for _, onset in self._unconfirmed[s]):
+                    onset < horizon for _, onset, _ in self._unconfirmed[s]) or any(
+                    b.onset_s - self.p.onset_back_s < horizon for b in self._judge):
                 return
         self._emit(s, events)
 
@@ -418,13 +530,13 @@ class StreamingDetector:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
         if not (self._bilaterals or self._mouth_runs[0] or self._mouth_runs[1]):
             return
-        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _ in side])
-        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _ in side])
+        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _, _ in side])
+        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _, _ in side])
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         if self._bilaterals and self._bilaterals[0].offset_s < horizon:
             self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
         for s in (0, 1):
-            starts = [t] + [onset for _, onset in self._unconfirmed[s]] + [r.onset_s for r in self._group[s][:1]]
+            starts = [t] + [onset for _, onset, _ in self._unconfirmed[s]] + [r.onset_s for r in self._group[s][:1]]
             if self._lateral[s].open:
                 starts.append(self._lateral[s].onset - self.p.onset_back_s)
             keep_from = min(starts) - self.p.cocontraction_s

@@ -5,6 +5,7 @@ detector and the whole-recording detector share these rules verbatim.
 """
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, fields
 
@@ -152,3 +153,46 @@ def tangent_onset(times: list[float], values: list[float], onset_s: float, max_b
 
 def with_onset(run: Run, onset_s: float) -> Run:
     return Run(onset_s, run.offset_s, run.peak, run.accepted, run.ref_peak)
+
+
+def _crossings(times: list[float], values: list[float], frac: float, peak_from: float,
+               peak_to: float) -> tuple[float, float]:
+    """When one eye's closure rose through, and fell back through, `frac` of its peak (the
+    largest value between peak_from and peak_to) above where it started: interpolated between
+    frames, so a lead of half a frame shows.  Walks out from the peak, so a closure that
+    starts later in the window is not mistaken for this one."""
+    inside = [k for k, (t, v) in enumerate(zip(times, values)) if peak_from <= t <= peak_to and v == v]
+    if not inside:
+        return math.nan, math.nan
+    k = max(inside, key=lambda j: values[j])
+    before = [values[j] for j in range(k + 1) if values[j] == values[j]]
+    base = min(before)
+    level = base + frac * (values[k] - base)
+    if not values[k] > base:
+        return math.nan, math.nan
+    a = k
+    while a > 0 and values[a - 1] == values[a - 1] and values[a - 1] >= level:
+        a -= 1
+    b = k
+    while b < len(values) - 1 and values[b + 1] == values[b + 1] and values[b + 1] >= level:
+        b += 1
+    onset = times[a] if a == 0 or values[a - 1] != values[a - 1] else \
+        times[a - 1] + (level - values[a - 1]) / (values[a] - values[a - 1]) * (times[a] - times[a - 1])
+    offset = times[b] if b == len(values) - 1 or values[b + 1] != values[b + 1] else \
+        times[b] + (values[b] - level) / (values[b] - values[b + 1]) * (times[b + 1] - times[b])
+    return onset, offset
+
+
+def blink_asymmetry(times: list[float], left: list[float], right: list[float], blink: Run,
+                    frac: float = 0.5) -> tuple[float, float, float, float]:
+    """Per side, when a two-sided closure (the `blink` run) began and ended: half-peak
+    crossings, as JeFaPaTo matches left and right blinks; (onset_left, offset_left,
+    onset_right, offset_right).
+
+    A natural blink closes both lids within a few milliseconds of each other; a spasm that
+    starts just before a blink, or holds one lid shut after it, shows as one side leading or
+    trailing by 50-300 ms.
+    """
+    on_l, off_l = _crossings(times, left, frac, blink.onset_s, blink.offset_s)
+    on_r, off_r = _crossings(times, right, frac, blink.onset_s, blink.offset_s)
+    return on_l, off_l, on_r, off_r

@@ -28,6 +28,7 @@ import numpy as np
 from twitchcam.core.anatomy import FOREHEAD, LANDMARKS, NOSE_BRIDGE, NOSE_TIP, SIDES
 
 FEATURES: tuple[str, ...] = ("eye_open", "edge", "blink", "squint", "brow", "mouth", "cheek")
+EYE_FEATURES: tuple[str, ...] = ("eye_open", "edge", "blink", "squint")  # the rest: brow, mouth, cheek
 # Column order of the per-frame feature vector: feature-major, side-minor.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f"{f}_{s}" for f in FEATURES for s in SIDES)
 # Head pose (degrees) and face size (inner-canthal distance in pixels) of each frame.

@@ -20,6 +20,7 @@ import numpy as np
 class FilterParams:
     lowpass_hz: float = 8.0
     order: int = 2
+    median: bool = True  # the causal 3-frame median before the low-pass
 
 
 class FeatureFilter:
@@ -47,7 +48,7 @@ class FeatureFilter:
             lowpass_delay = float(signal.group_delay((b, a), w=[0.0])[1][0])
         # How far the output trails the input for slow changes: 1 frame of median plus the
         # low-pass group delay.  The detector subtracts it so event times are when the lid moved.
-        self.delay_s = (1.0 + lowpass_delay) / fps
+        self.delay_s = ((1.0 if params.median else 0.0) + lowpass_delay) / fps
 
     def _start(self, first: np.ndarray) -> None:
         """Start in steady state at the first valid value, so there is no start-up transient."""
@@ -74,11 +75,28 @@ class FeatureFilter:
         held = padded[np.where(last >= 0, last + 2, 1)]  # index 1 = last held sample before block
         held = np.concatenate([self._history, held])
         a, b, c = held[:-2], held[1:-1], held[2:]
-        median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+        median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c)) if self.params.median else c
         self._history = held[-2:].copy()
         if self._sos is not None:
             smoothed, self._zi = self._signal.sosfilt(self._sos, median, axis=0, zi=self._zi)
         else:
             smoothed = median
         out[valid] = smoothed[valid]
+        return out
+
+
+class SplitFilter:
+    """Column groups filtered each their own way (the eyes raw, the rest smoothed), with the
+    same interface as FeatureFilter; `delays[k]` is group k's delay_s."""
+
+    def __init__(self, fps: float, groups: list[tuple[list[int], FilterParams]]):
+        self.groups = [(np.asarray(cols, dtype=int), FeatureFilter(len(cols), fps, params)) for cols, params in groups]
+        self.n_columns = sum(len(cols) for cols, _ in groups)
+        self.delays = [f.delay_s for _, f in self.groups]
+
+    def process(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64).reshape(-1, self.n_columns)
+        out = np.empty_like(values)
+        for cols, f in self.groups:
+            out[:, cols] = f.process(values[:, cols], valid)
         return out

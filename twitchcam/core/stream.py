@@ -13,17 +13,25 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector import DetectorParams, StreamingDetector
 from twitchcam.core.events import Event
-from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures
-from twitchcam.core.filters import FeatureFilter, FilterParams
+from twitchcam.core.features import EYE_FEATURES, FEATURE_COLUMNS, FrameFeatures
+from twitchcam.core.filters import FilterParams, SplitFilter
 from twitchcam.core.validity import ValidityGate, ValidityParams
 
-EYE = [FEATURE_COLUMNS.index(f"eye_open_{s}") for s in SIDES]
+# The detector's inputs: per side, the eye's three sources, and the mouth corner.
+EYE_SOURCES = ("eye_open", "edge", "blink")
+EYE = [[FEATURE_COLUMNS.index(f"{f}_{s}") for f in EYE_SOURCES] for s in SIDES]  # [side][source]
 MOUTH = [FEATURE_COLUMNS.index(f"mouth_{s}") for s in SIDES]
+EYE_COLUMNS = [k for k, c in enumerate(FEATURE_COLUMNS) if c.rsplit("_", 1)[0] in EYE_FEATURES]
+FACE_COLUMNS = [k for k in range(len(FEATURE_COLUMNS)) if k not in EYE_COLUMNS]
 
 
 @dataclass(frozen=True)
 class PipelineParams:
     validity: ValidityParams = field(default_factory=ValidityParams)
+    # The eyes unfiltered: a clonic twitch lasts 3-5 frames at 30 fps, and a median or low-pass
+    # halves it (MediaPipe's mesh is smooth already, the eye patch needs no help: its jitter is
+    # what the detector's thresholds adapt to).  Brow, mouth and cheek are smoothed.
+    eye_filters: FilterParams = field(default_factory=lambda: FilterParams(lowpass_hz=0.0, median=False))
     filters: FilterParams = field(default_factory=FilterParams)
     detector: DetectorParams = field(default_factory=DetectorParams)
 
@@ -33,8 +41,8 @@ class PipelineParams:
     @classmethod
     def from_dict(cls, d: dict) -> "PipelineParams":
         """The inverse of to_dict (TypeError if a name is unknown: another version's parameters)."""
-        return cls(ValidityParams(**d.get("validity", {})), FilterParams(**d.get("filters", {})),
-                   DetectorParams(**d.get("detector", {})))
+        return cls(ValidityParams(**d.get("validity", {})), FilterParams(**d.get("eye_filters", {})),
+                   FilterParams(**d.get("filters", {})), DetectorParams(**d.get("detector", {})))
 
 
 @dataclass
@@ -54,7 +62,8 @@ class FrameResult:
 
 
 def detector_inputs(filt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The detector's two per-side signals out of the filtered feature columns."""
+    """The detector's per-side signals out of the filtered feature columns: eyes (..., side,
+    source) and mouth (..., side)."""
     return filt[..., EYE], filt[..., MOUTH]
 
 
@@ -65,14 +74,14 @@ class SignalChain:
         self.fps = fps
         self.params = params
         self.gate = ValidityGate(fps, params.validity)
-        self.filter = FeatureFilter(len(FEATURE_COLUMNS), fps, params.filters)
-        self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delay_s)
+        self.filter = SplitFilter(fps, [(EYE_COLUMNS, params.eye_filters), (FACE_COLUMNS, params.filters)])
+        self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delays[0])
 
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
         valid, reason = self.gate.judge(ff.found, ff.pose)
         filt = self.filter.process(ff.values[None, :], np.array([valid]))[0]
         eye, mouth = detector_inputs(filt)
-        events = self.detector.update(t_s, valid, (eye[0], eye[1]), (mouth[0], mouth[1]))
+        events = self.detector.update(t_s, valid, (tuple(eye[0]), tuple(eye[1])), (mouth[0], mouth[1]))
         return FrameResult(index, t_s, valid, reason, ff.pose, ff.values, filt, self.detector.closure,
                            self.detector.calibrating, events, list(self.detector.started), points)
 
@@ -94,7 +103,8 @@ class SignalChain:
         events: list[Event] = []
         closure = np.full((t.size, len(SIDES)), np.nan)
         calibrating = np.zeros(t.size, dtype=bool)
-        eye_l, eye_r, mouth_l, mouth_r = (a.tolist() for a in (eye[:, 0], eye[:, 1], mouth[:, 0], mouth[:, 1]))
+        eye_l, eye_r = (list(map(tuple, eye[:, k].tolist())) for k in (0, 1))
+        mouth_l, mouth_r = mouth[:, 0].tolist(), mouth[:, 1].tolist()
         for k, (tk, ok) in enumerate(zip(t.tolist(), valid.tolist())):
             events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]))
             closure[k] = det.closure

@@ -42,6 +42,7 @@ from twitchcam.store.atomic import write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.clock import format_clock
 from twitchcam.core.features import INVALID_REASONS
+from twitchcam.core.stream import PipelineParams
 from twitchcam.core.summary import finite
 from twitchcam.store.index import parse_started_at
 from twitchcam.report.data import DETAIL_CHOICES, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
@@ -391,17 +392,28 @@ def _methods_html(s: Session, others: list[Session] | None = None) -> str:
     rule = sm.get("affected_side_rule")
     affected = (f" The affected side is the one with {e(rule)}." if rule else "")
     params = _flatten(sm.get("params") or {})
-    ptxt = "; ".join(f"{e(k)} = {e(val)}" for k, val in params) or "not recorded"
+    defaults = dict(_flatten(PipelineParams().to_dict()))
+    changed = [(k, val) for k, val in params if defaults.get(k, object()) != val]
+    if not params:
+        ptxt = "not recorded"
+    elif changed:
+        ptxt = (f"twitchcam {e(v.get('twitchcam', ''))}'s defaults, except "
+                + "; ".join(f"{e(k)} = {e(val)}" for k, val in changed) + " (all of them: summary.json)")
+    else:
+        ptxt = f"twitchcam {e(v.get('twitchcam', ''))}'s defaults (all of them: summary.json)"
     text = (
         f"<p>The session ({e(s.name)}) was {how}"
         f"{f' at {fps:.1f} frames/s' if fps else ''} (source: {e(source)})."
         f"{mirror} Faces were located with the MediaPipe Face Landmarker (478 landmarks; model "
         f"SHA-256 <span class=\"params\">{e(sha[:16])}…</span>). A frame counted as valid when a "
-        "face was found, the head was not turned too far and the face was large enough; only "
-        "valid time enters rates and percentages. Eye closure on each side was measured "
-        "relative to the person's own open-eye baseline (0 = open, 1 = closed); “eye closed” "
-        f"means closure ≥ {CLOSED_AT:g}. Closures of both eyes together were counted as "
-        "blinks; one-sided closures as spasms of that side, classed by the detector as clonic "
+        "face was found, the head was not turned too far from the person's own usual pose and "
+        "the face was large enough; only valid time enters rates and percentages. Each eye's "
+        "closure combines three measurements, each relative to that person's own open eye "
+        "(0 = open, 1 = closed): the landmarks' lid gap, MediaPipe's eye-blink score, and the "
+        "eye's own appearance (how much of the iris edge the lid leaves visible), which alone "
+        f"sees a lid the landmarks barely follow; “eye closed” means closure ≥ {CLOSED_AT:g}. "
+        "Closures of both eyes together were counted as blinks; one-sided closures, and blinks in "
+        "which one lid closed first or reopened last, as spasms of that side, classed as clonic "
         "(brief twitches or trains) or tonic (sustained). A spasm involved the mouth when the "
         "same-side mouth corner started to pull up or out together with one of its twitches "
         "(co-contraction); a mouth that was already moving, or moved later during a long "
