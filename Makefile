@@ -19,7 +19,7 @@ setup: .venv/.synced
 run: setup
 	$(PY) -m twitchcam models --fetch
 	$(PY) -m twitchcam.synth.inject sample recordings/sample-input
-	$(PY) -m twitchcam analyze recordings/sample-input/sample.avi --out recordings/sample
+	$(PY) -m twitchcam analyze recordings/sample-input/sample.avi --out recordings/sample --overwrite
 
 test: setup
 	$(PY) -m twitchcam models --fetch >/dev/null

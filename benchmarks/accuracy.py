@@ -81,7 +81,7 @@ def valid_minutes(session) -> float:
 def analysed(video: Path, model: Path, root: Path):
     folder = root / video.stem
     if not (folder / "summary.json").is_file() or (folder / "summary.json").stat().st_mtime < video.stat().st_mtime:
-        analyze_file(video, folder, model, show_progress=False)
+        analyze_file(video, folder, model, show_progress=False, overwrite=True)
     return read_session(folder)
 
 

@@ -8,16 +8,21 @@ from twitchcam.core.anatomy import SIDES
 
 
 class Progress:
+    """A progress line redrawn in place, on a terminal only: where stderr is a file or a
+    pipe (a script, a log) it would only bury the one line that says what went wrong."""
+
     def __init__(self, label: str, total: int, stream=sys.stderr, every_s: float = 0.25):
         self.label, self.total, self.stream, self.every_s = label, total, stream, every_s
         self.start = time.monotonic()
         self._last = 0.0
         self.n = 0
+        isatty = getattr(stream, "isatty", None)
+        self.shown = bool(isatty and isatty())
 
     def update(self, n: int) -> None:
         self.n = n
         now = time.monotonic()
-        if now - self._last >= self.every_s:
+        if self.shown and now - self._last >= self.every_s:
             self._last = now
             self._draw(now)
 
@@ -35,6 +40,8 @@ class Progress:
         self.stream.flush()
 
     def done(self) -> None:
+        if not self.shown:
+            return
         self._draw(time.monotonic())
         self.stream.write("\n")
         self.stream.flush()

@@ -21,7 +21,6 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -33,8 +32,8 @@ from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, fmt_clock, rend
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, session_meta
-from twitchcam.store.paths import recordings_dir
-from twitchcam.store.session import SessionWriter, write_json
+from twitchcam.store.paths import live_folder, recordings_dir
+from twitchcam.store.session import SessionWriter, check_session_folder, write_json
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)
@@ -65,6 +64,7 @@ class LiveOptions:
     fps: float | None = None  # override the measured frame rate
     status_every_s: float = 5.0
     no_drop: bool = False  # files only: slow playback down rather than drop frames
+    overwrite: bool = False  # replace a session already in `out`
     params: PipelineParams = field(default_factory=PipelineParams)
 
 
@@ -364,14 +364,6 @@ class LiveRun:
         }
 
 
-def default_folder(root: Path) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder, k = root / stamp, 2
-    while folder.exists():
-        folder, k = root / f"{stamp}-{k}", k + 1
-    return folder
-
-
 def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
     """Run one live session; returns its outcome or raises a one-line TwitchcamError."""
     from twitchcam.video.model import ensure_model
@@ -380,9 +372,9 @@ def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
         raise TwitchcamError("--duration must be positive")
     if opts.stall_timeout_s <= 0:
         raise TwitchcamError("--stall-timeout must be positive")
-    folder = Path(opts.out) if opts.out else default_folder(recordings_dir(opts.recordings))
-    if (folder / "session.json").exists():
-        raise TwitchcamError(f"{folder} already holds a session; choose another --out")
+    recordings = recordings_dir(opts.recordings)
+    folder = Path(opts.out) if opts.out else live_folder(recordings)
+    check_session_folder(folder, opts.overwrite, recordings)  # the same rule as `analyze --out`
     model = ensure_model(opts.model)
     if opts.display is False:
         show, why = False, "--no-display"
@@ -409,7 +401,7 @@ def run_live(opts: LiveOptions, out=sys.stderr) -> LiveOutcome:
                 meta["video"] = VIDEO_NAME
             if show:
                 window = Window()
-            writer = SessionWriter(folder, meta)  # the folder exists from here on
+            writer = SessionWriter(folder, meta, overwrite=opts.overwrite)  # the folder exists from here on
             if opts.record_video:
                 video = VideoRecorder(folder / VIDEO_NAME, source.fps)
             run = LiveRun(source, pipeline, writer, opts, window, video, out)

@@ -25,6 +25,7 @@ from twitchcam.store.index import (
     is_session_dir,
     parse_started_at,
     read_json,
+    read_summary,
 )
 from twitchcam.core.summary import CLOSED_AT
 
@@ -251,16 +252,20 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
     if not is_session_dir(path):
         raise TwitchcamError(f"{path} is not a session folder (no {SESSION_FILE})")
     meta = read_json(path / SESSION_FILE)
-    if not (path / SUMMARY_FILE).is_file():
-        status = meta.get("status", "unknown")
-        raise TwitchcamError(f"{path} has no {SUMMARY_FILE} (session status: {status}); "
-                             "it was not summarised")
-    summary = read_json(path / SUMMARY_FILE)
+    notes = []
+    if (path / SUMMARY_FILE).is_file():
+        summary = read_summary(path / SUMMARY_FILE)
+    else:  # cut off (kill -9, power loss) before it was summarised: summarise its frames now
+        from twitchcam.store.redetect import summarize_stored
+
+        summary = summarize_stored(path)
+        notes.append(f"the session ended before it was summarised; its numbers were computed from its "
+                     f"{summary.get('frames', 0)} recorded frames")
     started = parse_started_at(summary.get("started_at") or meta.get("started_at"))
     stored = summary.get("grades")
     grades = stored if isinstance(stored, dict) and "jankovic_frequency" in stored \
         else grades_mod.estimate(summary)
-    s = Session(path=path, meta=meta, summary=summary, started=started, grades=grades)
+    s = Session(path=path, meta=meta, summary=summary, started=started, grades=grades, notes=notes)
     if detail:
         load_detail(s)
     return s

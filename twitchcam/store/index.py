@@ -76,6 +76,28 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+# What the parts of a summary.json must be for anything to read them (numbers are checked
+# where they are used: `finite` turns a wrong one into "not available").
+_SUMMARY_SHAPE = {"spasms": dict, "blinks": dict, "params": dict, "versions": dict, "grades": dict,
+                  "status": str, "affected_side": str, "started_at": str, "source": str}
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """summary.json as a dict whose parts have the types the readers expect; a one-line
+    TwitchcamError naming the first part that does not (a damaged or hand-edited file)."""
+    data = read_json(path)
+    for key, kind in _SUMMARY_SHAPE.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise TwitchcamError(f"{path}: {key!r} is a {type(data[key]).__name__}, not a "
+                                 f"{'JSON object' if kind is dict else 'string'} (damaged summary)")
+    for side in ("left", "right"):
+        value = (data.get("spasms") or {}).get(side)
+        if value is not None and not isinstance(value, dict):
+            raise TwitchcamError(f"{path}: 'spasms.{side}' is a {type(value).__name__}, not a JSON object "
+                                 f"(damaged summary)")
+    return data
+
+
 def parse_started_at(text: Any) -> dt.datetime | None:
     """The naive local datetime of an ISO-8601 string; a time with a UTC offset is converted
     to this machine's local time first."""
@@ -157,7 +179,7 @@ def read_row(session_dir: Path) -> SessionRow:
     has_summary = 0
     if (session_dir / SUMMARY_FILE).is_file():
         try:
-            summary = read_json(session_dir / SUMMARY_FILE)
+            summary = read_summary(session_dir / SUMMARY_FILE)
             has_summary = 1
         except TwitchcamError as e:
             problem = problem or str(e)

@@ -5,6 +5,7 @@
     events.csv     one row per event, appended as it happens
     markers.csv    patient markers (live mode)
     summary.json   written at the end (and by `twitchcam detect`)
+    session.lock   an empty file: the OS lock a writer holds while it writes (see SessionLock)
 
 Rows are flushed at least once a second, so a session killed at any moment is still
 readable by `twitchcam detect`; a session.json still saying "running" marks it as
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import json
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,24 +59,237 @@ def write_json(path: Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 
-def disk_error(exc: OSError, path: Path) -> TwitchcamError:
+def disk_error(exc: OSError, path: Path, kept: bool = True) -> TwitchcamError:
+    """One line for a failed write; `kept` says whether a session is there to keep."""
     if exc.errno == errno.ENOSPC:
-        return TwitchcamError(f"disk full while writing {path}; the session so far is kept there")
+        return TwitchcamError(f"disk full while writing {path}; " + (
+            "the session so far is kept there" if kept else "nothing was recorded"))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return TwitchcamError(f"cannot write to {path}: permission denied")
     return TwitchcamError(f"cannot write {path}: {exc.strerror or exc}")
 
 
-class SessionWriter:
-    """Append-only writer for one session folder."""
+# -- who may write a session folder ----------------------------------------------------------
+LOCK_NAME = "session.lock"
+DETECT_DIR = "detect"  # where `twitchcam detect` writes by default
+# Everything a session consists of: what --overwrite removes (and nothing else of the folder).
+SESSION_FILES = ("session.json", "frames.csv", "events.csv", "markers.csv", "summary.json", "video.avi")
 
-    def __init__(self, folder: Path, meta: dict, flush_every_s: float = 1.0):
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    try:
+        import msvcrt
+    except ImportError:
+        msvcrt = None
+
+
+class SessionLock:
+    """An OS lock on SESSION/session.lock, held while one process writes the session.
+
+    It is the kernel's (flock): it ends with the process however that ends, kill -9
+    included, so it never goes stale.  A second writer gets a one-line TwitchcamError.
+    Where the platform has no such lock, writing goes on unlocked.
+    """
+
+    def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._f = None
+
+    def acquire(self, what: str = "a session") -> "SessionLock":
+        path = self.folder / LOCK_NAME
+        f = open(path, "a+")
+        try:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif msvcrt is not None:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            f.seek(0)
+            owner = f.read().strip()
+            f.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                pid = f" (pid {owner})" if owner.isdigit() else ""
+                raise TwitchcamError(f"{self.folder} is being written by another twitchcam process{pid}; "
+                                     f"wait for it to end or choose another folder") from None
+            raise
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._f = f
+        return self
+
+    def release(self) -> None:
+        if self._f is not None:
+            try:
+                self._f.seek(0)
+                self._f.truncate()  # the pid of a process that no longer writes is no help
+            except OSError:
+                pass
+            self._f.close()  # closing the file drops the lock
+            self._f = None
+
+
+def is_being_written(folder: Path) -> bool:
+    """True while another process holds the folder's lock (a session still being recorded)."""
+    path = Path(folder) / LOCK_NAME
+    if fcntl is None or not path.is_file():
+        return False
+    try:
+        with open(path) as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+    except OSError:
+        return False
+    return False
+
+
+def check_session_folder(folder: Path, overwrite: bool = False, recordings: Path | None = None) -> None:
+    """Refuse, in one line, a folder a new session must not be written into.
+
+    A folder already holding a session is refused unless `overwrite`; the recordings
+    folder itself, or any folder holding other sessions, always (the new session would
+    hide them from `sessions` and `report`).
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise TwitchcamError(f"{folder} is a file, not a session folder")
+    if recordings is not None and _same_dir(folder, Path(recordings)):
+        raise TwitchcamError(f"{folder} is the recordings folder itself; a session needs a folder of its own "
+                             f"(leave out --out, or give a new folder inside it)")
+    if folder.is_dir() and any((sub / "session.json").is_file() for sub in _subdirs(folder)):
+        raise TwitchcamError(f"{folder} holds other sessions; a session needs a folder of its own")
+    if (folder / "session.json").is_file() and not overwrite:
+        status = read_meta_or_empty(folder).get("status") or "unknown"
+        raise TwitchcamError(f"{folder} already holds a session (status {status}); choose another folder, "
+                             f"or --overwrite to replace it")
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder) if e.is_dir() and e.name != DETECT_DIR]
+    except OSError:
+        return []
+
+
+def remove_session(folder: Path) -> None:
+    """Remove every file of the session in `folder` (SESSION_FILES, detect/, temporary
+    files), and nothing else the folder holds."""
+    folder = Path(folder)
+    for name in SESSION_FILES:
+        (folder / name).unlink(missing_ok=True)
+        (folder / (name + ".tmp")).unlink(missing_ok=True)
+    shutil.rmtree(folder / DETECT_DIR, ignore_errors=True)
+
+
+# -- the source a session was made from -------------------------------------------------------
+HASH_SPAN = 1 << 20  # the first and last MiB
+
+
+def source_identity(path: Path) -> dict:
+    """What tells a video file from another one put in its place: its absolute path, size,
+    modification time and a SHA-256 of its first and last MiB (quick even for hours of video)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    try:
+        st = path.stat()
+        with open(path, "rb") as f:
+            h.update(f.read(HASH_SPAN))
+            if st.st_size > HASH_SPAN:
+                f.seek(max(HASH_SPAN, st.st_size - HASH_SPAN))
+                h.update(f.read(HASH_SPAN))
+    except OSError as exc:
+        raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return {"path": os.fsdecode(os.path.abspath(path)), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "head_tail_sha256": h.hexdigest()}
+
+
+def same_source_path(meta: dict, video: Path) -> bool:
+    """Was this session made from the file at `video`'s path (whatever it holds now)?
+    Sessions from before source identities were stored: the same file name."""
+    ident = meta.get("source_id")
+    if isinstance(ident, dict) and isinstance(ident.get("path"), str):
+        return ident["path"] == os.fsdecode(os.path.abspath(video))
+    return Path(str(meta.get("source") or "")).name == Path(video).name
+
+
+def source_changed(meta: dict, video: Path) -> bool:
+    """True if the file at `video` is no longer the one this session was made from."""
+    ident = meta.get("source_id")
+    if not isinstance(ident, dict):
+        return False  # made before identities were stored: nothing to compare
+    try:
+        now = source_identity(video)
+    except TwitchcamError:
+        return True
+    return any(ident.get(k) != now[k] for k in ("size", "mtime_ns", "head_tail_sha256"))
+
+
+def finished_session(folder: Path, video: Path) -> tuple[dict | None, str]:
+    """Whether `folder` already holds the finished analysis of the file at `video`.
+
+    (summary, "") when it holds a complete session of that very file, unchanged: nothing to
+    do.  Otherwise (None, why): the session must be (re)done; `why` is empty for a new or an
+    unfinished one and says so when the file changed since the session was made.
+    """
+    meta = read_meta_or_empty(folder)
+    if meta.get("status") != "complete":
+        return None, ""
+    try:
+        summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, ""
+    if source_changed(meta, video):
+        return None, f"{Path(video).name} changed since {Path(folder).name} was made from it: analysed again"
+    return (summary, "") if isinstance(summary, dict) else (None, "")
+
+
+def read_meta_or_empty(folder: Path) -> dict:
+    try:
+        meta = json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+class SessionWriter:
+    """Append-only writer for one session folder, which it holds locked until `close`.
+
+    A folder that already holds a session is refused unless `overwrite`, which first
+    removes that session whole (see `remove_session`); both are decided under the lock, so
+    two processes never write one folder and a session finished meanwhile is never lost.
+    """
+
+    def __init__(self, folder: Path, meta: dict, flush_every_s: float = 1.0, overwrite: bool = False):
+        self.folder = Path(folder)
+        self._lock = SessionLock(self.folder)
+        self._started = False  # session.json is on disk: from here on there is a session to keep
+        created = not self.folder.exists()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except OSError as exc:
+            raise disk_error(exc, self.folder, kept=False) from None
+        try:
+            check_session_folder(self.folder, overwrite)
+            if overwrite and (self.folder / "session.json").is_file():
+                remove_session(self.folder)
             self.meta = {"format": SESSION_FORMAT, "started_at": datetime.now().astimezone().isoformat(
                 timespec="seconds"), **meta, "status": "running", "ended_at": None}
             write_json(self.folder / "session.json", self.meta)
+            self._started = True
             self._frames_f = open(self.folder / "frames.csv", "w", newline="")
             self._events_f = open(self.folder / "events.csv", "w", newline="")
             self._frames = csv.writer(self._frames_f)
@@ -80,8 +297,17 @@ class SessionWriter:
             self._frames.writerow(FRAME_COLUMNS)
             self._events.writerow(EVENT_COLUMNS)
             self._markers_f = None
-        except OSError as exc:
-            raise disk_error(exc, self.folder) from None
+        except BaseException as exc:
+            self._lock.release()
+            if not self._started and created:  # nothing recorded: leave no empty folder behind
+                (self.folder / LOCK_NAME).unlink(missing_ok=True)
+                try:
+                    self.folder.rmdir()
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                raise disk_error(exc, self.folder, kept=self._started) from None
+            raise
         self._flush_every = flush_every_s
         self.flush()
 
@@ -141,6 +367,8 @@ class SessionWriter:
             write_json(self.folder / "session.json", self.meta)
         except OSError as exc:
             problem = problem or disk_error(exc, self.folder)
+        finally:
+            self._lock.release()
         if problem:
             raise problem
 
@@ -234,8 +462,12 @@ class StoredSession:
 
     @property
     def status(self) -> str:
+        """How the session ended; "running" only while a process still writes it (a session
+        that says "running" with nobody writing it was cut off: "interrupted")."""
         status = self.meta.get("status", "running")
-        return "interrupted" if status == "running" else status
+        if status == "running" and not is_being_written(self.folder):
+            return "interrupted"
+        return status if isinstance(status, str) else "unknown"
 
 
 def read_meta(folder: Path) -> dict:

@@ -33,6 +33,7 @@ KIND_NAMES = {
     "other": "other",
 }
 INJECTION_KINDS = ("botox",)
+EARLIEST = dt.date(1900, 1, 1)  # `add` refuses dates before this and after today
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,10 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
     """Append one treatment to the log (creating it with a header if needed)."""
     path = Path(path)
     t = Treatment(parse_date(date), *_check(side, kind), note=(note or "").strip())
+    latest = dt.date.today() + dt.timedelta(days=1)  # a day of slack for time zones
+    if not EARLIEST <= t.date <= latest:
+        raise TwitchcamError(f"{t.date.isoformat()}: a treatment is logged once it was given, between "
+                             f"{EARLIEST.isoformat()} and today")
     if "\n" in t.note or "\r" in t.note:
         raise TwitchcamError("the note must be a single line")
     load(path)  # refuse to append to a log we could not read back
