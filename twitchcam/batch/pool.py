@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_bytes_atomic
+from twitchcam.store.csvcell import safe_cell
 from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
                                plan_chunks, probe_video, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
@@ -486,14 +487,16 @@ def format_batch_table(rows: Sequence[BatchRow]) -> str:
 
 
 def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
-    """One line per session (empty cell = not available); `pandas.read_csv(path)` ready."""
+    """One line per session (empty cell = not available); `pandas.read_csv(path)` ready.
+    Text a spreadsheet would run as a formula (a video named ``=cmd.mp4``) gets a leading
+    apostrophe (`twitchcam.store.csvcell`)."""
     path = Path(path)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(BATCH_COLUMNS)
     for r in rows:
         d = asdict(r)
-        w.writerow(["" if d[c] is None else d[c] for c in BATCH_COLUMNS])
+        w.writerow(["" if d[c] is None else safe_cell(d[c]) for c in BATCH_COLUMNS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A file name that is not UTF-8 is written with \x.. escapes, not a crash.
