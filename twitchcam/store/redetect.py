@@ -64,7 +64,8 @@ def detect_session(session: StoredSession, params: PipelineParams) -> tuple[Dete
     Damaged rows of frames.csv count as invalid frames, and `bad_rows` in the summary."""
     t, valid, raw, lost = frame_arrays(session)
     result = detect_features(t, valid, raw, session.fps, params)
-    meta = {k: session.meta.get(k) for k in ("started_at", "source", "mode", "fps", "mirrored", "model_sha256")}
+    meta = {k: session.meta.get(k) for k in ("started_at", "source", "source_id", "mode", "fps", "mirrored",
+                                             "model_sha256")}
     totals = FrameTotals.of(t, valid, result.closure, session.fps, lost)
     summary = summarize(totals, result.events, {**meta, "params": params.to_dict(), "status": session.status,
                                                 "redetected_from": session.folder.name})
