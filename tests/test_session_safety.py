@@ -42,6 +42,8 @@ def test_default_names_never_reuse_a_session_of_another_file(tmp_path):
     assert output_folders([day1], rec) == [rec / "clip"]
     fake_session(rec / "clip", day1)
     assert output_folders([day1], rec) == [rec / "clip"]  # the same file: its own folder again
+    (tmp_path / "link").symlink_to(day1.parent)
+    assert output_folders([tmp_path / "link" / "clip.mp4"], rec) == [rec / "clip"]  # reached another way
     assert output_folders([day2], rec) == [rec / "clip-2"]  # another file of that name: a new one
     fake_session(rec / "clip-2", day2)
     assert output_folders([day2, day1], rec) == [rec / "clip-2", rec / "clip"]

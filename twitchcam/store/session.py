@@ -212,7 +212,7 @@ def source_identity(path: Path) -> dict:
                 h.update(f.read(HASH_SPAN))
     except OSError as exc:
         raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return {"path": os.fsdecode(os.path.abspath(path)), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    return {"path": os.fsdecode(os.path.realpath(path)), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "head_tail_sha256": h.hexdigest()}
 
 
@@ -221,7 +221,7 @@ def same_source_path(meta: dict, video: Path) -> bool:
     Sessions from before source identities were stored: the same file name."""
     ident = meta.get("source_id")
     if isinstance(ident, dict) and isinstance(ident.get("path"), str):
-        return ident["path"] == os.fsdecode(os.path.abspath(video))
+        return ident["path"] == os.fsdecode(os.path.realpath(video))
     return Path(str(meta.get("source") or "")).name == Path(video).name
 
 
