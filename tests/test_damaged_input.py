@@ -80,11 +80,11 @@ def test_detect_skips_damaged_rows_counts_them_and_treats_them_as_invalid(tmp_pa
     folder = tmp_path / "s"
     summary = analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
     lines = (folder / "frames.csv").read_bytes().split(b"\r\n")
-    assert lines[600].count(b",") > 30
-    were_valid = sum(int(lines[k].split(b",")[2]) for k in (300, 400, 599))
-    lines[300] = lines[300][:40]  # a row cut short
-    lines[599] = lines[599].replace(b"0.", b"0\xff.", 3)  # damaged bytes in numbers: the "row 599"
-    lines[400] = lines[400] + b",1,2"  # cells too many
+    assert len(lines) >= 473 and lines[350].count(b",") == lines[0].count(b",")
+    were_valid = sum(int(lines[k].split(b",")[2]) for k in (100, 200, 350))
+    lines[100] = lines[100][:40]  # a row cut short
+    lines[350] = lines[350].replace(b"0.", b"0\xff.", 3)  # damaged bytes in numbers (the "row 599")
+    lines[200] = lines[200] + b",1,2"  # cells too many
     (folder / "frames.csv").write_bytes(b"\r\n".join(lines))
     p = twitchcam("detect", folder)
     assert p.returncode == 0, p.stderr

@@ -420,7 +420,7 @@ def read_frames(path: Path) -> FrameTable:
         if name == "reason":
             continue
         col = df[name]
-        if col.dtype == object:  # a damaged cell: the column did not parse as numbers
+        if not pd.api.types.is_numeric_dtype(col):  # a damaged cell: the column did not parse as numbers
             num = pd.to_numeric(col, errors="coerce")
             ok &= ~(num.isna() & ~col.isin(["nan", "NaN"])).to_numpy()
             df[name] = num
