@@ -108,9 +108,16 @@ def test_non_utf8_file_name_is_analysed_alone_and_in_a_batch(tmp_path, videos):
     weird = os.path.join(os.fsencode(folder), b"caf\xe9.mp4")
     shutil.copy(videos["single_face.mp4"], weird)
     shutil.copy(videos["no_face.mp4"], folder / "plain.mp4")
-    p = twitchcam("analyze", os.fsdecode(weird), "--out", tmp_path / "one")
+    rec = tmp_path / "rec"
+    p = twitchcam("analyze", os.fsdecode(weird), "--recordings", rec)
     assert p.returncode == 0, p.stderr
-    assert json.loads((tmp_path / "one" / "summary.json").read_text())["frames"] == 72
+    (session,) = rec.iterdir()
+    assert os.fsencode(session.name) == b"caf\xe9"
+    assert json.loads((session / "summary.json").read_text())["frames"] == 72
+    for argv in (["report", rec, "--out", tmp_path / "r.html"], ["sessions", "--recordings", rec], ["detect", session]):
+        p = twitchcam(*argv)
+        assert p.returncode == 0 and "caf" in p.stdout + (tmp_path / "r.html").read_text(errors="replace"), (
+            argv, p.stderr)
     p = twitchcam("analyze", folder, "--jobs", "2", "--out", tmp_path / "batch", "--batch-csv", tmp_path / "b.csv")
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("complete") >= 2 and "2 files: 2 complete" in p.stdout

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.store.atomic import write_bytes_atomic
+from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
 from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
                                plan_chunks, probe_video, write_chunked_session)
@@ -499,8 +499,7 @@ def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
         w.writerow(["" if d[c] is None else safe_cell(d[c]) for c in BATCH_COLUMNS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A file name that is not UTF-8 is written with \x.. escapes, not a crash.
-        write_bytes_atomic(path, buf.getvalue().encode("utf-8", "backslashreplace"))
+        write_text_atomic(path, buf.getvalue())
     except OSError as exc:
         raise TwitchcamError(f"cannot write {path}: {exc.strerror or exc}") from None
 

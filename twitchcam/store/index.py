@@ -153,6 +153,12 @@ _SQL_TYPES = {"duration_s": "REAL", "valid_s": "REAL", "left_per_min": "REAL",
               "no_face": "INTEGER", "has_summary": "INTEGER"}
 
 
+def storable(text: str) -> str:
+    """`text` as SQLite can store it: a folder name that is not UTF-8 (surrogates in Python)
+    with its odd bytes written as \\udcXX escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _stat_sig(path: Path) -> str:
     try:
         st = path.stat()
@@ -196,8 +202,8 @@ def read_row(session_dir: Path) -> SessionRow:
 
     affected = summary.get("affected_side")
     return SessionRow(
-        path=str(session_dir.resolve()),
-        name=session_dir.name,
+        path=storable(str(session_dir.resolve())),
+        name=storable(session_dir.name),
         started_at=str(summary.get("started_at") or meta.get("started_at") or "") or None,
         mode=meta.get("mode"),
         status=summary.get("status") or meta.get("status"),
@@ -210,7 +216,7 @@ def read_row(session_dir: Path) -> SessionRow:
         affected_side=affected if affected in ("left", "right") else None,
         no_face=1 if summary.get("no_face") else 0,
         has_summary=has_summary,
-        problem=problem,
+        problem=storable(problem) if problem else problem,
         sig=sig,
     )
 
@@ -279,7 +285,7 @@ def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
         cached = {r[0]: r[1] for r in con.execute("SELECT path, sig FROM sessions")}
         current = {}
         for d in dirs:
-            current[str(d.resolve())] = d
+            current[storable(str(d.resolve()))] = d
         stale = [p for p in cached if p not in current]
         changed = [d for p, d in current.items() if cached.get(p) != signature(d)]
         if stale:
