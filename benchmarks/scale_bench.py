@@ -103,19 +103,19 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     elif mode == "single":
         from twitchcam.video.analyze import analyze_file
 
-        summary = analyze_file(Path(inputs[0]), Path(out), model, show_progress=False)
+        summary = analyze_file(Path(inputs[0]), Path(out), model, show_progress=False, overwrite=True)
         frames = summary["frames"]
     elif mode == "chunked":
         from twitchcam.batch.chunks import analyze_chunked
 
-        summary = analyze_chunked(Path(inputs[0]), Path(out), model, jobs=jobs, show_progress=False)
+        summary = analyze_chunked(Path(inputs[0]), Path(out), model, jobs=jobs, show_progress=False, overwrite=True)
         frames = summary["frames"]
     elif mode == "seqbatch":
         from twitchcam.video.analyze import analyze_file
 
         frames = 0
         for k, v in enumerate(inputs):
-            frames += analyze_file(Path(v), Path(out) / f"s{k}", model, show_progress=False)["frames"]
+            frames += analyze_file(Path(v), Path(out) / f"s{k}", model, show_progress=False, overwrite=True)["frames"]
     elif mode in ("batch", "batch-whole"):
         from twitchcam.batch.pool import pool as batch
         from twitchcam.batch.pool import run_batch

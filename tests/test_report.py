@@ -414,7 +414,8 @@ def test_errors_are_one_line(tmp_path):
         report.build_report([tmp_path / "empty"])
     s = write_session(tmp_path / "running", Sim(duration_s=5))
     (s / "summary.json").unlink()
-    with pytest.raises(TwitchcamError, match="no summary.json"):
+    (s / "frames.csv").unlink()  # no summary, and nothing to summarise it from
+    with pytest.raises(TwitchcamError, match="no frames.csv"):
         report.build_report([s])
     (s / "summary.json").write_text("{broken")
     with pytest.raises(TwitchcamError) as ei:
@@ -427,10 +428,14 @@ def test_errors_are_one_line(tmp_path):
 def test_unreadable_session_is_skipped_in_multi_report(tmp_path):
     a = write_session(tmp_path / "a", typical_sim("2024-05-01T09:00:00", duration_s=120))
     b = write_session(tmp_path / "b", typical_sim("2024-05-08T09:00:00", duration_s=120))
-    (b / "summary.json").unlink()
+    (b / "summary.json").write_text("{broken")
     doc, data = report.build_report([a, b])
     assert data["skipped"][0]["name"] == "b"
     assert "Not included" in doc
+    (b / "summary.json").unlink()  # never summarised (killed): summarised from its frames now
+    doc, data = report.build_report([a, b])
+    assert not data["skipped"] and [s["name"] for s in data["sessions"]] == ["a", "b"]
+    assert "ended before it was summarised" in doc
 
 
 def test_pdf_needs_chromium(known, tmp_path, monkeypatch):
@@ -785,10 +790,10 @@ def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
     analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
     nf = tmp_path / "nf"
     analyze_file(videos["no_face.mp4"], nf, model, show_progress=False)
-    doc, data = report.build_report([folder])
+    doc, data = report.build_report([folder], full_paths=True)  # summary.json as it is, source path included
     assert assert_report_equals_summaries(doc, [folder]) >= 15
     assert len(parse(doc).imgs) >= 1
-    doc, data = report.build_report([folder, nf])
+    doc, data = report.build_report([folder, nf], full_paths=True)
     assert_report_equals_summaries(doc, [folder, nf])
     assert "no tracked face" in doc
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import decoder_time, is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
+from twitchcam.video.source import (decoder_time, grab_skipping, is_truncated,  # also sets OpenCV/FFmpeg log
+                                    open_capture, retry_budget)  # levels before cv2 loads
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 
@@ -48,9 +49,14 @@ class ChunkResult:
     pose: np.ndarray  # (n, len(POSE_COLUMNS)), NaN where no face was found
     raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
     stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
+    lost: np.ndarray | None = None  # (n,) undecodable frames skipped just before each frame
 
     def slice(self, sl: slice) -> "ChunkResult":
-        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early)
+        lost = None if self.lost is None else self.lost[sl]
+        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early, lost)
+
+    def lost_before(self) -> np.ndarray:
+        return np.zeros(self.t.size, dtype=np.int64) if self.lost is None else self.lost
 
 
 def probe_video(video: Path) -> tuple[float, int, float]:
@@ -82,24 +88,30 @@ def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.pipeline import landmark_features
 
-    cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG)
+    cap, handle = open_capture(Path(video))
     if not cap.isOpened():
+        handle.close()
         raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
     from_s = max(0.0, start_s - warmup_s)
     last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     if from_s > 0 and seek:
         cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
-    t_list, pose, raw = [], [], []
+    t_list, pose, raw, lost_list = [], [], [], []
     stopped_early = True
+    lost = 0
     try:
         with Landmarker(Path(model)) as landmarker:
-            while cap.grab():  # read() is grab() + retrieve()
+            # read() is grab() + retrieve(); undecodable frames are skipped as FileSource does
+            while (failed := grab_skipping(cap, retry_budget(0, 0, fps))) is not None:
+                lost += failed
                 t = last = decoder_time(cap, last, fps)
                 if not seek and t < from_s - 0.5 / fps:
+                    lost = 0
                     continue  # exact fallback: step through to the warm-up without converting
                 ok, bgr = cap.retrieve()
                 if not ok or bgr is None:
-                    break
+                    lost += 1
+                    continue
                 if t >= end_s:
                     stopped_early = False
                     break
@@ -107,11 +119,14 @@ def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s
                 t_list.append(t)
                 pose.append(ff.pose)
                 raw.append(ff.values)
+                lost_list.append(lost)
+                lost = 0
     finally:
         cap.release()
+        handle.close()
     k = len(FEATURE_COLUMNS)
     return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
-                       np.array(raw, dtype=np.float64).reshape(-1, k), stopped_early)
+                       np.array(raw, dtype=np.float64).reshape(-1, k), stopped_early, np.array(lost_list, dtype=np.int64))
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -131,7 +146,8 @@ def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
 
 def _concat(parts: list[ChunkResult]) -> ChunkResult:
     return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.pose for p in parts]),
-                       np.concatenate([p.raw for p in parts]), parts[-1].stopped_early)
+                       np.concatenate([p.raw for p in parts]), parts[-1].stopped_early,
+                       np.concatenate([p.lost_before() for p in parts]))
 
 
 def _kill_pool(ex: ProcessPoolExecutor) -> None:
@@ -207,14 +223,15 @@ def replayed(merged: ChunkResult, chain):
     """The joined features through the signal chain's stages, frame by frame."""
     from twitchcam.core.features import FrameFeatures
 
+    number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
     for k in range(merged.t.size):
         pose = tuple(merged.pose[k])
         ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
-        yield chain.process(k, float(merged.t[k]), ff)
+        yield chain.process(int(number[k]), float(merged.t[k]), ff)
 
 
 def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,
-                    mirrored: bool = False, show_progress: bool = True) -> dict:
+                    mirrored: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
     import sys
 
@@ -222,6 +239,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
 
     params = params if params is not None else PipelineParams()
     video, folder = Path(video), Path(folder)
+    show_progress = show_progress and sys.stderr.isatty()  # as Progress: on a terminal only
 
     def on_chunk(k, n):
         if show_progress:
@@ -233,7 +251,8 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     if len(chunks) == 1:  # too short to split: the plain run, same output
         from twitchcam.video.analyze import analyze_file
 
-        return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress)
+        return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress,
+                            overwrite=overwrite)
     try:
         merged, info = compute_raw_chunked(video, model, params, chunks, fps, jobs, warmup_s, mirrored, on_chunk)
     except KeyboardInterrupt:
@@ -241,24 +260,29 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     finally:
         if show_progress:
             sys.stderr.write("\n")
-    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info})
+    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info},
+                                 overwrite)
 
 
 def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
-                          mirrored: bool, parallel: dict) -> dict:
+                          mirrored: bool, parallel: dict, overwrite: bool = False) -> dict:
     """Replay the joined features through the pipeline into a session folder; returns the summary."""
     from twitchcam.core.stream import SignalChain
     from twitchcam.store.recorder import run_session
-    from twitchcam.store.session import SessionWriter
+    from twitchcam.store.session import SessionWriter, source_identity
     from twitchcam.video.pipeline import session_meta
 
     meta = session_meta(str(video), "analyze", fps, mirrored, params)
+    meta["source_id"] = source_identity(Path(video))
     meta["parallel"] = parallel
     chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
-    writer = SessionWriter(Path(folder), meta)
-    truncated = is_truncated(merged.t.size, expected, fps)
+    writer = SessionWriter(Path(folder), meta, overwrite=overwrite)
+    lost = merged.lost_before()
+    truncated = is_truncated(merged.t.size + int(lost.sum()), expected, fps)
+    count = iter(range(merged.t.size))
     try:
         summary, _ = run_session(replayed(merged, chain), chain, writer, meta,
+                                 dropped=lambda: int(lost[next(count)]),
                                  end_status=lambda: "truncated" if truncated else "complete")
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None

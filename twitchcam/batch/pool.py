@@ -5,11 +5,14 @@ time and writes that video's session folder, exactly as a sequential run would. 
 videos are cut into time chunks scheduled like any other work (see `chunk_plan`), so the
 last videos of a batch do not run alone while the other workers idle.
 
-- Resumable: an input whose session folder already says status "complete" (and has its
-  summary.json) is skipped; "running"/"interrupted"/"truncated" or missing ones are redone.
+- Resumable: an input whose session folder already holds a complete session of that very
+  file, unchanged (size, mtime, hash of its first and last MiB), is skipped;
+  "running"/"interrupted"/"truncated" or missing ones are redone, and so is one whose file
+  changed (its row says so).  `overwrite=True` redoes them all.
 - Sharding: ``shard=(i, n)`` keeps inputs i, i+n, i+2n, ... of the full, stable input list
   (0-based; the CLI spelling ``--shard i/N`` is 0-based too, see `parse_shard`).  Folder names
-  are decided over the full list, so shards on different machines never collide.
+  are decided over the full list (`twitchcam.store.paths.output_folders`), so shards on
+  different machines never collide.
 - One bad file never stops the batch: it gets status "error" and a one-line reason.  A worker
   that crashes outright (segfault) takes only its own file with it: each worker is its own
   single-process pool, so a broken pool is attributed to exactly one input.
@@ -35,10 +38,12 @@ from typing import Any, Callable, Sequence
 
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.csvcell import safe_cell
 from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
                                plan_chunks, probe_video, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE
+from twitchcam.store.paths import output_folders
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -110,30 +115,6 @@ def chunk_plan(durations_s: Sequence[float], jobs: int) -> list[list[tuple[float
     return plans
 
 
-def output_folders(videos: Sequence[Path], out_root: Path) -> list[Path]:
-    """Session folder per video under out_root: its stem, as `twitchcam analyze` names them;
-    STEM-EXT when two inputs share a stem; then STEM-EXT-2, -3... in input order when even
-    that collides (same name in two directories).  Decided over the full list, so stable."""
-    root = Path(out_root)
-    stems = [Path(v).stem for v in videos]
-    names = [s if stems.count(s) == 1 else f"{s}-{Path(v).suffix.lstrip('.')}" for s, v in zip(stems, videos)]
-    used: dict[str, int] = {}
-    out = []
-    for name in names:
-        used[name] = used.get(name, 0) + 1
-        out.append(root / (name if used[name] == 1 else f"{name}-{used[name]}"))
-    return out
-
-
-def completed_summary(folder: Path) -> dict | None:
-    """The summary of a finished session in folder, or None if it must be (re)done."""
-    try:
-        meta = json.loads((folder / SESSION_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return completed_or_partial(folder) if meta.get("status") == "complete" else None
-
-
 def row_from_summary(video: Path, folder: Path, summary: dict, status: str | None = None,
                      reason: str = "", wall_s: float | None = None) -> BatchRow:
     duration = summary.get("duration_s")
@@ -167,7 +148,10 @@ def _one_sigint(signum, frame):
 def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dict:
     from twitchcam.video.analyze import analyze_file
 
-    return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False)
+    # The batch decided this folder is (re)done: whatever unfinished or outdated session of
+    # this very file it holds is replaced (under the folder's lock, see SessionWriter).
+    return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False,
+                        overwrite=True)
 
 
 def _session_result(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
@@ -227,7 +211,8 @@ class _Batch:
     cheap checks done in the parent (already complete, no such file)."""
 
     def __init__(self, videos: Sequence[Path], out_root: Path | None, folders: Sequence[Path] | None,
-                 shard: tuple[int, int] | None, on_row: Callable[[BatchRow, int, int], None] | None):
+                 shard: tuple[int, int] | None, on_row: Callable[[BatchRow, int, int], None] | None,
+                 overwrite: bool = False):
         videos = [Path(v) for v in videos]
         folders = [Path(f) for f in folders] if folders is not None else output_folders(videos, Path(out_root))
         if len(folders) != len(videos):
@@ -236,8 +221,9 @@ class _Batch:
         self.rows: dict[int, BatchRow] = {}
         self.on_row = on_row
         self.todo: list[int] = []
+        self.notes: dict[int, str] = {}  # why a finished session is redone (its file changed)
         for k, (video, folder) in enumerate(self.work):
-            done = completed_summary(folder)
+            done, why = (None, "") if overwrite or not video.exists() else finished_session(folder, video)
             if done is not None:
                 self.finish(k, row_from_summary(video, folder, done, status="complete",
                                                 reason="skipped: already complete"))
@@ -245,9 +231,12 @@ class _Batch:
                 self.finish(k, self.row(k, "error", None, f"{video}: no such file"))
             else:
                 self.todo.append(k)
+                if why:
+                    self.notes[k] = why
 
     def row(self, k: int, status: str, summary: dict | None, reason: str, wall_s: float | None = None) -> BatchRow:
         video, folder = self.work[k]
+        reason = reason or self.notes.get(k, "")
         if summary is not None:
             return row_from_summary(video, folder, summary, status=status, reason=reason, wall_s=wall_s)
         return BatchRow(file=str(video), status=status, reason=reason, session=str(folder),
@@ -333,7 +322,7 @@ class _Plan:
             return chunk_features, (video, str(self.model.resolve()), self.mirrored, start,
                                     end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
         return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected, self.params,
-                                   self.mirrored, {"jobs": self.jobs, **sp.info})
+                                   self.mirrored, {"jobs": self.jobs, **sp.info}, True)
 
     def finished(self, task: _Task, outcome: Callable[[], Any], started: float) -> list[_Task]:
         """Record a task's outcome (`outcome()` returns its result or raises its error)."""
@@ -373,10 +362,11 @@ class _Plan:
 def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, jobs: int = 1,
               shard: tuple[int, int] | None = None, mirrored: bool = False,
               on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
-              folders: Sequence[Path] | None = None) -> list[BatchRow]:
+              folders: Sequence[Path] | None = None, overwrite: bool = False) -> list[BatchRow]:
     """Analyse videos with `jobs` worker processes; rows come back in input order.
 
     `folders` overrides the session folder of each video (default: `output_folders`).
+    `overwrite` redoes sessions that are complete too.
     `on_row(row, done, total)` is called in the parent once per finished input (default:
     one line on stderr), so workers never draw progress bars over each other.
     Raises `Interrupted` (exit code 130) on Ctrl-C after finalising what was running.
@@ -385,7 +375,7 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
 
     params = params if params is not None else PipelineParams()
     jobs = max(1, int(jobs))
-    batch = _Batch(videos, out_root, folders, shard, on_row)
+    batch = _Batch(videos, out_root, folders, shard, on_row, overwrite)
     plan = _Plan(batch, jobs, model, params, mirrored, _session_task)
     queue = plan.tasks[::-1]  # popped from the end: longest first; follow-ups go to the end, next
     idle: list[ProcessPoolExecutor] = []
@@ -497,14 +487,16 @@ def format_batch_table(rows: Sequence[BatchRow]) -> str:
 
 
 def write_batch_csv(rows: Sequence[BatchRow], path: Path) -> None:
-    """One line per session (empty cell = not available); `pandas.read_csv(path)` ready."""
+    """One line per session (empty cell = not available); `pandas.read_csv(path)` ready.
+    Text a spreadsheet would run as a formula (a video named ``=cmd.mp4``) gets a leading
+    apostrophe (`twitchcam.store.csvcell`)."""
     path = Path(path)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(BATCH_COLUMNS)
     for r in rows:
         d = asdict(r)
-        w.writerow(["" if d[c] is None else d[c] for c in BATCH_COLUMNS])
+        w.writerow(["" if d[c] is None else safe_cell(d[c]) for c in BATCH_COLUMNS])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, buf.getvalue())
@@ -548,7 +540,8 @@ def connect_dask(scheduler: str, timeout_s: float = 3.0):
 def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=None, scheduler: str | object = "",
                    shard: tuple[int, int] | None = None, mirrored: bool = False,
                    on_row: Callable[[BatchRow, int, int], None] | None = print_row_line,
-                   folders: Sequence[Path] | None = None, timeout_s: float = 3.0) -> list[BatchRow]:
+                   folders: Sequence[Path] | None = None, timeout_s: float = 3.0,
+                   overwrite: bool = False) -> list[BatchRow]:
     """`run_batch` on a dask.distributed cluster: the same tasks (whole videos, time chunks of
     long ones sized for the cluster's threads, their joins), the same rows and resume rule.
 
@@ -559,7 +552,7 @@ def run_batch_dask(videos: Sequence[Path], out_root: Path, model: Path, params=N
     from twitchcam.core.stream import PipelineParams
 
     params = params if params is not None else PipelineParams()
-    batch = _Batch(videos, out_root, folders, shard, on_row)
+    batch = _Batch(videos, out_root, folders, shard, on_row, overwrite)
     work = batch.work
     if not batch.todo:
         return batch.in_order()

@@ -29,6 +29,8 @@ def register(subparsers) -> None:
                         "or a video file (played in real time); default 0")
     p.add_argument("--duration", type=_positive, metavar="S", help="stop after S seconds (default: until q/Ctrl-C)")
     p.add_argument("--out", help="session folder (default: <recordings>/<YYYYMMDD-HHMMSS>/)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a session already in --out (all of it); without it such a folder is refused")
     add_recordings_option(p)
     p.add_argument("--no-display", action="store_true",
                    help="no window: print a status line every few seconds (automatic without a display)")
@@ -61,7 +63,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         source=args.source, model=args.model, out=Path(args.out) if args.out else None, recordings=args.recordings,
         duration_s=args.duration, display=False if args.no_display else None,
         record_video=args.record_video, stall_timeout_s=args.stall_timeout, mirrored=args.mirrored,
-        fps=args.fps, status_every_s=args.status_every, no_drop=args.no_drop,
+        fps=args.fps, status_every_s=args.status_every, no_drop=args.no_drop, overwrite=args.overwrite,
         params=PipelineParams(detector=detector_params(args)))
     outcome = run_live(opts)
     print(summary_table(Path(str(outcome.folder)).name, outcome.summary))

@@ -12,14 +12,22 @@ from pathlib import Path
 
 from twitchcam.cli.options import add_detector_options, add_recordings_option, detector_params
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.store.paths import recordings_dir, session_path
+from twitchcam.store.paths import output_folders, recordings_dir, session_path
 
-def _output_folders(videos: list[Path], out: str | None, recordings: str | None) -> list[Path]:
-    if len(videos) == 1:
-        return [Path(out) if out else recordings_dir(recordings) / videos[0].stem]
-    from twitchcam.batch.pool import output_folders  # unique names even for a.mp4 in two directories
+def _output_folders(videos: list[Path], args: argparse.Namespace) -> tuple[list[Path], bool]:
+    """Each video's session folder, and whether they were named by the user (one video with
+    --out) rather than by twitchcam (see store.paths.output_folders)."""
+    from twitchcam.store.session import check_session_folder
 
-    return output_folders(videos, Path(out) if out else recordings_dir(recordings))
+    recordings = recordings_dir(args.recordings)
+    if len(videos) == 1 and args.out:
+        folder = Path(args.out)
+        check_session_folder(folder, args.overwrite, recordings)
+        return [folder], True
+    root = Path(args.out) if args.out else recordings
+    if (root / "session.json").is_file():
+        raise TwitchcamError(f"{root} is a session folder; several videos need a folder to hold their sessions")
+    return output_folders(videos, root), False
 
 
 def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], model: Path, params) -> int:
@@ -30,10 +38,10 @@ def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], mo
     shard = parse_shard(args.shard) if args.shard else None
     if args.scheduler:
         rows = run_batch_dask(videos, None, model, params, scheduler=args.scheduler, shard=shard,
-                              mirrored=args.mirrored, folders=folders)
+                              mirrored=args.mirrored, folders=folders, overwrite=args.overwrite)
     else:
         rows = run_batch(videos, None, model, params, jobs=args.jobs, shard=shard, mirrored=args.mirrored,
-                         folders=folders)
+                         folders=folders, overwrite=args.overwrite)
     print(format_batch_table(rows))
     if args.batch_csv:
         write_batch_csv(rows, Path(args.batch_csv))
@@ -46,42 +54,58 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from twitchcam.video.model import ensure_model
     from twitchcam.core.stream import PipelineParams
     from twitchcam.cli.tables import summary_table
+    from twitchcam.store.session import finished_session
     from twitchcam.video.source import find_videos
 
     if args.jobs < 1:
         raise TwitchcamError(f"--jobs {args.jobs}: must be at least 1")
     videos = find_videos(args.videos)
+    folders, named = _output_folders(videos, args)
     model = ensure_model(args.model)
     params = PipelineParams(detector=detector_params(args))
-    folders = _output_folders(videos, args.out, args.recordings)
     if len(videos) > 1 and (args.jobs > 1 or args.shard or args.scheduler or args.batch_csv):
         return _batch(args, videos, folders, model, params)
     if args.shard or args.scheduler:
         raise TwitchcamError("--shard and --scheduler need several input videos")
-    failures = 0
+    failures = []
     rows = []
     for video, folder in zip(videos, folders):
+        overwrite = args.overwrite
+        if not named and not overwrite and video.exists():  # twitchcam's own name: a rerun resumes
+            done, why = finished_session(folder, video)
+            if done is not None:
+                print(summary_table(video.name, done))
+                print(f"  session: {folder} (already analysed; --overwrite analyses it again)")
+                continue
+            if why:
+                print(f"twitchcam: {why}", file=sys.stderr)
+            overwrite = True  # an unfinished or outdated session of this very file
         try:
             if args.jobs > 1:  # one long video, several processes: time chunks
                 from twitchcam.batch.chunks import analyze_chunked
 
-                summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored)
+                summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored,
+                                          overwrite=overwrite)
             else:
                 from twitchcam.video.analyze import analyze_file
 
-                summary = analyze_file(video, folder, model, params, mirrored=args.mirrored)
+                summary = analyze_file(video, folder, model, params, mirrored=args.mirrored, overwrite=overwrite)
         except Interrupted:
             raise  # Ctrl-C stops the whole run (exit 130), not just this video
         except TwitchcamError as exc:
-            failures += 1
+            failures.append(exc.exit_code)
             print(f"twitchcam: error: {exc}", file=sys.stderr)
             continue
         print(summary_table(video.name, summary))
         print(f"  session: {folder}")
+        lost = _lost_note(summary)
         if summary["status"] == "truncated":
-            failures += 1
-            print(f"twitchcam: error: {video}: truncated or corrupt after {summary['frames']} frames; "
+            failures.append(1)
+            print(f"twitchcam: error: {video}: truncated or corrupt after {summary['frames']} frames{lost}; "
                   f"analysed what decoded (session saved in {folder})", file=sys.stderr)
+        elif lost:
+            print(f"twitchcam: warning: {video}: damaged{lost}; analysed the rest (session saved in {folder})",
+                  file=sys.stderr)
         if args.batch_csv:
             from twitchcam.batch.pool import row_from_summary
 
@@ -90,18 +114,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from twitchcam.batch.pool import write_batch_csv
 
         write_batch_csv(rows, Path(args.batch_csv))
-    return 1 if failures else 0
+    if not failures:
+        return 0
+    return failures[0] if len(videos) == 1 else 1  # one input: its own code (2: bad input); several: 1
+
+
+def _lost_note(summary: dict) -> str:
+    """', 12 undecodable frames skipped in 2 gaps' or ''."""
+    lost, gaps = summary.get("lost_frames") or 0, summary.get("gaps") or 0
+    if not lost:
+        return ""
+    return f", {lost} undecodable frame{'s' if lost != 1 else ''} skipped in {gaps} gap{'s' if gaps != 1 else ''}"
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from twitchcam.store.redetect import redetect
     from twitchcam.cli.tables import summary_table
+    from twitchcam.store.session import DETECT_DIR
 
     folder = session_path(args.session, args.recordings)
-    out = Path(args.out) if args.out else folder / "detect"
+    out = Path(args.out) if args.out else folder / DETECT_DIR
     summary = redetect(folder, out, lambda base: detector_params(args, base))
     print(summary_table(folder.name, summary))
     print(f"  events and summary: {out}")
+    if summary.get("bad_rows"):
+        n = summary["bad_rows"]
+        print(f"twitchcam: warning: {folder / 'frames.csv'}: {n} damaged row{'s' if n != 1 else ''} skipped "
+              f"(counted as invalid frames)", file=sys.stderr)
     return 0
 
 
@@ -134,15 +173,44 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0 if st.valid else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (what is wrong, and where the usage is) instead of
+    the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# Options whose value may start with '-' (argparse would take "--shard -1/3" for two options).
+VALUE_MAY_START_WITH_DASH = ("--shard",)
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    out, k = [], 0
+    while k < len(argv):
+        if argv[k] in VALUE_MAY_START_WITH_DASH and k + 1 < len(argv) and argv[k + 1].startswith("-") \
+                and argv[k + 1][1:2].isdigit():
+            out.append(f"{argv[k]}={argv[k + 1]}")
+            k += 2
+        else:
+            out.append(argv[k])
+            k += 1
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twitchcam", description="Lateralized hemifacial-spasm monitor.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="twitchcam", description="Lateralized hemifacial-spasm monitor.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="analyse recorded videos")
     p.add_argument("videos", nargs="+", help="video files or directories of videos")
     p.add_argument("--out", help="session folder (one input) or parent folder (several); "
                                  "default: under the recordings folder")
     add_recordings_option(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a session already in --out (all of it: frames, events, summary, detect/, "
+                        "markers); without it such a folder is refused, and a rerun skips videos whose "
+                        "unchanged file was already analysed")
     p.add_argument("--mirrored", action="store_true",
                    help="selfie-view recording: flip so left/right are the patient's own sides")
     p.add_argument("--model", help="path to face_landmarker.task (or set TWITCHCAM_MODEL)")
@@ -186,8 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args) or 0)
     except TwitchcamError as exc:

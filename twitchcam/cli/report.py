@@ -55,7 +55,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     log_path = _treatment_log_for_report(args)
     log = treatments.load(log_path) if log_path else []
     res = report.write_report(_sessions(args), args.out, treatments=log, detail=args.detail,
-                              patient=args.patient, pdf=args.pdf)
+                              patient=args.patient, pdf=args.pdf, full_paths=args.full_paths)
     took = time.perf_counter() - t0
     what = f"{res['sessions']} session(s)"
     if res["sessions"] > 1:
@@ -124,6 +124,9 @@ def add_report_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="treatment log (default: treatments.csv in the recordings folder)")
     add_recordings_option(p)
     p.add_argument("--patient", metavar="NAME", help="name or ID to print in the header")
+    p.add_argument("--full-paths", action="store_true",
+                   help="name sessions and videos by their full paths on this computer (default: "
+                        "file names only, so a report sent to a doctor carries no local folders)")
     p.set_defaults(func=cmd_report)
 
     t = subparsers.add_parser("treatment", help="add to, remove from or list the treatment log",

@@ -34,9 +34,14 @@ class FrameTotals:
     valid_frames: int = 0
     valid_ns: int = 0
     closed_ns: list = field(default_factory=lambda: [0, 0])
+    lost_frames: int = 0  # frames of the source never analysed (undecodable, or dropped live)
+    gaps: int = 0  # in how many runs they were lost
     _prev: tuple | None = None  # (t, valid, closed per side) of the frame not yet booked
 
-    def add(self, t: float, valid: bool, closure: tuple[float, float]) -> None:
+    def add(self, t: float, valid: bool, closure: tuple[float, float], lost_before: int = 0) -> None:
+        if lost_before > 0:
+            self.lost_frames += int(lost_before)
+            self.gaps += 1
         if self._prev is None:
             self.first_t = t
         else:
@@ -62,9 +67,13 @@ class FrameTotals:
         return self
 
     @classmethod
-    def of(cls, t: np.ndarray, valid: np.ndarray, closure: np.ndarray, fps: float) -> "FrameTotals":
+    def of(cls, t: np.ndarray, valid: np.ndarray, closure: np.ndarray, fps: float,
+           lost_before: np.ndarray | None = None) -> "FrameTotals":
         """The same totals for whole arrays at once."""
         totals = cls(fps)
+        if lost_before is not None:
+            lost = np.nan_to_num(np.asarray(lost_before, dtype=np.float64))
+            totals.lost_frames, totals.gaps = int(lost[lost > 0].sum()), int((lost > 0).sum())
         if t.size == 0:
             return totals
         dt = np.minimum(np.diff(t, append=t[-1] + 1.0 / fps), 4.0 / fps)
@@ -135,6 +144,8 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
         "valid_s": round(valid_s, 4),
         "frames": totals.frames,
         "valid_frames": totals.valid_frames,
+        "lost_frames": totals.lost_frames,
+        "gaps": totals.gaps,
         "no_face": bool(valid_s == 0),
         "spasms": spasms,
         "blinks": {"count": len(blinks), "per_min": _rate(len(blinks), valid_s)},

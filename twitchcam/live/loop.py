@@ -21,7 +21,6 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -34,8 +33,8 @@ from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, session_meta
-from twitchcam.store.paths import recordings_dir, unique_folder
-from twitchcam.store.session import SUMMARY_FILE, SessionWriter, is_session_dir, write_json
+from twitchcam.store.paths import live_folder, recordings_dir
+from twitchcam.store.session import SUMMARY_FILE, SessionWriter, check_session_folder, write_json
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)
@@ -66,6 +65,7 @@ class LiveOptions:
     fps: float | None = None  # override the measured frame rate
     status_every_s: float = 5.0
     no_drop: bool = False  # files only: slow playback down rather than drop frames
+    overwrite: bool = False  # replace a session already in `out`
     params: PipelineParams = field(default_factory=PipelineParams)
 
 
@@ -375,9 +375,9 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
         raise TwitchcamError("--duration must be positive")
     if opts.stall_timeout_s <= 0:
         raise TwitchcamError("--stall-timeout must be positive")
-    folder = Path(opts.out) if opts.out else unique_folder(recordings_dir(opts.recordings), datetime.now().strftime("%Y%m%d-%H%M%S"))
-    if is_session_dir(folder):
-        raise TwitchcamError(f"{folder} already holds a session; choose another --out")
+    recordings = recordings_dir(opts.recordings)
+    folder = Path(opts.out) if opts.out else live_folder(recordings)
+    check_session_folder(folder, opts.overwrite, recordings)  # the same rule as `analyze --out`
     model = ensure_model(opts.model)
     if opts.display is False:
         show, why = False, "--no-display"
@@ -404,7 +404,7 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
                 meta["video"] = VIDEO_NAME
             if show:
                 window = Window()
-            writer = SessionWriter(folder, meta)  # the folder exists from here on
+            writer = SessionWriter(folder, meta, overwrite=opts.overwrite)  # the folder exists from here on
             if opts.record_video:
                 video = VideoRecorder(folder / VIDEO_NAME, source.fps)
             run = LiveRun(source, pipeline, writer, opts, window, video, out)

@@ -22,7 +22,7 @@ from twitchcam.store.index import find_session_dirs, parse_started_at
 from twitchcam.core.features import INVALID_REASONS, UNREADABLE
 from twitchcam.core.summary import CLOSED_AT
 from twitchcam.store.session import (EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE, is_session_dir,
-                                     read_event_rows, read_frames as read_frame_table, read_json)
+                                     read_event_rows, read_frames as read_frame_table, read_json, read_summary_file)
 
 DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
@@ -166,16 +166,20 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
     if not is_session_dir(path):
         raise TwitchcamError(f"{path} is not a session folder (no {SESSION_FILE})")
     meta = read_json(path / SESSION_FILE)
-    if not (path / SUMMARY_FILE).is_file():
-        status = meta.get("status", "unknown")
-        raise TwitchcamError(f"{path} has no {SUMMARY_FILE} (session status: {status}); "
-                             "it was not summarised")
-    summary = read_json(path / SUMMARY_FILE)
+    notes = []
+    if (path / SUMMARY_FILE).is_file():
+        summary = read_summary_file(path / SUMMARY_FILE)
+    else:  # cut off (kill -9, power loss) before it was summarised: summarise its frames now
+        from twitchcam.store.redetect import summarize_stored
+
+        summary = summarize_stored(path)
+        notes.append(f"the session ended before it was summarised; its numbers were computed from its "
+                     f"{summary.get('frames', 0)} recorded frames")
     started = parse_started_at(summary.get("started_at") or meta.get("started_at"))
     stored = summary.get("grades")
     grades = stored if isinstance(stored, dict) and "jankovic_frequency" in stored \
         else grades_mod.estimate(summary)
-    s = Session(path=path, meta=meta, summary=summary, started=started, grades=grades)
+    s = Session(path=path, meta=meta, summary=summary, started=started, grades=grades, notes=notes)
     if detail:
         load_detail(s)
     return s

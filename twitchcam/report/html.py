@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -736,13 +737,46 @@ def _jsonable(o: Any) -> Any:
     return str(o)  # paths and anything else
 
 
+def local_prefixes(dirs: Sequence[Path], sessions: Sequence[Session]) -> list[str]:
+    """The folders on this computer a report could name: where the sessions and their videos
+    are, and the home folder; longest first, so the deepest is removed whole."""
+    found = set()
+    for d in dirs:
+        found.update({str(Path(d).absolute().parent), str(Path(d).resolve().parent)})
+    for s in sessions:
+        ident = s.meta.get("source_id") if isinstance(s.meta.get("source_id"), dict) else {}
+        for src in (s.summary.get("source"), s.meta.get("source"), ident.get("path")):
+            if isinstance(src, str) and src:
+                found.add(str(Path(src).absolute().parent))
+    found.discard(os.sep)
+    return sorted(found, key=len, reverse=True) + [str(Path.home())]
+
+
+def strip_prefixes(value: Any, prefixes: Sequence[str]) -> Any:
+    """`value` (strings inside lists and dicts too) with those folders left out: a file is
+    named by its name alone (and anything else under the home folder as ~/...)."""
+    if isinstance(value, str):
+        for p in prefixes[:-1]:
+            value = "." if value == p else value.replace(p + os.sep, "")
+        home = prefixes[-1]
+        if home != os.sep:
+            value = "~" if value == home else value.replace(home + os.sep, "~" + os.sep)
+        return value
+    if isinstance(value, dict):
+        return {k: strip_prefixes(v, prefixes) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strip_prefixes(v, prefixes) for v in value]
+    return value
+
+
 def build_report(session_dirs: Sequence[str | Path], treatments: list[tr.Treatment] | None = None,
                  detail: str = "latest", patient: str | None = None,
-                 now: dt.datetime | None = None) -> tuple[str, dict]:
+                 now: dt.datetime | None = None, full_paths: bool = False) -> tuple[str, dict]:
     """(HTML text, embedded data) for the given session folders.
 
     Sessions without a readable summary.json are skipped and listed in the report; if none
-    is left, TwitchcamError.
+    is left, TwitchcamError.  The report names files by their names only: no folder of
+    this computer (which tends to hold the user's name) appears in it unless `full_paths`.
     """
     if detail not in DETAIL_CHOICES:
         raise TwitchcamError(f"detail must be one of {', '.join(DETAIL_CHOICES)}")
@@ -809,6 +843,11 @@ def build_report(session_dirs: Sequence[str | Path], treatments: list[tr.Treatme
         sheets.append('<section class="sheet">' + _running_header(title, generated)
                       + "<h2>Methods</h2>" + _methods_html(sessions[-1], sessions)
                       + NOT_MEDICAL + "</section>")
+    body = "\n".join(sheets)
+    if not full_paths:
+        prefixes = local_prefixes(dirs, sessions)
+        data = strip_prefixes(json.loads(json.dumps(data, default=_jsonable, allow_nan=True)), prefixes)
+        body = strip_prefixes(body, prefixes + [e(p) for p in prefixes[:-1]] + prefixes[-1:])
     blob = json.dumps(data, default=_jsonable, allow_nan=True, sort_keys=False)
     blob = blob.replace("</", "<\\/")
     page_title = title + (f" — {sessions[-1].started:%Y-%m-%d}" if sessions[-1].started else "")
@@ -817,7 +856,7 @@ def build_report(session_dirs: Sequence[str | Path], treatments: list[tr.Treatme
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
            "img-src data:; style-src 'unsafe-inline'\">"
            f"<title>{e(page_title)}</title><style>{CSS}</style></head><body>\n"
-           + "\n".join(sheets)
+           + body
            + f'\n<script type="application/json" id="twitchcam-data">{blob}</script>'
            + "\n</body></html>\n")
     return doc, data
@@ -825,14 +864,14 @@ def build_report(session_dirs: Sequence[str | Path], treatments: list[tr.Treatme
 
 def write_report(session_dirs: Sequence[str | Path], out: str | Path,
                  treatments: list[tr.Treatment] | None = None, detail: str = "latest",
-                 patient: str | None = None, pdf: bool = False) -> dict:
+                 patient: str | None = None, pdf: bool = False, full_paths: bool = False) -> dict:
     """Write the HTML (and PDF next to it) and return {"html": path, "pdf": path|None,
     "sessions": n, "detailed": n, "skipped": n}."""
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise TwitchcamError(f"--out must end in .html (got {out.name})")
     chromium = require_chromium() if pdf else None  # before the work, not after it
-    doc, data = build_report(session_dirs, treatments, detail, patient)
+    doc, data = build_report(session_dirs, treatments, detail, patient, full_paths=full_paths)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out, doc)

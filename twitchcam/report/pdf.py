@@ -24,15 +24,28 @@ def find_chromium() -> str | None:
     return None
 
 
+# The report is one self-contained file (images inline, no scripts, CSP default-src 'none'):
+# printing it needs no network at all, so Chromium gets none.  Its background services
+# (updates, sync, metrics, safe browsing, the variations seed, crash reports) are off, it
+# runs with a fresh empty profile, and its resolver answers every host name "not found",
+# so not even a DNS look-up leaves the machine.
+NO_NETWORK_FLAGS = (
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
+    "--disable-breakpad", "--disable-client-side-phishing-detection", "--metrics-recording-only",
+    "--no-pings", "--no-first-run", "--no-default-browser-check", "--no-service-autorun",
+    "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,"
+    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+)
+
+
 def chromium_args(chromium: str, profile: str) -> list[str]:
-    # The report is one self-contained local file.  The --disable-* switches still leave
-    # background fetches (component updates, network time: update.googleapis.com,
-    # clients2.google.com); with every host name unresolvable none of them can even be looked up.
-    return [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-            "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND",
-            f"--user-data-dir={profile}"]
+    """Headless Chromium with no network and a fresh profile in `profile` (a new empty
+    temporary folder).  --no-sandbox: Chromium refuses to start as root without it, and it
+    only ever opens the report twitchcam just wrote."""
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            *NO_NETWORK_FLAGS, f"--user-data-dir={profile}"]
 
 
 def offline(cmd: list[str]) -> list[str]:

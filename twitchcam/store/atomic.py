@@ -10,8 +10,9 @@ from pathlib import Path
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """`write_bytes_atomic` of `text` in UTF-8, line endings as given."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    """`write_bytes_atomic` of `text` in UTF-8, line endings as given; a file name that is
+    not UTF-8 (surrogates in Python) is written with \\udcXX escapes, not a crash."""
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from twitchcam.core.clock import format_clock
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, is_session_dir, read_json
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, is_session_dir, read_json, read_summary_file
 
 INDEX_NAME = "sessions.sqlite"
 SCHEMA_VERSION = 1
@@ -113,6 +113,12 @@ _SQL_TYPES = {"duration_s": "REAL", "valid_s": "REAL", "left_per_min": "REAL",
               "no_face": "INTEGER", "has_summary": "INTEGER"}
 
 
+def storable(text: str) -> str:
+    """`text` as SQLite can store it: a folder name that is not UTF-8 (surrogates in Python)
+    with its odd bytes written as \\udcXX escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _stat_sig(path: Path) -> str:
     try:
         st = path.stat()
@@ -139,7 +145,7 @@ def read_row(session_dir: Path) -> SessionRow:
     has_summary = 0
     if (session_dir / SUMMARY_FILE).is_file():
         try:
-            summary = read_json(session_dir / SUMMARY_FILE)
+            summary = read_summary_file(session_dir / SUMMARY_FILE)
             has_summary = 1
         except TwitchcamError as e:
             problem = problem or str(e)
@@ -156,8 +162,8 @@ def read_row(session_dir: Path) -> SessionRow:
 
     affected = summary.get("affected_side")
     return SessionRow(
-        path=str(session_dir.resolve()),
-        name=session_dir.name,
+        path=storable(str(session_dir.resolve())),
+        name=storable(session_dir.name),
         started_at=str(summary.get("started_at") or meta.get("started_at") or "") or None,
         mode=meta.get("mode"),
         status=summary.get("status") or meta.get("status"),
@@ -170,7 +176,7 @@ def read_row(session_dir: Path) -> SessionRow:
         affected_side=affected if affected in ("left", "right") else None,
         no_face=1 if summary.get("no_face") else 0,
         has_summary=has_summary,
-        problem=problem,
+        problem=storable(problem) if problem else problem,
         sig=sig,
     )
 
@@ -239,7 +245,7 @@ def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
         cached = {r[0]: r[1] for r in con.execute("SELECT path, sig FROM sessions")}
         current = {}
         for d in dirs:
-            current[str(d.resolve())] = d
+            current[storable(str(d.resolve()))] = d
         stale = [p for p in cached if p not in current]
         changed = [d for p, d in current.items() if cached.get(p) != signature(d)]
         if stale:

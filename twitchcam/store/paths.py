@@ -7,7 +7,9 @@ demo) asks `recordings_dir` and nothing else, so a session written by one is fou
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS_ENV = "TWITCHCAM_RECORDINGS"
@@ -38,3 +40,42 @@ def session_path(text: str | os.PathLike, recordings: str | os.PathLike | None =
         return given
     under = recordings_dir(recordings) / given
     return under if under.exists() else given
+
+
+# -- session folder names ----------------------------------------------------------------------
+def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike) -> list[Path]:
+    """The session folder of each video under `root`, decided over the whole list.
+
+    A video's folder is named after its stem: STEM, else STEM-2, STEM-3, ... .  A name never
+    stands for two sessions: a folder holding a session of another file (another video of
+    that name, in another directory) is passed over, and so is a name another input of the
+    list took.  A folder holding a session of this very file is its folder again (a rerun
+    resumes or skips it, see `twitchcam.store.session.finished_session`).
+    """
+    from twitchcam.store.session import read_meta_or_empty, same_source_path
+
+    root = Path(root)
+    taken: set[Path] = set()
+    out = []
+    for video in map(Path, videos):
+        chosen = free = None
+        k = 1
+        while chosen is None:
+            folder = root / (video.stem if k == 1 else f"{video.stem}-{k}")
+            k += 1
+            if folder in taken:
+                continue
+            if not (folder / "session.json").is_file():
+                free = free or folder
+                if not folder.exists():  # past the names in use: no session of this file further on
+                    chosen = free
+            elif same_source_path(read_meta_or_empty(folder), video):
+                chosen = folder
+        taken.add(chosen)
+        out.append(chosen)
+    return out
+
+
+def live_folder(root: str | os.PathLike) -> Path:
+    """A new live session's folder: <root>/YYYYMMDD-HHMMSS (-2, -3, ... if that exists)."""
+    return unique_folder(Path(root), datetime.now().strftime("%Y%m%d-%H%M%S"))

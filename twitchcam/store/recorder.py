@@ -29,7 +29,7 @@ class SessionRecorder:
     def add(self, r: FrameResult, dropped: int = 0) -> None:
         self.writer.frame(r.index, r.t_s, r.valid, r.reason, r.pose, r.raw, r.filt, r.closure, dropped)
         self.add_events(r.events)
-        self.totals.add(r.t_s, r.valid, r.closure)
+        self.totals.add(r.t_s, r.valid, r.closure, dropped)
         self.last_t = r.t_s
 
     def add_events(self, events: list[Event]) -> None:

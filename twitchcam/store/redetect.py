@@ -12,14 +12,16 @@ import io
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.atomic import write_text_atomic
-from twitchcam.store.session import (EVENTS_FILE, SUMMARY_FILE, StoredSession, event_cells, read_session,
-                                     write_json)
+from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SUMMARY_FILE, SessionLock, StoredSession, event_cells,
+                                     read_session, write_json)
 
 
 def stored_params(meta: dict) -> PipelineParams:
@@ -29,14 +31,56 @@ def stored_params(meta: dict) -> PipelineParams:
         raise TwitchcamError(f"session parameters are from another version: {exc}") from None
 
 
+def frame_arrays(session: StoredSession) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(t, pose, raw, lost_before) of every frame, with a damaged row of frames.csv (one
+    `read_frames` skipped) put back in its place as a frame without a face.
+
+    Where the rows were lost shows in the `frame` column: it numbers the source's frames,
+    so a step of more than one that the frames lost before a row (`dropped`) do not explain
+    is damaged rows.  Their times are spread evenly over the step.
+    """
+    t, pose, raw = session.t, session.pose, session.raw
+    lost = np.nan_to_num(session.frames.column("dropped")).astype(np.int64)
+    bad = session.frames.bad_rows
+    if bad <= 0 or t.size < 2:
+        return t, pose, raw, lost
+    missing = np.clip(np.diff(session.frame) - 1 - lost[1:], 0, None)
+    missing = np.minimum(missing, np.clip(bad - np.concatenate(([0], np.cumsum(missing)[:-1])), 0, None))
+    if not missing.any():
+        return t, pose, raw, lost
+    reps = np.concatenate((missing + 1, [1]))  # row i stands for itself and the rows lost after it
+    pos = np.repeat(np.arange(t.size), reps)
+    first = np.concatenate(([True], pos[1:] != pos[:-1]))  # the stored rows among them
+    step = np.arange(pos.size) - np.flatnonzero(first)[pos]  # 0 for a stored row, k for its k-th lost one
+    t_next = np.concatenate((t[1:], t[-1:]))
+    t_all = t[pos] + (t_next - t)[pos] * step / reps[pos]
+    raw_all, pose_all = raw[pos].copy(), pose[pos].copy()
+    raw_all[~first] = np.nan
+    pose_all[~first] = np.nan
+    lost_all = np.where(first, lost[pos], 0)
+    return t_all, pose_all, raw_all, lost_all
+
+
 def detect_session(session: StoredSession, params: PipelineParams) -> tuple[Detection, dict]:
-    """The chain over a stored session's frames; returns the detection and its summary."""
-    result = detect_features(session.t, session.pose, session.raw, session.fps, params)
-    meta = {k: session.meta.get(k) for k in ("started_at", "source", "mode", "fps", "mirrored", "model_sha256")}
-    totals = FrameTotals.of(session.t, result.valid, result.closure, session.fps)
+    """The chain over a stored session's frames; returns the detection and its summary.
+
+    Damaged rows of frames.csv count as invalid frames, and `bad_rows` in the summary."""
+    t, pose, raw, lost = frame_arrays(session)
+    result = detect_features(t, pose, raw, session.fps, params)
+    meta = {k: session.meta.get(k) for k in ("started_at", "source", "source_id", "mode", "fps", "mirrored",
+                                             "model_sha256")}
+    totals = FrameTotals.of(t, result.valid, result.closure, session.fps, lost)
     summary = summarize(totals, result.events, {**meta, "params": params.to_dict(), "status": session.status,
                                                 "redetected_from": session.folder.name})
+    summary["bad_rows"] = session.frames.bad_rows
     return result, summary
+
+
+def summarize_stored(folder: Path) -> dict:
+    """The summary of a session that has none (cut off before it was summarised), from its
+    frames with the parameters it was recorded with; nothing is written."""
+    session = read_session(folder)
+    return detect_session(session, stored_params(session.meta))[1]
 
 
 def write_events(path: Path, events: list[Event]) -> None:
@@ -47,16 +91,30 @@ def write_events(path: Path, events: list[Event]) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
+def check_detect_out(out: Path) -> None:
+    """`detect` never writes over a session's own events.csv and summary.json."""
+    if (Path(out) / "session.json").is_file():
+        raise TwitchcamError(f"{out} is a session folder: its events.csv and summary.json are that session's "
+                             f"own; choose another --out (default SESSION/{DETECT_DIR})")
+
+
 def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], DetectorParams]) -> dict:
+    """Detect again over the session in `folder`; write events, summary and parameters to `out`."""
+    check_detect_out(out)
     session = read_session(folder)
     params = stored_params(session.meta)
     params = dataclasses.replace(params, detector=adjust(params.detector))
     result, summary = detect_session(session, params)
+    lock = SessionLock(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_events(out / EVENTS_FILE, result.events)
-        write_json(out / SUMMARY_FILE, summary)
-        write_json(out / "params.json", params.to_dict())
+        lock.acquire()  # two detects into one folder: the second says so
+        try:
+            write_events(out / EVENTS_FILE, result.events)
+            write_json(out / SUMMARY_FILE, summary)
+            write_json(out / "params.json", params.to_dict())
+        finally:
+            lock.release()
     except OSError as exc:
         raise TwitchcamError(f"cannot write {out}: {exc.strerror or exc}") from None
     return summary

@@ -5,6 +5,7 @@
     events.csv     one row per event, appended as it happens
     markers.csv    patient markers (live mode)
     summary.json   written at the end (and by `twitchcam detect`)
+    session.lock   an empty file: the OS lock a writer holds while it writes (see SessionLock)
 
 Rows are flushed at least once a second, so a session killed at any moment is still
 readable by `twitchcam detect`; a session.json still saying "running" marks it as
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import json
 import math
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,24 +63,237 @@ def write_json(path: Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 
-def disk_error(exc: OSError, path: Path) -> TwitchcamError:
+def disk_error(exc: OSError, path: Path, kept: bool = True) -> TwitchcamError:
+    """One line for a failed write; `kept` says whether a session is there to keep."""
     if exc.errno == errno.ENOSPC:
-        return TwitchcamError(f"disk full while writing {path}; the session so far is kept there")
+        return TwitchcamError(f"disk full while writing {path}; " + (
+            "the session so far is kept there" if kept else "nothing was recorded"))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return TwitchcamError(f"cannot write to {path}: permission denied")
     return TwitchcamError(f"cannot write {path}: {exc.strerror or exc}")
 
 
-class SessionWriter:
-    """Append-only writer for one session folder."""
+# -- who may write a session folder ----------------------------------------------------------
+LOCK_NAME = "session.lock"
+DETECT_DIR = "detect"  # where `twitchcam detect` writes by default
+# Everything a session consists of: what --overwrite removes (and nothing else of the folder).
+SESSION_FILES = ("session.json", "frames.csv", "events.csv", "markers.csv", "summary.json", "video.avi")
 
-    def __init__(self, folder: Path, meta: dict, flush_every_s: float = 1.0):
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    try:
+        import msvcrt
+    except ImportError:
+        msvcrt = None
+
+
+class SessionLock:
+    """An OS lock on SESSION/session.lock, held while one process writes the session.
+
+    It is the kernel's (flock): it ends with the process however that ends, kill -9
+    included, so it never goes stale.  A second writer gets a one-line TwitchcamError.
+    Where the platform has no such lock, writing goes on unlocked.
+    """
+
+    def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._f = None
+
+    def acquire(self, what: str = "a session") -> "SessionLock":
+        path = self.folder / LOCK_NAME
+        f = open(path, "a+")
+        try:
+            if fcntl is not None:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif msvcrt is not None:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            f.seek(0)
+            owner = f.read().strip()
+            f.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                pid = f" (pid {owner})" if owner.isdigit() else ""
+                raise TwitchcamError(f"{self.folder} is being written by another twitchcam process{pid}; "
+                                     f"wait for it to end or choose another folder") from None
+            raise
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._f = f
+        return self
+
+    def release(self) -> None:
+        if self._f is not None:
+            try:
+                self._f.seek(0)
+                self._f.truncate()  # the pid of a process that no longer writes is no help
+            except OSError:
+                pass
+            self._f.close()  # closing the file drops the lock
+            self._f = None
+
+
+def is_being_written(folder: Path) -> bool:
+    """True while another process holds the folder's lock (a session still being recorded)."""
+    path = Path(folder) / LOCK_NAME
+    if fcntl is None or not path.is_file():
+        return False
+    try:
+        with open(path) as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return True
+    except OSError:
+        return False
+    return False
+
+
+def check_session_folder(folder: Path, overwrite: bool = False, recordings: Path | None = None) -> None:
+    """Refuse, in one line, a folder a new session must not be written into.
+
+    A folder already holding a session is refused unless `overwrite`; the recordings
+    folder itself, or any folder holding other sessions, always (the new session would
+    hide them from `sessions` and `report`).
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise TwitchcamError(f"{folder} is a file, not a session folder")
+    if recordings is not None and _same_dir(folder, Path(recordings)):
+        raise TwitchcamError(f"{folder} is the recordings folder itself; a session needs a folder of its own "
+                             f"(leave out --out, or give a new folder inside it)")
+    if folder.is_dir() and any((sub / "session.json").is_file() for sub in _subdirs(folder)):
+        raise TwitchcamError(f"{folder} holds other sessions; a session needs a folder of its own")
+    if (folder / "session.json").is_file() and not overwrite:
+        status = read_meta_or_empty(folder).get("status") or "unknown"
+        raise TwitchcamError(f"{folder} already holds a session (status {status}); choose another folder, "
+                             f"or --overwrite to replace it")
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder) if e.is_dir() and e.name != DETECT_DIR]
+    except OSError:
+        return []
+
+
+def remove_session(folder: Path) -> None:
+    """Remove every file of the session in `folder` (SESSION_FILES, detect/, temporary
+    files), and nothing else the folder holds."""
+    folder = Path(folder)
+    for name in SESSION_FILES:
+        (folder / name).unlink(missing_ok=True)
+        (folder / (name + ".tmp")).unlink(missing_ok=True)
+    shutil.rmtree(folder / DETECT_DIR, ignore_errors=True)
+
+
+# -- the source a session was made from -------------------------------------------------------
+HASH_SPAN = 1 << 20  # the first and last MiB
+
+
+def source_identity(path: Path) -> dict:
+    """What tells a video file from another one put in its place: its absolute path, size,
+    modification time and a SHA-256 of its first and last MiB (quick even for hours of video)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    try:
+        st = path.stat()
+        with open(path, "rb") as f:
+            h.update(f.read(HASH_SPAN))
+            if st.st_size > HASH_SPAN:
+                f.seek(max(HASH_SPAN, st.st_size - HASH_SPAN))
+                h.update(f.read(HASH_SPAN))
+    except OSError as exc:
+        raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return {"path": os.fsdecode(os.path.realpath(path)), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "head_tail_sha256": h.hexdigest()}
+
+
+def same_source_path(meta: dict, video: Path) -> bool:
+    """Was this session made from the file at `video`'s path (whatever it holds now)?
+    Sessions from before source identities were stored: the same file name."""
+    ident = meta.get("source_id")
+    if isinstance(ident, dict) and isinstance(ident.get("path"), str):
+        return ident["path"] == os.fsdecode(os.path.realpath(video))
+    return Path(str(meta.get("source") or "")).name == Path(video).name
+
+
+def source_changed(meta: dict, video: Path) -> bool:
+    """True if the file at `video` is no longer the one this session was made from."""
+    ident = meta.get("source_id")
+    if not isinstance(ident, dict):
+        return False  # made before identities were stored: nothing to compare
+    try:
+        now = source_identity(video)
+    except TwitchcamError:
+        return True
+    return any(ident.get(k) != now[k] for k in ("size", "mtime_ns", "head_tail_sha256"))
+
+
+def finished_session(folder: Path, video: Path) -> tuple[dict | None, str]:
+    """Whether `folder` already holds the finished analysis of the file at `video`.
+
+    (summary, "") when it holds a complete session of that very file, unchanged: nothing to
+    do.  Otherwise (None, why): the session must be (re)done; `why` is empty for a new or an
+    unfinished one and says so when the file changed since the session was made.
+    """
+    meta = read_meta_or_empty(folder)
+    if meta.get("status") != "complete":
+        return None, ""
+    try:
+        summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, ""
+    if source_changed(meta, video):
+        return None, f"{Path(video).name} changed since {Path(folder).name} was made from it: analysed again"
+    return (summary, "") if isinstance(summary, dict) else (None, "")
+
+
+def read_meta_or_empty(folder: Path) -> dict:
+    try:
+        meta = json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+class SessionWriter:
+    """Append-only writer for one session folder, which it holds locked until `close`.
+
+    A folder that already holds a session is refused unless `overwrite`, which first
+    removes that session whole (see `remove_session`); both are decided under the lock, so
+    two processes never write one folder and a session finished meanwhile is never lost.
+    """
+
+    def __init__(self, folder: Path, meta: dict, flush_every_s: float = 1.0, overwrite: bool = False):
+        self.folder = Path(folder)
+        self._lock = SessionLock(self.folder)
+        self._started = False  # session.json is on disk: from here on there is a session to keep
+        created = not self.folder.exists()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except OSError as exc:
+            raise disk_error(exc, self.folder, kept=False) from None
+        try:
+            check_session_folder(self.folder, overwrite)
+            if overwrite and (self.folder / "session.json").is_file():
+                remove_session(self.folder)
             self.meta = {"format": SESSION_FORMAT, "started_at": datetime.now().astimezone().isoformat(
                 timespec="seconds"), **meta, "status": "running", "ended_at": None}
             write_json(self.folder / SESSION_FILE, self.meta)
+            self._started = True
             self._frames_f = open(self.folder / FRAMES_FILE, "w", newline="")
             self._events_f = open(self.folder / EVENTS_FILE, "w", newline="")
             self._frames = csv.writer(self._frames_f)
@@ -84,8 +301,17 @@ class SessionWriter:
             self._frames.writerow(FRAME_COLUMNS)
             self._events.writerow(EVENT_COLUMNS)
             self._markers_f = None
-        except OSError as exc:
-            raise disk_error(exc, self.folder) from None
+        except BaseException as exc:
+            self._lock.release()
+            if not self._started and created:  # nothing recorded: leave no empty folder behind
+                (self.folder / LOCK_NAME).unlink(missing_ok=True)
+                try:
+                    self.folder.rmdir()
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                raise disk_error(exc, self.folder, kept=self._started) from None
+            raise
         self._flush_every = flush_every_s
         self.flush()
 
@@ -151,6 +377,8 @@ class SessionWriter:
             write_json(self.folder / SESSION_FILE, self.meta)
         except OSError as exc:
             problem = problem or disk_error(exc, self.folder)
+        finally:
+            self._lock.release()
         if problem:
             raise problem
 
@@ -202,7 +430,7 @@ def read_frames(path: Path) -> FrameTable:
         if name == "reason":
             continue
         col = df[name]
-        if col.dtype == object:  # a damaged cell: the column did not parse as numbers
+        if not pd.api.types.is_numeric_dtype(col):  # a damaged cell: the column did not parse as numbers
             num = pd.to_numeric(col, errors="coerce")
             ok &= ~(num.isna() & ~col.isin(["nan", "NaN"])).to_numpy()
             df[name] = num
@@ -249,8 +477,12 @@ class StoredSession:
 
     @property
     def status(self) -> str:
+        """How the session ended; "running" only while a process still writes it (a session
+        that says "running" with nobody writing it was cut off: "interrupted")."""
         status = self.meta.get("status", "running")
-        return "interrupted" if status == "running" else status
+        if status == "running" and not is_being_written(self.folder):
+            return "interrupted"
+        return status if isinstance(status, str) else "unknown"
 
 
 def is_session_dir(path: Path) -> bool:
@@ -271,10 +503,32 @@ def read_json(path: Path) -> dict:
     return data
 
 
+# What the parts of a summary.json must be for anything to read them (numbers are checked
+# where they are used: `finite` turns a wrong one into "not available").
+_SUMMARY_SHAPE = {"spasms": dict, "blinks": dict, "params": dict, "versions": dict, "grades": dict,
+                  "status": str, "affected_side": str, "started_at": str, "source": str}
+
+
+def read_summary_file(path: Path) -> dict:
+    """summary.json as a dict whose parts have the types the readers expect; a one-line
+    TwitchcamError naming the first part that does not (a damaged or hand-edited file)."""
+    data = read_json(path)
+    for key, kind in _SUMMARY_SHAPE.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise TwitchcamError(f"{path}: {key!r} is a {type(data[key]).__name__}, not a "
+                                 f"{'JSON object' if kind is dict else 'string'} (damaged summary)")
+    for side in ("left", "right"):
+        value = (data.get("spasms") or {}).get(side)
+        if value is not None and not isinstance(value, dict):
+            raise TwitchcamError(f"{path}: 'spasms.{side}' is a {type(value).__name__}, not a JSON object "
+                                 f"(damaged summary)")
+    return data
+
+
 def read_summary(folder: Path) -> dict | None:
     """summary.json, or None while a session has none (running, or cut short by kill -9)."""
     path = Path(folder) / SUMMARY_FILE
-    return read_json(path) if path.is_file() else None
+    return read_summary_file(path) if path.is_file() else None
 
 
 def read_meta(folder: Path) -> dict:

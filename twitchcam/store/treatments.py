@@ -9,7 +9,9 @@
 of KINDS (``botox`` means any botulinum-toxin injection, whatever the brand).  Lines starting
 with ``#`` and blank lines are ignored, so the user may annotate the file by hand.  ``add``
 appends a line and never rewrites what is already there; ``remove`` drops exactly one entry
-and leaves every other line, comments included, as it was.
+and leaves every other line, comments included, as it was.  A note a spreadsheet would run
+as a formula (``=HYPERLINK(...)``) is stored with a leading apostrophe and read back as
+written (see `twitchcam.store.csvcell`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.csvcell import read_cell, safe_cell
 from twitchcam.errors import TwitchcamError
 
 FILENAME = "treatments.csv"
@@ -33,6 +36,7 @@ KIND_NAMES = {
     "other": "other",
 }
 INJECTION_KINDS = ("botox",)
+EARLIEST = dt.date(1900, 1, 1)  # `add` refuses dates before this and after today
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _entries(path: Path, text: str) -> list[tuple[slice, Treatment]]:
             side, kind = _check(row[1], row[2])
         except TwitchcamError as e:
             raise TwitchcamError(f"{path}:{lines.start + 1}: {e}") from None
-        out.append((lines, Treatment(date, side, kind, ",".join(row[3:]).strip())))
+        out.append((lines, Treatment(date, side, kind, read_cell(",".join(row[3:]).strip()))))
     return out
 
 
@@ -119,6 +123,10 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
     """Append one treatment to the log (creating it with a header if needed)."""
     path = Path(path)
     t = Treatment(parse_date(date), *_check(side, kind), note=(note or "").strip())
+    latest = dt.date.today() + dt.timedelta(days=1)  # a day of slack for time zones
+    if not EARLIEST <= t.date <= latest:
+        raise TwitchcamError(f"{t.date.isoformat()}: a treatment is logged once it was given, between "
+                             f"{EARLIEST.isoformat()} and today")
     if "\n" in t.note or "\r" in t.note:
         raise TwitchcamError("the note must be a single line")
     load(path)  # refuse to append to a log we could not read back
@@ -134,7 +142,7 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
                     prefix = "\n"
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(
-            [t.date.isoformat(), t.side, t.kind, t.note])
+            [t.date.isoformat(), t.side, t.kind, safe_cell(t.note)])
         with open(path, "a", encoding="utf-8", newline="") as f:
             f.write(prefix + buf.getvalue())
     except OSError as e:

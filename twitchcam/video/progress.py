@@ -6,17 +6,22 @@ import time
 
 
 class Progress:
+    """A progress line redrawn in place, on a terminal only: where stderr is a file or a
+    pipe (a script, a log) it would only bury the one line that says what went wrong."""
+
     def __init__(self, label: str, total: int, stream=None, every_s: float = 0.25):
         # sys.stderr looked up now, not when the module loaded: it may have been replaced since
         self.label, self.total, self.stream, self.every_s = label, total, stream or sys.stderr, every_s
         self.start = time.monotonic()
         self._last = 0.0
         self.n = 0
+        isatty = getattr(self.stream, "isatty", None)
+        self.shown = bool(isatty and isatty())
 
     def update(self, n: int) -> None:
         self.n = n
         now = time.monotonic()
-        if now - self._last >= self.every_s:
+        if self.shown and now - self._last >= self.every_s:
             self._last = now
             self._draw(now)
 
@@ -34,6 +39,8 @@ class Progress:
         self.stream.flush()
 
     def done(self) -> None:
+        if not self.shown:
+            return
         self._draw(time.monotonic())
         self.stream.write("\n")
         self.stream.flush()

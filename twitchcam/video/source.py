@@ -2,10 +2,17 @@
 
 Real files have variable frame rates, so a frame's time is the decoder's presentation
 time (CAP_PROP_POS_MSEC), never index * 1000 / fps.
+
+Damaged files: a packet that cannot be decoded makes OpenCV's grab() fail once, and the
+next grab() goes on with the following packet.  So a failed grab is retried (see
+`grab_skipping`): the frames that could not be decoded are skipped and counted, and only
+a run of failures that outlasts what the container still promises is the end.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -18,18 +25,108 @@ import numpy as np  # noqa: E402
 
 from twitchcam.errors import TwitchcamError  # noqa: E402
 
+# Whatever the environment says, OpenCV's own "[ WARN...]" lines never join twitchcam's one line.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+# Still-image formats by their first bytes (FFmpeg would open them as one-frame "videos").
+IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+               (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"))
+# ...and those FFmpeg's image reader opened: no duration, no bit rate, a picture codec.
+IMAGE_CODECS = {"MPNG", "MJPG", "webp", "tiff", "bmp ", "gif ", "\0\0\0\0"}
+MIN_RETRIES = 3  # failed grabs tried past the promised frame count before calling it the end
+MAX_GAP_S = 30.0  # a longer run of undecodable frames ends the video (truncated)
 
 
 @dataclass
 class Frame:
-    index: int
+    index: int  # the source's frame number (undecodable frames skipped before it count too)
     t_s: float
     bgr: np.ndarray
+    skipped_before: int = 0  # undecodable frames skipped just before this one
+
+
+def image_kind(path: Path) -> str | None:
+    """The still-image format of the file at `path` by its first bytes, whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIF/AVIF"
+    for magic, kind in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+class OpenCVPath:
+    """A path OpenCV can be handed.  OpenCV's VideoCapture crashes (SIGSEGV) on a str
+    holding surrogates, i.e. a file name that is not valid UTF-8; such a file is reached
+    through a symbolic link with a plain name in a private temporary folder."""
+
+    def __init__(self, path: Path):
+        self.text = os.fspath(path)
+        self._tmp = None
+        try:
+            self.text.encode("utf-8")
+            return
+        except UnicodeEncodeError:
+            pass
+        self._tmp = tempfile.mkdtemp(prefix="twitchcam-")
+        link = os.path.join(self._tmp, "video" + "".join(c for c in Path(path).suffix if c.isalnum() or c == "."))
+        try:
+            os.symlink(os.path.abspath(path), link)
+        except OSError:
+            try:
+                os.link(os.path.abspath(path), link)
+            except OSError:
+                self.close()
+                raise TwitchcamError(f"{os.fsencode(path)!r}: the file name is not valid UTF-8 and could not be "
+                                     f"linked to a plain one; rename the file") from None
+        self.text = link
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def open_capture(path: Path) -> tuple[cv2.VideoCapture, OpenCVPath]:
+    """cv2.VideoCapture (FFmpeg) of a video file, and the path handle to close with it."""
+    handle = OpenCVPath(path)
+    return cv2.VideoCapture(handle.text, cv2.CAP_FFMPEG), handle
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    code = int(cap.get(cv2.CAP_PROP_FOURCC) or 0) & 0xFFFFFFFF
+    return "".join(chr((code >> 8 * k) & 0xFF) for k in range(4))
+
+
+def grab_skipping(cap: cv2.VideoCapture, budget: int) -> int | None:
+    """grab() the next frame that decodes; return how many failed before it, or None when
+    `budget` grabs in a row failed (the end of the video)."""
+    failed = 0
+    while not cap.grab():
+        failed += 1
+        if failed >= budget:
+            return None
+    return failed
+
+
+def retry_budget(expected: int, seen: int, fps: float) -> int:
+    """How many failed grabs in a row may still be a gap: the frames the container still
+    promises (header counts are estimates: at least MIN_RETRIES), at most MAX_GAP_S worth."""
+    if expected <= 0:  # no count in the header: allow a short gap
+        return max(MIN_RETRIES, int(2 * fps))
+    return int(min(max(expected - seen, 0) + MIN_RETRIES, max(MIN_RETRIES, MAX_GAP_S * fps)))
 
 
 class FileSource:
-    """Frames of a video file, as fast as they decode."""
+    """Frames of a video file, as fast as they decode, skipping frames that do not."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -39,28 +136,49 @@ class FileSource:
             raise TwitchcamError(f"{self.path}: is a directory, not a video")
         if self.path.stat().st_size == 0:
             raise TwitchcamError(f"{self.path}: empty file (0 bytes), not a video")
-        self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        kind = image_kind(self.path)
+        if kind is not None:
+            raise TwitchcamError(f"{self.path}: is an image ({kind}), not a video")
+        self._cap, self._handle = open_capture(self.path)
         if not self._cap.isOpened():
+            self.close()
             raise TwitchcamError(f"{self.path}: not a video OpenCV can decode (corrupt or unsupported)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 1.0 <= fps <= 1000.0 else 30.0
-        self.expected_frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.expected_frames = int(count) if count and np.isfinite(count) and 0 < count < 1e9 else 0
+        if self.expected_frames == 0 and not self._cap.get(cv2.CAP_PROP_BITRATE) and _fourcc(self._cap) in IMAGE_CODECS:
+            self.close()
+            raise TwitchcamError(f"{self.path}: is an image, not a video")
         self.decoded = 0
+        self.skipped = 0  # frames that could not be decoded, with decodable ones after them
+        self.gaps = 0  # runs of such frames
         self.description = str(self.path)
 
     @property
     def truncated(self) -> bool:
-        return is_truncated(self.decoded, self.expected_frames, self.fps)
+        return is_truncated(self.decoded + self.skipped, self.expected_frames, self.fps)
 
     def frames(self) -> Iterator[Frame]:
         last = -np.inf
+        lost = 0
         try:
             while True:
-                ok, bgr = self._cap.read()
-                if not ok or bgr is None:
+                failed = grab_skipping(self._cap, retry_budget(self.expected_frames, self.decoded + self.skipped + lost,
+                                                               self.fps))
+                if failed is None:
                     break
+                lost += failed
+                ok, bgr = self._cap.retrieve()
+                if not ok or bgr is None:
+                    lost += 1
+                    continue
                 t = last = decoder_time(self._cap, last, self.fps)
-                yield Frame(self.decoded, t, bgr)
+                if lost:
+                    self.skipped += lost
+                    self.gaps += 1
+                yield Frame(self.decoded + self.skipped, t, bgr, lost)  # the source's frame number
+                lost = 0
                 self.decoded += 1
         finally:
             self.close()
@@ -69,6 +187,7 @@ class FileSource:
 
     def close(self) -> None:
         self._cap.release()
+        self._handle.close()
 
 
 def decoder_time(cap: cv2.VideoCapture, last: float, fps: float) -> float:
