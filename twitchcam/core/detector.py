@@ -35,6 +35,7 @@ the Python API), so the same inputs always give the same events.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import asdict, dataclass
 
@@ -116,6 +117,10 @@ class SideStats:
     on: float
     off: float
 
+    def closures(self, g: float, a: float, b: float) -> tuple[float, float, float]:
+        """Each source's closure (0 = this eye's own open level, ~1 = closed)."""
+        return 1.0 - g / self.geometry_open, 1.0 - a / self.appearance_open, (b - self.blink_rest) / (1.0 - self.blink_rest)
+
 
 def _quantile(a: np.ndarray, q: float) -> float:
     a = a[np.isfinite(a)]
@@ -125,7 +130,8 @@ def _quantile(a: np.ndarray, q: float) -> float:
 def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> SideStats:
     """The person's statistics for one side: `window` rows are geometry, appearance and
     blendshape values of recent valid frames, `lateral` that side's recent one-sided
-    openings (NaN where not judged).
+    openings (NaN where not judged).  Quantiles and medians only: the order of the frames
+    does not matter.
 
     The 'on' level adapts to the spread of the one-sided opening itself (MAD around its
     median): landmark jitter, appearance noise on a small face and the slow lopsided
@@ -273,6 +279,7 @@ class StreamingDetector:
         self._unconfirmed: list[list[tuple[Run, float, bool]]] = [[], []]
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
+        self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         keep = round((params.blink_max_s + params.blink_judge_s + 0.5) * fps)
         self._recent_c: deque[tuple[float, float, float]] = deque(maxlen=max(8, keep))  # (t, closure l, r)
         self._group: list[list[Run]] = [[], []]
@@ -287,8 +294,11 @@ class StreamingDetector:
     def recalibrate(self) -> None:
         """Forget the person's statistics (e.g. after they moved or changed lighting)."""
         w = self.schedule.window
-        self._ring = np.zeros((2, 3, w))  # side, source (geometry, appearance, blendshape), frame
-        self._lat_ring = np.full((2, w), np.nan)
+        # Recent valid frames, overwritten in turn (array.array: a cheap write per frame, read by
+        # numpy without a copy): left geometry, appearance, blendshape, right ditto; and each
+        # side's one-sided opening.
+        self._ring = [array("d", bytes(8 * w)) for _ in range(6)]
+        self._lat_ring = [array("d", [math.nan]) * w for _ in range(2)]
         self._count = 0
         self._stats: tuple[SideStats, SideStats] | None = None
         self._blink_levels = (math.inf, math.inf)
@@ -298,12 +308,10 @@ class StreamingDetector:
         return self._stats is None
 
     def _refresh(self) -> None:
-        w, n = self.schedule.window, self._count
-        if n <= w:
-            ring, lat = self._ring[:, :, :n], self._lat_ring[:, :n]
-        else:  # oldest first
-            ring, lat = np.roll(self._ring, -(n % w), axis=2), np.roll(self._lat_ring, -(n % w), axis=1)
-        self._stats = (side_stats(ring[0], lat[0], self.p), side_stats(ring[1], lat[1], self.p))
+        n = min(self._count, self.schedule.window)
+        ring = [np.frombuffer(r)[:n] for r in self._ring]
+        lat = [np.frombuffer(r)[:n] for r in self._lat_ring]
+        self._stats = (side_stats(ring[0:3], lat[0], self.p), side_stats(ring[3:6], lat[1], self.p))
         self._blink_levels = blink_levels(self.p)
 
     def _closures(self, eyes):
@@ -312,12 +320,17 @@ class StreamingDetector:
         MediaPipe's mesh sources (geometry, blendshape) agree on."""
         p, stats = self.p, self._stats
         closure, opening, mesh, shut = [0.0, 0.0], [1.0, 1.0], [(0.0, 0.0)] * 2, [0.0, 0.0]
-        weights = (p.lateral_geometry, p.lateral_appearance, p.lateral_blendshape)
+        weights = self._weights
+        wsum_all = weights[0] + weights[1] + weights[2]
         for s in (0, 1):
-            st = stats[s]
-            g, a, b = eyes[s]
-            parts = (1.0 - g / st.geometry_open, 1.0 - a / st.appearance_open,
-                     (b - st.blink_rest) / (1.0 - st.blink_rest))
+            parts = stats[s].closures(*eyes[s])
+            g, a, b = parts
+            if g == g and a == a and b == b:  # all three measured: the usual case, quickly
+                closure[s] = (g + a + b) / 3.0
+                opening[s] = 1.0 - (weights[0] * g + weights[1] * a + weights[2] * b) / wsum_all
+                mesh[s] = (g, b)
+                shut[s] = max(parts)
+                continue
             total = n = wsum = lat = 0.0
             most = -math.inf
             for x, wx in zip(parts, weights):
@@ -342,8 +355,8 @@ class StreamingDetector:
         self.started = []
         if valid:
             slot = self._count % self.schedule.window
-            self._ring[0, :, slot] = eyes[0]
-            self._ring[1, :, slot] = eyes[1]
+            ring = self._ring
+            (ring[0][slot], ring[1][slot], ring[2][slot]), (ring[3][slot], ring[4][slot], ring[5][slot]) = eyes
             self._count += 1
             if self.schedule.is_update(self._count):
                 self._refresh()
@@ -371,7 +384,7 @@ class StreamingDetector:
                     self._mouth_runs[s].append(run)
                 ok = comparable(e[s], e[o], most[o], p)
                 lat = lateral(e[s], e[o], ok, p)
-                self._lat_ring[s, (self._count - 1) % self.schedule.window] = lat if ok else math.nan
+                self._lat_ring[s][slot] = lat if ok else math.nan
                 was_open = self._lateral[s].open
                 if not ok and was_open:
                     run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
@@ -391,10 +404,13 @@ class StreamingDetector:
             self._close_all(t, events)
             for s in (0, 1):
                 self._track_rise(s, t, math.nan, False)
-        self._judge_blinks(t, final=False)
+        if self._judge:
+            self._judge_blinks(t, final=False)
         for s in (0, 1):
-            self._confirm(s, t, t_stream, events, final=False)
-            self._flush(s, t, events, final=False)
+            if self._unconfirmed[s]:
+                self._confirm(s, t, t_stream, events, final=False)
+            if self._group[s]:
+                self._flush(s, t, events, final=False)
         self._prune(t)
         return events
 

@@ -15,6 +15,7 @@ so `twitchcam detect` recomputes the same validity from frames.csv.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ class ValidityGate:
         self.p = params
         self._n = max(3, round(params.usual_window_s * fps))
         self._every = max(1, round(params.update_every_s * fps))
-        self._ring = np.zeros((self._n, 2))
+        self._yaw, self._pitch = array("d", bytes(8 * self._n)), array("d", bytes(8 * self._n))
         self._count = 0
         self.usual = (math.nan, math.nan)  # the person's usual (yaw, pitch)
 
@@ -53,11 +54,12 @@ class ValidityGate:
             return False, SMALL
         if not (abs(yaw) <= p.hard_yaw_deg and abs(pitch) <= p.hard_pitch_deg):
             return False, POSE
-        self._ring[self._count % self._n] = (yaw, pitch)
+        slot = self._count % self._n
+        self._yaw[slot], self._pitch[slot] = yaw, pitch
         self._count += 1
         if self._count <= 3 * self._every or self._count % self._every == 0:  # settle fast at the start
-            seen = self._ring[:min(self._count, self._n)]
-            self.usual = (float(np.median(seen[:, 0])), float(np.median(seen[:, 1])))
+            n = min(self._count, self._n)
+            self.usual = (float(np.median(np.frombuffer(self._yaw)[:n])), float(np.median(np.frombuffer(self._pitch)[:n])))
         if abs(yaw - self.usual[0]) > p.max_yaw_deg or abs(pitch - self.usual[1]) > p.max_pitch_deg:
             return False, POSE
         return True, VALID
