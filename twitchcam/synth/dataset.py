@@ -243,10 +243,7 @@ def build(out_dir: str | Path | None, generator: str, seed: int, bases: Sequence
     out_dir = Path(out_dir) if out_dir else default_out_dir(generator, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
+    manifest = inject.read_manifest(manifest_path)
     version, make_renderer = GENERATORS[generator]
     clips = []
     for name in bases or list(BASES):

@@ -129,6 +129,35 @@ def _sorted_profile(pts: np.ndarray, origin, ex, ey) -> tuple[np.ndarray, np.nda
     return u[order], v[order]
 
 
+def lid_profiles(points: np.ndarray, side: str):
+    """The eye-local frame (origin, ex, ey) and the upper and lower lid profiles (u, v) sorted
+    along the eye, plus the eye's width in pixels: what every lid generator draws from."""
+    origin, ex, ey, upper, lower = _eye_axes(points, side)
+    uu, vu = _sorted_profile(upper, origin, ex, ey)
+    ul, vl = _sorted_profile(lower, origin, ex, ey)
+    return origin, ex, ey, uu, vu, ul, vl, float(uu[-1] - uu[0])
+
+
+def eye_grid(origin, ex, ey, box_uv: np.ndarray, shape):
+    """The pixels of the box (corners in eye coordinates u, v) inside the frame: (roi, x, y,
+    u, v) of every pixel, or None when the box is outside the frame."""
+    roi = _roi(origin + box_uv[:, :1] * ex + box_uv[:, 1:] * ey, shape)
+    if roi is None:
+        return None
+    x0, y0, x1, y1 = roi
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    dx, dy = xs - origin[0], ys - origin[1]
+    return roi, xs, ys, dx * ex[0] + dy * ex[1], dx * ey[0] + dy * ey[1]
+
+
+def read_manifest(path: Path) -> dict:
+    """A dataset folder's manifest.json, or {} when it is missing or unreadable (rebuild)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _roi(corners_xy: np.ndarray, shape) -> tuple[int, int, int, int] | None:
     h, w = shape[:2]
     x0, y0 = np.floor(corners_xy.min(axis=0)).astype(int)
@@ -156,22 +185,16 @@ def close_eyelid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     """
     if level <= 0:
         return frame
-    origin, ex, ey, upper, lower = _eye_axes(points, side)
-    uu, vu = _sorted_profile(upper, origin, ex, ey)
-    ul, vl = _sorted_profile(lower, origin, ex, ey)
-    width = float(uu[-1] - uu[0])
+    origin, ex, ey, uu, vu, ul, vl, width = lid_profiles(points, side)
     if width < 2:
         return frame
     above, below = params.skin_above * width, params.skin_below * width
     box_uv = np.array([[uu[0] - 1, vu.min() - above - 1], [uu[-1] + 1, vu.min() - above - 1],
                        [uu[0] - 1, vl.max() + below + 1], [uu[-1] + 1, vl.max() + below + 1]])
-    roi = _roi(origin + box_uv[:, :1] * ex + box_uv[:, 1:] * ey, frame.shape)
-    if roi is None:
+    grid = eye_grid(origin, ex, ey, box_uv, frame.shape)
+    if grid is None:
         return frame
-    x0, y0, x1, y1 = roi
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-    dx, dy = xs - origin[0], ys - origin[1]
-    u, v = dx * ex[0] + dy * ex[1], dx * ey[0] + dy * ey[1]
+    roi, xs, ys, u, v = grid
     top_lid, bot_lid = np.interp(u, uu, vu), np.interp(u, ul, vl)  # clamps to the corners outside
     gap = np.maximum(bot_lid - top_lid, 0.0)
     meet = bot_lid - params.lower_lid_rise * gap
@@ -522,10 +545,7 @@ def make_dataset(out_dir: str | Path, videos: Sequence[str | Path], seed: int,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
+    manifest = read_manifest(manifest_path)
     items = []
     for src in map(Path, videos):
         key = {"version": GENERATOR_VERSION, "seed": seed, "source_sha256": sha256_of(src),

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from twitchcam.core.anatomy import SIDES
-from twitchcam.synth.inject import _eye_axes, _roi, _sorted_profile, pull_mouth
+from twitchcam.core.anatomy import SIDES, UPPER_LID
+from twitchcam.synth.inject import _sorted_profile, eye_grid, lid_profiles, pull_mouth
 
 VERSION = 3
 BROW_LOWER = {"right": (46, 53, 52, 65, 55), "left": (276, 283, 282, 295, 285)}
@@ -58,10 +58,7 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     """Draw one side's upper lid closed by `level` in 0..1, in place; returns frame."""
     if level <= 0:
         return frame
-    origin, ex, ey, upper, lower = _eye_axes(points, side)
-    uu, vu = _sorted_profile(upper, origin, ex, ey)
-    ul, vl = _sorted_profile(lower, origin, ex, ey)
-    w = float(uu[-1] - uu[0])
+    origin, ex, ey, uu, vu, ul, vl, w = lid_profiles(points, side)
     if w < 4:
         return frame
     lash_h, skin_h = params.lash_band * w, params.skin_band * w
@@ -70,13 +67,10 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
     a, b = uu[0] - params.erase_out * w - 2, uu[-1] + params.erase_out * w + 2
     top_v = vu.min() - max(lash_h + skin_h, params.erase_above * w + lash_h) - 3
     box_uv = np.array([[a, top_v], [b, top_v], [a, vl.max() + 0.15 * w + 2], [b, vl.max() + 0.15 * w + 2]])
-    roi = _roi(origin + box_uv[:, :1] * ex + box_uv[:, 1:] * ey, frame.shape)
-    if roi is None:
+    grid = eye_grid(origin, ex, ey, box_uv, frame.shape)
+    if grid is None:
         return frame
-    x0, y0, x1, y1 = roi
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-    dx, dy = xs - origin[0], ys - origin[1]
-    u, v = dx * ex[0] + dy * ex[1], dx * ey[0] + dy * ey[1]
+    (x0, y0, x1, y1), xs, ys, u, v = grid
     top, bot = np.interp(u, uu, vu), np.interp(u, ul, vl)
     gap = np.maximum(bot - top, 0.0)
     gmax = max(float(np.max(np.interp(uu, ul, vl) - vu)), 1e-6)
@@ -95,7 +89,7 @@ def draw_lid(frame: np.ndarray, points: np.ndarray, side: str, level: float,
 
     src = frame.copy()
     # Long lashes above the lid are erased first, so the lid's skin is not sampled from them.
-    outer_u = float((upper[0] - origin) @ ex)  # the contours run outer -> inner corner
+    outer_u = float((points[UPPER_LID[side][0], :2] - origin) @ ex)  # the contours run outer -> inner corner
     src[y0:y1, x0:x1] = _erase_lashes(src[y0:y1, x0:x1], u, v, uu, outer_u, lid_top, ceiling, w, level, params)
     # Fine grain: the skin mirrored about the lid's top edge, squeezed into the skin band.
     d = v - lid_top
