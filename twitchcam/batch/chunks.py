@@ -83,40 +83,52 @@ def chunk_features(video: str, model: str, features_params, mirrored: bool, star
 
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.pipeline import landmark_features
+    from twitchcam.video.prefetch import Prefetched
 
     cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
     from_s = max(0.0, start_s - warmup_s)
-    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     if from_s > 0 and seek:
         cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
     t_list, valid, reason, pose, raw = [], [], [], [], []
-    stopped_early = True
-    try:
-        with Landmarker(Path(model)) as landmarker:
-            while cap.grab():  # read() is grab() + retrieve()
-                t = last = decoder_time(cap, last, fps)
-                if not seek and t < from_s - 0.5 / fps:
-                    continue  # exact fallback: step through to the warm-up without converting
-                ok, bgr = cap.retrieve()
-                if not ok or bgr is None:
-                    break
-                if t >= end_s:
-                    stopped_early = False
-                    break
-                ff, _ = landmark_features(landmarker, bgr, t, mirrored, features_params)
-                t_list.append(t)
-                valid.append(ff.valid)
-                reason.append(ff.reason)
-                pose.append(ff.pose)
-                raw.append(ff.values)
-    finally:
-        cap.release()
+    end = {"stopped_early": True}
+    # Decoded and converted a frame or two ahead, in a thread (which also releases `cap`).
+    with Prefetched(_chunk_frames(cap, fps, from_s, end_s, seek, mirrored, end)) as frames, \
+            Landmarker(Path(model)) as landmarker:
+        for t, rgb in frames:
+            ff, _ = landmark_features(landmarker, None, t, mirrored, features_params, rgb)
+            t_list.append(t)
+            valid.append(ff.valid)
+            reason.append(ff.reason)
+            pose.append(ff.pose)
+            raw.append(ff.values)
     k = len(FEATURE_COLUMNS)
     return ChunkResult(np.array(t_list, dtype=np.float64), np.array(valid, dtype=bool), reason,
                        np.array(pose, dtype=np.float64).reshape(-1, 3), np.array(raw, dtype=np.float64).reshape(-1, k),
-                       stopped_early)
+                       end["stopped_early"])
+
+
+def _chunk_frames(cap, fps: float, from_s: float, end_s: float, seek: bool, mirrored: bool, end: dict):
+    """(t, analysis image) of a chunk's frames, as FileSource times them from wherever we start;
+    sets end["stopped_early"] to False when it stops at `end_s` rather than at the file's end."""
+    from twitchcam.video.pipeline import analysis_image
+
+    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
+    try:
+        while cap.grab():  # read() is grab() + retrieve()
+            t = last = decoder_time(cap, last, fps)
+            if not seek and t < from_s - 0.5 / fps:
+                continue  # exact fallback: step through to the warm-up without converting
+            ok, bgr = cap.retrieve()
+            if not ok or bgr is None:
+                break
+            if t >= end_s:
+                end["stopped_early"] = False
+                break
+            yield t, analysis_image(bgr, mirrored)
+    finally:
+        cap.release()
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:

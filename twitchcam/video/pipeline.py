@@ -16,11 +16,17 @@ from twitchcam.video.model import MODEL_SHA256
 from twitchcam.video.source import Frame
 
 
+def analysis_image(bgr: np.ndarray, mirrored: bool) -> np.ndarray:
+    """What the landmarker sees: the unmirrored frame in RGB."""
+    return cv2.cvtColor(cv2.flip(bgr, 1) if mirrored else bgr, cv2.COLOR_BGR2RGB)
+
+
 def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
-                      params: FeatureParams) -> tuple[FrameFeatures, np.ndarray | None]:
-    """The first stages: landmarks of the unmirrored face, and their features."""
-    img = cv2.flip(bgr, 1) if mirrored else bgr
-    points = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
+                      params: FeatureParams, rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
+    """The first stages: landmarks of the unmirrored face, and their features.
+
+    `rgb` is `analysis_image(bgr, mirrored)` when a producer thread has already made it."""
+    points = landmarker.detect(analysis_image(bgr, mirrored) if rgb is None else rgb, t_s)
     return frame_features(points, params), points
 
 
@@ -34,8 +40,14 @@ class Pipeline:
         self.mirrored = mirrored
         self.chain = SignalChain(fps, params)
 
+    def prepare(self, frame: Frame) -> Frame:
+        """Make the frame's analysis image now (a decoding or capture thread calls this)."""
+        frame.rgb = analysis_image(frame.bgr, self.mirrored)
+        return frame
+
     def process(self, frame: Frame) -> FrameResult:
-        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features)
+        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features,
+                                       frame.rgb)
         return self.chain.process(frame.index, frame.t_s, ff, points)
 
     def results(self, frames):

@@ -26,6 +26,7 @@ class Frame:
     index: int
     t_s: float
     bgr: np.ndarray
+    rgb: np.ndarray | None = None  # the analysis image, when a producer thread made it (Pipeline.prepare)
 
 
 class FileSource:
