@@ -30,30 +30,36 @@ class _ImportedOnUse(types.ModuleType):
 
 
 @contextlib.contextmanager
-def _pyplot_imported_on_use():
-    """Keep `import mediapipe` from loading matplotlib.
+def _imported_on_use(*names: str):
+    """Keep `import mediapipe` from loading modules twitchcam never uses.
 
-    mediapipe's vision package imports `matplotlib.pyplot` for 3-D plotting helpers twitchcam
-    never calls: ~0.75 s of every start, paid again by every batch worker.  During that one
-    import, matplotlib and pyplot are stand-ins; mediapipe keeps them (they import the real
-    modules if ever used) and everything imported afterwards gets the real matplotlib.
+    mediapipe's vision package imports `matplotlib.pyplot` for 3-D plotting helpers (~0.75 s),
+    and `mediapipe.tasks` imports its audio (with `sounddevice` and PortAudio), text, retrieval
+    and decision task families (~0.3 s together): paid by every start and every
+    batch worker.  During that one import these modules are stand-ins; mediapipe keeps them
+    (they import the real modules if ever used) and everything imported afterwards gets the
+    real ones.  Names are parents first.
     """
-    names = ("matplotlib", "matplotlib.pyplot")
     if any(name in sys.modules for name in names):
         yield
         return
-    package, pyplot = _ImportedOnUse(names[0]), _ImportedOnUse(names[1])
-    package.pyplot = pyplot
-    sys.modules.update(zip(names, (package, pyplot)))
+    stand_ins = {name: _ImportedOnUse(name) for name in names}
+    for name, module in stand_ins.items():
+        parent, _, child = name.rpartition(".")
+        if parent in stand_ins:
+            setattr(stand_ins[parent], child, module)
+    sys.modules.update(stand_ins)
     try:
         yield
     finally:
-        for name, stand_in in zip(names, (package, pyplot)):
+        for name, stand_in in stand_ins.items():
             if sys.modules.get(name) is stand_in:
                 del sys.modules[name]
 
 
-with _pyplot_imported_on_use():
+# mediapipe.tasks.python imports every task family; twitchcam needs only vision.
+_UNUSED = [f"mediapipe.tasks.python.{family}" for family in ("audio", "text", "retrieval", "decision")]
+with _imported_on_use("matplotlib", "matplotlib.pyplot"), _imported_on_use(*_UNUSED):
     import mediapipe as mp  # noqa: E402
     from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
