@@ -275,7 +275,11 @@ def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_vid
     proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli.main", "analyze", str(long_video), "--jobs", "2",
                              "--out", str(out)], cwd=Path(__file__).resolve().parent.parent,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(2.0)  # workers started, their chunks far from done (~8 s of work in all)
+    # Workers started and ignoring Ctrl-C (however slow a loaded machine makes that), chunks far from done.
+    deadline = time.monotonic() + 60
+    while not _workers_ignore_sigint(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     t0 = time.monotonic()
@@ -284,6 +288,28 @@ def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_vid
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("twitchcam: error: interrupted before")
     assert not out.exists()
+
+
+def _workers_ignore_sigint(pid: int) -> bool:
+    """The process has worker children and all of them ignore SIGINT (their initializer ran)."""
+    workers = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            workers += (task / "children").read_text().split()
+        except OSError:
+            pass
+    ignoring = []
+    for child in workers:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if b"resource_tracker" in cmd:
+            continue
+        ignored = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigIgn:")), 16)
+        ignoring.append(bool(ignored & (1 << (2 - 1))))  # bit of SIGINT (2)
+    return bool(ignoring) and all(ignoring)
 
 
 # -- start-up cost: what the parent and each worker import ---------------------------------------

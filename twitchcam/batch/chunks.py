@@ -67,10 +67,17 @@ def probe_video(video: Path) -> tuple[float, int, float]:
 
 def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
     """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
-    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam."""
+    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam.
+
+    Every chunk but the first also decodes and tracks `warmup_s` before its start, so the
+    first one is that much longer: each then has the same number of frames to analyse, and
+    none finishes last by its warm-up."""
     longest = max(min_chunk_s, 2.0 * warmup_s)
     n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
-    edges = [duration_s * k / n for k in range(n)] + [math.inf]
+    if n == 1:
+        return [(0.0, math.inf)]
+    first = (duration_s + (n - 1) * warmup_s) / n
+    edges = [0.0] + [first + (duration_s - first) * k / (n - 1) for k in range(n - 1)] + [math.inf]
     return [(edges[k], edges[k + 1]) for k in range(n)]
 
 
@@ -195,22 +202,30 @@ def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
 
 def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
                         warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
-    """(joined raw features, info for session.json) for the whole video, cut as `chunks`."""
+    """(joined raw features, info for session.json) for the whole video, cut as `chunks`.
+
+    This process analyses the first chunk itself while `jobs - 1` worker processes take the
+    others: one process fewer to start, and this one has its imports loaded already."""
     info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
-    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
+    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks)) - 1), mp_context=ctx,
                              initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+
+    def task(k: int, seek: bool = True) -> tuple:
+        return (str(video), str(model), params.features, mirrored, chunks[k][0], chunks[k][1],
+                warmup_s if k else 0.0, fps, seek)
+
     try:
-        futs = [ex.submit(chunk_features, str(video), str(model), params.features, mirrored, s, e,
-                          warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
-        results = []
-        for k, f in enumerate(futs):
+        futs = [ex.submit(chunk_features, *task(k)) for k in range(1, len(chunks))]
+        results = [chunk_features(*task(0))]
+        if on_chunk:
+            on_chunk(0, len(chunks))
+        for k, f in enumerate(futs, start=1):
             results.append(f.result())
             if on_chunk:
                 on_chunk(k, len(chunks))
         while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
-            results[joined] = ex.submit(chunk_features, str(video), str(model), params.features, mirrored,
-                                        chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
+            results[joined] = ex.submit(chunk_features, *task(joined, seek=False)).result()
     except BrokenProcessPool:
         _kill_pool(ex)
         raise TwitchcamError(f"{video}: a worker process died while analysing a chunk; try --jobs 1") from None
