@@ -228,6 +228,23 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
 
 
 @pytest.mark.slow
+def test_jobs_auto_cuts_only_a_video_long_enough(long_video, videos, capsys):
+    from twitchcam.batch.chunks import AUTO_CHUNK_S, auto_chunks, usable_cores
+    from twitchcam.cli.main import _auto_jobs
+
+    jobs, duration = auto_chunks(long_video, cores=8)
+    assert duration == pytest.approx(30.0, abs=0.5) and jobs == int(duration // AUTO_CHUNK_S) >= 1
+    assert auto_chunks(long_video, cores=1)[0] == 1
+    assert auto_chunks(videos["single_face.mp4"], cores=8)[0] == 1  # a few seconds: not worth a worker
+    assert _auto_jobs([videos["single_face.mp4"]]) == 1 and capsys.readouterr().err == ""
+    assert _auto_jobs([long_video, long_video]) == 1  # several videos: one after the other, as before
+    jobs = _auto_jobs([long_video])
+    assert jobs == min(usable_cores(), int(duration // AUTO_CHUNK_S))
+    err = capsys.readouterr().err
+    assert (f"{jobs} time chunks" in err) == (jobs > 1)
+
+
+@pytest.mark.slow
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
     from twitchcam.core.features import FeatureParams

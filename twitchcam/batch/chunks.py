@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,6 +39,7 @@ from twitchcam.core.features import FEATURE_COLUMNS
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
+AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
 
 
 @dataclass
@@ -63,6 +65,28 @@ def probe_video(video: Path) -> tuple[float, int, float]:
     fps, n = src.fps, src.expected_frames
     src.close()
     return fps, n, n / fps if n > 0 else 0.0
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (taskset and cgroup CPU sets included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
+    """(processes, duration s) for `--jobs auto` on one video: one time chunk per core, as long
+    as every chunk holds at least AUTO_CHUNK_S of video; 1 for anything shorter or unreadable.
+
+    A worker's start-up (~1 s: imports, model) plus its chunk's warm-up cost about as much as
+    4 s of 30-fps video on one core, so a 15-s chunk pays it back several times over."""
+    try:
+        _, _, duration = probe_video(video)
+    except TwitchcamError:
+        return 1, 0.0  # the plain run reports what is wrong with it
+    cores = usable_cores() if cores is None else cores
+    return max(1, min(cores, int(duration // AUTO_CHUNK_S))), duration
 
 
 def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
