@@ -1,9 +1,12 @@
 """MediaPipe Face Landmarker in VIDEO mode, keeping one patient's face over time.
 
 One landmarker per video (MediaPipe's VIDEO mode keeps tracking state), always closed via
-`with`.  We ask for two faces because with num_faces=1 a crowded frame can return none,
-then keep the patient: the largest face at first, afterwards the face nearest to where
-the patient was, so a second person walking by neither erases nor replaces them.
+`with`.  We keep the patient: the largest face at first, afterwards the face nearest to
+where the patient was, so a second person walking by neither erases nor replaces them.
+Finding every face costs MediaPipe a face detection on every frame, so while the patient
+is tracked steadily and alone we ask for one face, and for two (where a crowded frame can
+hide the patient from a one-face search) at the start, whenever the tracked face is lost
+or jumps, and throughout while a second face is around; every 2 s the faces are counted.
 """
 from __future__ import annotations
 
@@ -86,16 +89,60 @@ def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 class PatientTracker:
-    """Pick the patient's face among those MediaPipe returns, consistently over time."""
+    """Pick the patient's face among those MediaPipe returns, consistently over time, and say
+    when every face must be looked for rather than only the tracked one.
 
-    def __init__(self, max_jump: float = 0.5, forget_s: float = 2.0):
+    The patient is the largest face at first (or after `forget_s` without them), afterwards
+    the face nearest to where they were; a face further than `max_jump` face sizes per frame
+    gap is someone else, and gives no face rather than a stranger's.
+
+    Looking for every face (two) costs MediaPipe a face detection on every frame, and its
+    landmarks then follow each frame's detection box (about twice the frame-to-frame jitter
+    of a tracked face).  So the patient's landmarks come from the one-face search while they
+    are tracked steadily and alone (`steady`); every face is looked for while they are not
+    tracked, while a second face has been seen within `crowd_hold_s`, and on any frame where
+    the tracked face is lost or jumps.  Every `check_every_s` the frame's faces are counted
+    (`count`) to notice a second person in time.
+    """
+
+    def __init__(self, max_jump: float = 0.5, forget_s: float = 2.0, check_every_s: float = 2.0,
+                 crowd_hold_s: float = 3.0):
         self.max_jump = max_jump  # fraction of face size the centre may move per frame gap
         self.forget_s = forget_s
+        self.check_every_s = check_every_s
+        self.crowd_hold_s = crowd_hold_s
         self._centre: np.ndarray | None = None
         self._size = 0.0
         self._seen_t = -np.inf
+        self._lost = True  # the last look at every face found no patient
+        self._crowded_until = -np.inf
+        self._next_check = -np.inf
 
-    def choose(self, faces: list[np.ndarray], t_s: float) -> np.ndarray | None:
+    def steady(self, t_s: float) -> bool:
+        """The patient is tracked and alone: one face is enough for this frame."""
+        return (not self._lost and self._centre is not None and t_s - self._seen_t <= self.forget_s
+                and t_s >= self._crowded_until)
+
+    def check_due(self, t_s: float) -> bool:
+        return t_s >= self._next_check
+
+    def count(self, faces: list, t_s: float) -> None:
+        """All the faces of a frame were looked for: a second one makes the frame crowded."""
+        self._next_check = t_s + self.check_every_s
+        if len(faces) > 1:
+            self._crowded_until = t_s + self.crowd_hold_s
+
+    def choose(self, faces: list[np.ndarray], t_s: float, all_faces: bool = True) -> np.ndarray | None:
+        """The patient among `faces` (all of the frame's faces if `all_faces`, else the one
+        MediaPipe tracks), or None."""
+        if all_faces:
+            self.count(faces, t_s)
+        patient = self._pick(faces, t_s)
+        if all_faces:
+            self._lost = patient is None
+        return patient
+
+    def _pick(self, faces: list[np.ndarray], t_s: float) -> np.ndarray | None:
         if not faces:
             return None
         boxes = [_face_box(f) for f in faces]
@@ -113,49 +160,76 @@ class PatientTracker:
 
 
 class Landmarker:
-    """Context manager: feed RGB frames with strictly increasing timestamps, get 478x3 pixel points."""
+    """Context manager: feed RGB frames with strictly increasing timestamps, get 478x3 pixel points.
 
-    def __init__(self, model_path: Path, num_faces: int = 2):
-        options = vision.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_faces=num_faces,
-            min_face_detection_confidence=0.5,
-            min_face_presence_confidence=0.5,
-            min_tracking_confidence=0.5,
-        )
-        self._options = options
-        self._landmarker = None
+    Two MediaPipe instances in VIDEO mode: one asks for `num_faces` faces, the other for
+    `steady_faces` (1) and serves while the patient is tracked steadily and alone (see
+    PatientTracker).  `steady_faces=num_faces` asks for all faces on every frame, as before.
+    Each instance sees strictly increasing timestamps of its own.
+    """
+
+    def __init__(self, model_path: Path, num_faces: int = 2, steady_faces: int = 1):
+        def options(n: int):
+            return vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(model_path)),
+                running_mode=vision.RunningMode.VIDEO,
+                num_faces=n,
+                min_face_detection_confidence=0.5,
+                min_face_presence_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
+
+        self._options = {"all": options(num_faces)}
+        if steady_faces < num_faces:
+            self._options["steady"] = options(steady_faces)
+        self._instances: dict = {}
+        self._used: set[str] = set()
         self._last_ms = -1
         self.tracker = PatientTracker()
+        self.calls = {name: 0 for name in self._options}  # inferences per instance, for benchmarks
 
     def __enter__(self) -> "Landmarker":
-        with _quiet_stderr():
-            self._landmarker = vision.FaceLandmarker.create_from_options(self._options)
+        try:
+            with _quiet_stderr():
+                for name, options in self._options.items():
+                    self._instances[name] = vision.FaceLandmarker.create_from_options(options)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        for instance in self._instances.values():
+            instance.close()
+        self._instances.clear()
+
+    def _faces(self, name: str, image, ms: int, w: int, h: int) -> list[np.ndarray]:
+        """Every face instance `name` finds, as (478, 3) pixel points."""
+        instance = self._instances[name]
+        self.calls[name] += 1
+        if name not in self._used:
+            self._used.add(name)
+            with _quiet_stderr():  # the first inference logs its delegate set-up
+                result = instance.detect_for_video(image, ms)
+        else:
+            result = instance.detect_for_video(image, ms)
+        scale = np.array([w, h, w], dtype=np.float64)
+        return [np.array([(p.x, p.y, p.z) for p in face], dtype=np.float64) * scale for face in result.face_landmarks]
 
     def detect(self, rgb: np.ndarray, t_s: float) -> np.ndarray | None:
         """Patient landmarks (478, 3) in pixels (z scaled like x), or None when no face."""
-        if self._landmarker is None:
+        if not self._instances:
             raise RuntimeError("Landmarker used outside its `with` block")
         ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # VIDEO mode needs strictly increasing ms
-        first = self._last_ms < 0
         self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if first:
-            with _quiet_stderr():  # the first inference logs its delegate set-up
-                result = self._landmarker.detect_for_video(image, ms)
-        else:
-            result = self._landmarker.detect_for_video(image, ms)
         h, w = rgb.shape[:2]
-        scale = np.array([w, h, w], dtype=np.float64)
-        faces = [
-            np.array([(p.x, p.y, p.z) for p in face], dtype=np.float64) * scale
-            for face in result.face_landmarks
-        ]
-        return self.tracker.choose(faces, t_s)
+        tracker = self.tracker
+        if "steady" in self._instances and tracker.steady(t_s):
+            patient = tracker.choose(self._faces("steady", image, ms, w, h), t_s, all_faces=False)
+            if patient is not None:
+                if tracker.check_due(t_s):  # is anyone else in view?
+                    tracker.count(self._faces("all", image, ms, w, h), t_s)
+                return patient
+            # Lost, or it jumped to someone else: look at every face of this very frame.
+        return tracker.choose(self._faces("all", image, ms, w, h), t_s)
