@@ -21,6 +21,12 @@ def analysis_image(bgr: np.ndarray, mirrored: bool) -> np.ndarray:
     return cv2.cvtColor(cv2.flip(bgr, 1) if mirrored else bgr, cv2.COLOR_BGR2RGB)
 
 
+def prepare_frame(frame: Frame, mirrored: bool) -> Frame:
+    """Give the frame its analysis image now (a decoding or capture thread calls this)."""
+    frame.rgb = analysis_image(frame.bgr, mirrored)
+    return frame
+
+
 def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
                       params: FeatureParams, rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
     """The first stages: landmarks of the unmirrored face, and their features.
@@ -41,9 +47,7 @@ class Pipeline:
         self.chain = SignalChain(fps, params)
 
     def prepare(self, frame: Frame) -> Frame:
-        """Make the frame's analysis image now (a decoding or capture thread calls this)."""
-        frame.rgb = analysis_image(frame.bgr, self.mirrored)
-        return frame
+        return prepare_frame(frame, self.mirrored)
 
     def process(self, frame: Frame) -> FrameResult:
         ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, self.params.features,
