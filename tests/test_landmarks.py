@@ -113,3 +113,34 @@ def test_a_larger_stranger_stepping_in_never_replaces_or_hides_the_patient(tmp_p
     assert max(np.linalg.norm(c - r) for c, r in zip(centre, ref_centre)) < 20  # the patient, not the stranger
     assert calls["all"] >= len(frames) - 30 - 2 * 30  # looked at all faces from (at most) the next count on
     assert crowded[-1]
+
+
+@pytest.mark.slow
+def test_landmarks_from_a_grid_seam_on_do_not_depend_on_where_tracking_began(videos, model):
+    """Tracking one face carries state from frame to frame; it is renewed on the state grid,
+    so a landmarker started 2 s before a grid seam (a chunk with its warm-up) gives exactly
+    the landmarks of one that saw the whole video, from the seam on."""
+    import cv2
+
+    from twitchcam.video.landmarks import Landmarker
+    from twitchcam.video.timing import STATE_WINDOW_S
+
+    cap = cv2.VideoCapture(str(videos["WolfgangLanger_Pexels.mp4"]))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append((cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    seam = 2 * STATE_WINDOW_S
+    assert frames[-1][0] > seam + 3.0
+
+    def run(start_s: float):
+        with Landmarker(model) as lm:
+            return {round(t, 6): lm.detect(rgb, t) for t, rgb in frames if t >= start_s}
+
+    whole, chunk = run(0.0), run(seam - 2.0)
+    after = [t for t in chunk if t >= seam]
+    assert after and all(np.array_equal(whole[t], chunk[t]) for t in after)
+    before = [t for t in chunk if t < seam - 1.0]
+    assert not all(np.array_equal(whole[t], chunk[t]) for t in before)  # the state really is carried

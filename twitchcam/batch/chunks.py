@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from twitchcam.video.source import decoder_time, is_truncated  # also sets OpenCV/FFmpeg log levels before cv2 loads
+from twitchcam.video.timing import STATE_WINDOW_S
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.core.features import FEATURE_COLUMNS
 
@@ -94,15 +95,20 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
     max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam.
 
     Every chunk but the first also decodes and tracks `warmup_s` before its start, so the
-    first one is that much longer: each then has the same number of frames to analyse, and
-    none finishes last by its warm-up."""
+    first one is that much longer: each then has about the same number of frames to analyse.
+    Seams fall on the landmarker's state grid (timing.STATE_WINDOW_S), where its tracking
+    state is renewed, so from each seam on a chunk's landmarks are the sequential run's."""
     longest = max(min_chunk_s, 2.0 * warmup_s)
     n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
-    if n == 1:
-        return [(0.0, math.inf)]
-    first = (duration_s + (n - 1) * warmup_s) / n
-    edges = [0.0] + [first + (duration_s - first) * k / (n - 1) for k in range(n - 1)] + [math.inf]
-    return [(edges[k], edges[k + 1]) for k in range(n)]
+    while n > 1:
+        first = (duration_s + (n - 1) * warmup_s) / n
+        seams = [round((first + (duration_s - first) * k / (n - 1)) / STATE_WINDOW_S) * STATE_WINDOW_S
+                 for k in range(n - 1)]
+        edges = [0.0] + seams + [duration_s]
+        if all(b - a >= longest for a, b in zip(edges, edges[1:])):
+            return [(edges[k], edges[k + 1] if k < n - 1 else math.inf) for k in range(n)]
+        n -= 1  # too short to cut this often on the grid
+    return [(0.0, math.inf)]
 
 
 def chunk_features(video: str, model: str, features_params, mirrored: bool, start_s: float, end_s: float,

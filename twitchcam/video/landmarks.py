@@ -13,11 +13,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 import types
 from pathlib import Path
 
 import numpy as np
+
+from twitchcam.video.timing import state_window
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -68,6 +72,28 @@ with _imported_on_use("matplotlib", "matplotlib.pyplot"), _imported_on_use(*_UNU
 
 
 @contextlib.contextmanager
+def _ctrl_c_deferred():
+    """A Ctrl-C that arrives meanwhile takes effect when the block ends.
+
+    MediaPipe's set-up runs in C++ on its own thread and cannot be interrupted: leaving the
+    block midway would leave it running, logging to a terminal no longer silenced, while the
+    process winds down.  It takes a fraction of a second."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, caught[0])
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def _quiet_stderr():
     """MediaPipe's C++ start-up logs go straight to fd 2; keep the user's terminal clean."""
     if os.environ.get("TWITCHCAM_DEBUG"):
@@ -101,8 +127,9 @@ class PatientTracker:
     of a tracked face).  So the patient's landmarks come from the one-face search while they
     are tracked steadily and alone (`steady`); every face is looked for while they are not
     tracked, while a second face has been seen within `crowd_hold_s`, and on any frame where
-    the tracked face is lost or jumps.  Every `check_every_s` the frame's faces are counted
-    (`count`) to notice a second person in time.
+    the tracked face is lost or jumps.  Once in every `check_every_s` of video time (on a fixed
+    grid, so a chunk of the video counts on the same frames as the whole) the frame's faces
+    are counted (`count`) to notice a second person in time.
     """
 
     def __init__(self, max_jump: float = 0.5, forget_s: float = 2.0, check_every_s: float = 2.0,
@@ -116,7 +143,7 @@ class PatientTracker:
         self._seen_t = -np.inf
         self._lost = True  # the last look at every face found no patient
         self._crowded_until = -np.inf
-        self._next_check = -np.inf
+        self._counted = -1  # the check_every_s window of the last count
 
     def steady(self, t_s: float) -> bool:
         """The patient is tracked and alone: one face is enough for this frame."""
@@ -124,11 +151,11 @@ class PatientTracker:
                 and t_s >= self._crowded_until)
 
     def check_due(self, t_s: float) -> bool:
-        return t_s >= self._next_check
+        return int(t_s // self.check_every_s) != self._counted
 
     def count(self, faces: list, t_s: float) -> None:
         """All the faces of a frame were looked for: a second one makes the frame crowded."""
-        self._next_check = t_s + self.check_every_s
+        self._counted = int(t_s // self.check_every_s)
         if len(faces) > 1:
             self._crowded_until = t_s + self.crowd_hold_s
 
@@ -166,6 +193,11 @@ class Landmarker:
     `steady_faces` (1) and serves while the patient is tracked steadily and alone (see
     PatientTracker).  `steady_faces=num_faces` asks for all faces on every frame, as before.
     Each instance sees strictly increasing timestamps of its own.
+
+    An instance tracking a face carries state from frame to frame; the first time it is used
+    in a new window of video time (timing.STATE_WINDOW_S) it is first shown a blank frame,
+    which ends its track, so its landmarks depend only on the frames of the current window:
+    a chunk starting on the grid gets exactly the landmarks of the whole video's run.
     """
 
     def __init__(self, model_path: Path, num_faces: int = 2, steady_faces: int = 1):
@@ -183,14 +215,15 @@ class Landmarker:
         if steady_faces < num_faces:
             self._options["steady"] = options(steady_faces)
         self._instances: dict = {}
-        self._used: set[str] = set()
-        self._last_ms = -1
+        self._used: dict[str, int] = {}  # instance -> state window of its last frame
+        self._blank: np.ndarray | None = None
+        self._last_ms = -2
         self.tracker = PatientTracker()
         self.calls = {name: 0 for name in self._options}  # inferences per instance, for benchmarks
 
     def __enter__(self) -> "Landmarker":
         try:
-            with _quiet_stderr():
+            with _ctrl_c_deferred(), _quiet_stderr():
                 for name, options in self._options.items():
                     self._instances[name] = vision.FaceLandmarker.create_from_options(options)
         except BaseException:
@@ -203,16 +236,21 @@ class Landmarker:
             instance.close()
         self._instances.clear()
 
-    def _faces(self, name: str, image, ms: int, w: int, h: int) -> list[np.ndarray]:
+    def _faces(self, name: str, image, ms: int, window: int, rgb: np.ndarray) -> list[np.ndarray]:
         """Every face instance `name` finds, as (478, 3) pixel points."""
         instance = self._instances[name]
         self.calls[name] += 1
         if name not in self._used:
-            self._used.add(name)
-            with _quiet_stderr():  # the first inference logs its delegate set-up
+            with _ctrl_c_deferred(), _quiet_stderr():  # the first inference logs its delegate set-up
                 result = instance.detect_for_video(image, ms)
         else:
+            if self._used[name] != window:  # a new window: end the track it carries (see class doc)
+                if self._blank is None or self._blank.shape != rgb.shape:
+                    self._blank = np.zeros_like(rgb)
+                instance.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=self._blank), ms - 1)
             result = instance.detect_for_video(image, ms)
+        self._used[name] = window
+        h, w = rgb.shape[:2]
         scale = np.array([w, h, w], dtype=np.float64)
         return [np.array([(p.x, p.y, p.z) for p in face], dtype=np.float64) * scale for face in result.face_landmarks]
 
@@ -220,16 +258,18 @@ class Landmarker:
         """Patient landmarks (478, 3) in pixels (z scaled like x), or None when no face."""
         if not self._instances:
             raise RuntimeError("Landmarker used outside its `with` block")
-        ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)  # VIDEO mode needs strictly increasing ms
+        # VIDEO mode needs strictly increasing ms; 2 apart leaves room for a blank frame between.
+        ms = max(int(round(t_s * 1000.0)), self._last_ms + 2)
         self._last_ms = ms
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        h, w = rgb.shape[:2]
+        rgb = np.ascontiguousarray(rgb)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        window = state_window(t_s)
         tracker = self.tracker
         if "steady" in self._instances and tracker.steady(t_s):
-            patient = tracker.choose(self._faces("steady", image, ms, w, h), t_s, all_faces=False)
+            patient = tracker.choose(self._faces("steady", image, ms, window, rgb), t_s, all_faces=False)
             if patient is not None:
                 if tracker.check_due(t_s):  # is anyone else in view?
-                    tracker.count(self._faces("all", image, ms, w, h), t_s)
+                    tracker.count(self._faces("all", image, ms, window, rgb), t_s)
                 return patient
             # Lost, or it jumped to someone else: look at every face of this very frame.
-        return tracker.choose(self._faces("all", image, ms, w, h), t_s)
+        return tracker.choose(self._faces("all", image, ms, window, rgb), t_s)
