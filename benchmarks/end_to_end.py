@@ -36,32 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BARE = r'''
-import sys
-import cv2
-import mediapipe as mp
-from mediapipe.tasks.python import BaseOptions, vision
-
-video, model = sys.argv[1], sys.argv[2]
-options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=model),
-                                       running_mode=vision.RunningMode.VIDEO, num_faces=2,
-                                       output_face_blendshapes=True)
-landmarker = vision.FaceLandmarker.create_from_options(options)
-cap = cv2.VideoCapture(video)
-n, last = 0, -1
-while True:
-    ok, bgr = cap.read()
-    if not ok:
-        break
-    ms = max(int(cap.get(cv2.CAP_PROP_POS_MSEC)), last + 1)
-    last = ms
-    landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB,
-                                         data=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), ms)
-    n += 1
-landmarker.close()
-print(n)
-'''
-
+from scale_bench import vm_hwm_mb  # noqa: E402
 
 # -- running one contender ------------------------------------------------------------------------
 def _descendants(pid: int) -> list[int]:
@@ -76,16 +51,6 @@ def _descendants(pid: int) -> list[int]:
             out += kids
             todo += kids
     return out
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    try:
-        for ln in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if ln.startswith("VmHWM:"):
-                return int(ln.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return 0.0
 
 
 class Run:
@@ -118,7 +83,7 @@ class Run:
                         continue
                     self.kinds[pid] = ("tracker" if b"resource_tracker" in cmd else
                                        "worker" if b"spawn_main" in cmd else "main")
-                self.peaks[pid] = max(self.peaks.get(pid, 0.0), _vm_hwm_mb(pid))
+                self.peaks[pid] = max(self.peaks.get(pid, 0.0), vm_hwm_mb(pid))
 
     def rss(self, kind: str) -> list[float]:
         return [mb for pid, mb in self.peaks.items() if self.kinds.get(pid) == kind]
@@ -151,8 +116,7 @@ class Bench:
         self.model = ensure_model()
         self.env = {**os.environ, "TWITCHCAM_MODEL": str(self.model), "PYTHONPATH": str(ROOT)}
         self.env.pop("DISPLAY", None)
-        self.bare_script = tmp / "bare_loop.py"
-        self.bare_script.write_text(BARE)
+        self.bare_script = Path(__file__).resolve().parent / "bare_loop.py"
 
     def bare(self, video: Path) -> Run:
         return Run([sys.executable, str(self.bare_script), str(video), str(self.model)], self.env)

@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bare_loop import landmarker as mediapipe_landmarker, run as bare_loop  # noqa: E402
 from twitchcam.synth.videos import real_videos  # noqa: E402
 from twitchcam.video.analyze import analyze_file  # noqa: E402
 from twitchcam.core.detector import StreamingDetector  # noqa: E402
@@ -38,38 +39,6 @@ from twitchcam.store.session import SessionWriter  # noqa: E402
 from twitchcam.core.filters import FilterParams, FeatureFilter  # noqa: E402
 from twitchcam.core.detector import DetectorParams  # noqa: E402
 from twitchcam.core.simulate import simulate  # noqa: E402
-
-
-def mediapipe_landmarker(model: Path, num_faces: int = 2, blendshapes: bool = True):
-    """A plain MediaPipe FaceLandmarker in VIDEO mode, as a user would make one."""
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model)),
-                                           running_mode=vision.RunningMode.VIDEO, num_faces=num_faces,
-                                           output_face_blendshapes=blendshapes)
-    return vision.FaceLandmarker.create_from_options(options)
-
-
-def bare_loop(video: Path, model: Path) -> int:
-    """decode -> RGB -> detect_for_video (2 faces, blendshapes): the naive loop."""
-    import mediapipe as mp
-
-    n, last = 0, -1
-    cap = cv2.VideoCapture(str(video))
-    lm = mediapipe_landmarker(model)
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            ms = max(int(cap.get(cv2.CAP_PROP_POS_MSEC)), last + 1)
-            last = ms
-            lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB,
-                                         data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), ms)
-            n += 1
-    finally:
-        lm.close()
-    return n
 
 
 def bench_analyze(model: Path, rounds: int = 3) -> None:
