@@ -80,8 +80,8 @@ def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
     """(processes, duration s) for `--jobs auto` on one video: one time chunk per core, as long
     as every chunk holds at least AUTO_CHUNK_S of video; 1 for anything shorter or unreadable.
 
-    A worker's start-up (~1 s: imports, model) plus its chunk's warm-up cost about as much as
-    4 s of 30-fps video on one core, so a 15-s chunk pays it back several times over."""
+    A worker's start-up (about 1 s: imports, model) plus its chunk's 2-s warm-up cost about as
+    much as analysing 6 s of 30-fps video, so a chunk of 15 s or more pays them back."""
     try:
         _, _, duration = probe_video(video)
     except TwitchcamError:

@@ -141,6 +141,12 @@ class LatestFrame:
     def pending(self) -> bool:
         return self._frame is not None
 
+    def shift_times(self, shift: float) -> None:
+        """Move the waiting frame's time (the session's clock was moved)."""
+        with self._cond:
+            if self._frame is not None:
+                self._frame.t_s += shift
+
     def wait_empty(self, timeout: float) -> bool:
         """Wait until the consumer has taken the waiting frame (for sources that must not drop)."""
         with self._cond:
@@ -280,6 +286,7 @@ class LiveSource:
         with self._clock:
             for k, frame in enumerate(frames):
                 frame.t_s = (new[k] if k <= burst else frame.t_s) + shift
+            self.mailbox.shift_times(shift)
             self._t0 -= shift
             self._last_t += shift
 
@@ -339,13 +346,21 @@ class LiveSource:
             self._file.close()
 
     # -- threads ---------------------------------------------------------------------------
-    def _publish(self, bgr: np.ndarray, t_s: float) -> None:
-        frame = Frame(self._index, t_s, bgr)
+    def _publish(self, bgr: np.ndarray, captured: float) -> None:
+        """Hand a captured frame over, stamped in session time (its first frame is zero)."""
+        frame = Frame(self._index, 0.0, bgr)
         self._index += 1
         if self.prepare is not None:
             frame = self.prepare(frame)
-        self._last_frame_wall = time.monotonic()
-        self.mailbox.put(frame)
+        with self._clock:  # stamped and handed over together: _restamp_burst sees either both or neither
+            if self._t0 is None:
+                self._t0 = captured
+            t = captured - self._t0
+            if t <= self._last_t:
+                t = self._last_t + 1e-6
+            self._last_t = frame.t_s = t
+            self._last_frame_wall = time.monotonic()
+            self.mailbox.put(frame)
 
     def _capture_loop(self) -> None:
         cap = self._cap
@@ -354,15 +369,7 @@ class LiveSource:
             if self._stop.is_set():
                 break
             if ok and bgr is not None:
-                with self._clock:
-                    now = time.monotonic()
-                    if self._t0 is None:
-                        self._t0 = now  # the first frame is the session's time zero
-                    t = now - self._t0
-                    if t <= self._last_t:
-                        t = self._last_t + 1e-6
-                    self._last_t = t
-                self._publish(bgr, t)
+                self._publish(bgr, time.monotonic())
                 continue
             # The source stopped delivering: reopen until it comes back or we are told to stop.
             if cap is not None:
