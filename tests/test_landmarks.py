@@ -1,4 +1,5 @@
-"""Which faces the landmarker asks MediaPipe for, and which one is the patient."""
+"""Which faces the landmarker asks MediaPipe for, and which one is the patient (one face while
+tracking steadily: the TWITCHCAM_ONE_FACE=1 mode)."""
 from __future__ import annotations
 
 import numpy as np
@@ -97,7 +98,7 @@ def test_a_larger_stranger_stepping_in_never_replaces_or_hides_the_patient(tmp_p
 
     def run(use_crowded: bool):
         out = []
-        with Landmarker(model) as lm:
+        with Landmarker(model, steady_faces=1) as lm:
             for k, (alone, crowd) in enumerate(frames):
                 img = crowd if use_crowded else alone
                 out.append(lm.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), k / 30.0))
@@ -136,7 +137,7 @@ def test_landmarks_from_a_grid_seam_on_do_not_depend_on_where_tracking_began(vid
     assert frames[-1][0] > seam + 3.0
 
     def run(start_s: float):
-        with Landmarker(model) as lm:
+        with Landmarker(model, steady_faces=1) as lm:
             return {round(t, 6): lm.detect(rgb, t) for t, rgb in frames if t >= start_s}
 
     whole, chunk = run(0.0), run(seam - 2.0)
@@ -144,3 +145,13 @@ def test_landmarks_from_a_grid_seam_on_do_not_depend_on_where_tracking_began(vid
     assert after and all(np.array_equal(whole[t], chunk[t]) for t in after)
     before = [t for t in chunk if t < seam - 1.0]
     assert not all(np.array_equal(whole[t], chunk[t]) for t in before)  # the state really is carried
+
+
+def test_two_faces_on_every_frame_unless_one_face_tracking_is_asked_for(monkeypatch, tmp_path):
+    from twitchcam.video.landmarks import ONE_FACE_ENV, Landmarker
+
+    monkeypatch.delenv(ONE_FACE_ENV, raising=False)
+    assert set(Landmarker(tmp_path / "model.task")._options) == {"all"}
+    monkeypatch.setenv(ONE_FACE_ENV, "1")
+    assert set(Landmarker(tmp_path / "model.task")._options) == {"all", "steady"}
+    assert set(Landmarker(tmp_path / "model.task", steady_faces=2)._options) == {"all"}

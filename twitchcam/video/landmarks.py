@@ -3,10 +3,17 @@
 One landmarker per video (MediaPipe's VIDEO mode keeps tracking state), always closed via
 `with`.  We keep the patient: the largest face at first, afterwards the face nearest to
 where the patient was, so a second person walking by neither erases nor replaces them.
-Finding every face costs MediaPipe a face detection on every frame, so while the patient
-is tracked steadily and alone we ask for one face, and for two (where a crowded frame can
-hide the patient from a one-face search) at the start, whenever the tracked face is lost
-or jumps, and throughout while a second face is around; every 2 s the faces are counted.
+
+By default every frame asks for two faces (a one-face search can return none in a crowded
+frame), which costs MediaPipe a face detection on every frame.  With TWITCHCAM_ONE_FACE=1
+it asks for one face while the patient is tracked steadily and alone, and for two at the
+start, whenever the tracked face is lost or jumps, and throughout while a second face is
+around (faces are counted every 2 s).  That skips the per-frame face detection (15 % of
+the landmarker's time as issue 11 measured it) and halves the landmarks' frame-to-frame
+jitter, but on benchmarks/accuracy.py's injected spasms the detector as tuned then found
+fewer real blinks and reported false spasms on clean video (F1 0.75 against 0.85, 2 false
+spasms a minute against none, 2026-12-02), so it stays off until the detector is tuned
+for tracked landmarks.
 """
 from __future__ import annotations
 
@@ -109,6 +116,9 @@ def _quiet_stderr():
         os.close(saved)
 
 
+ONE_FACE_ENV = "TWITCHCAM_ONE_FACE"
+
+
 def _face_box(points: np.ndarray) -> tuple[np.ndarray, float]:
     lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     return (lo + hi) / 2, float(np.prod(hi - lo))
@@ -189,10 +199,10 @@ class PatientTracker:
 class Landmarker:
     """Context manager: feed RGB frames with strictly increasing timestamps, get 478x3 pixel points.
 
-    Two MediaPipe instances in VIDEO mode: one asks for `num_faces` faces, the other for
-    `steady_faces` (1) and serves while the patient is tracked steadily and alone (see
-    PatientTracker).  `steady_faces=num_faces` asks for all faces on every frame, as before.
-    Each instance sees strictly increasing timestamps of its own.
+    One MediaPipe instance in VIDEO mode asks for `num_faces` faces.  With `steady_faces`
+    fewer (default: 1 if TWITCHCAM_ONE_FACE=1, else `num_faces`, see the module doc) a second
+    instance asks for that many and serves while the patient is tracked steadily and alone
+    (see PatientTracker).  Each instance sees strictly increasing timestamps of its own.
 
     An instance tracking a face carries state from frame to frame; the first time it is used
     in a new window of video time (timing.STATE_WINDOW_S) it is first shown a blank frame,
@@ -200,7 +210,10 @@ class Landmarker:
     a chunk starting on the grid gets exactly the landmarks of the whole video's run.
     """
 
-    def __init__(self, model_path: Path, num_faces: int = 2, steady_faces: int = 1):
+    def __init__(self, model_path: Path, num_faces: int = 2, steady_faces: int | None = None):
+        if steady_faces is None:
+            steady_faces = 1 if os.environ.get(ONE_FACE_ENV) == "1" else num_faces
+
         def options(n: int):
             return vision.FaceLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=str(model_path)),
