@@ -31,6 +31,7 @@ test-busy: setup
 
 bench: setup
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/end_to_end.py
 	$(PY) benchmarks/live_latency.py
 	$(PY) benchmarks/scale_bench.py
 	$(PY) benchmarks/report_bench.py

@@ -97,7 +97,7 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
         from twitchcam.core.filters import FeatureFilter
         from twitchcam.video.landmarks import Landmarker
 
-        FeatureFilter(len(FEATURE_COLUMNS), 30.0)  # loads scipy.signal
+        FeatureFilter(len(FEATURE_COLUMNS), 30.0)  # the filter design
         with Landmarker(model):
             pass
     elif mode == "single":

@@ -228,6 +228,23 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
 
 
 @pytest.mark.slow
+def test_jobs_auto_cuts_only_a_video_long_enough(long_video, videos, capsys):
+    from twitchcam.batch.chunks import AUTO_CHUNK_S, auto_chunks, usable_cores
+    from twitchcam.cli.main import _auto_jobs
+
+    jobs, duration = auto_chunks(long_video, cores=8)
+    assert duration == pytest.approx(30.0, abs=0.5) and jobs == int(duration // AUTO_CHUNK_S) >= 1
+    assert auto_chunks(long_video, cores=1)[0] == 1
+    assert auto_chunks(videos["single_face.mp4"], cores=8)[0] == 1  # a few seconds: not worth a worker
+    assert _auto_jobs([videos["single_face.mp4"]]) == 1 and capsys.readouterr().err == ""
+    assert _auto_jobs([long_video, long_video]) == 1  # several videos: one after the other, as before
+    jobs = _auto_jobs([long_video])
+    assert jobs == min(usable_cores(), int(duration // AUTO_CHUNK_S))
+    err = capsys.readouterr().err
+    assert (f"{jobs} time chunks" in err) == (jobs > 1)
+
+
+@pytest.mark.slow
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
 
@@ -274,7 +291,11 @@ def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_vid
     proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli.main", "analyze", str(long_video), "--jobs", "2",
                              "--out", str(out)], cwd=Path(__file__).resolve().parent.parent,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(2.0)  # workers started, their chunks far from done (~8 s of work in all)
+    # Workers started and ignoring Ctrl-C (however slow a loaded machine makes that), chunks far from done.
+    deadline = time.monotonic() + 60
+    while not _workers_ignore_sigint(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     t0 = time.monotonic()
@@ -283,6 +304,28 @@ def test_one_long_video_ctrl_c_is_one_line_and_writes_nothing(tmp_path, long_vid
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("twitchcam: error: interrupted before")
     assert not out.exists()
+
+
+def _workers_ignore_sigint(pid: int) -> bool:
+    """The process has worker children and all of them ignore SIGINT (their initializer ran)."""
+    workers = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            workers += (task / "children").read_text().split()
+        except OSError:
+            pass
+    ignoring = []
+    for child in workers:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            return False
+        if b"resource_tracker" in cmd:
+            continue
+        ignored = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigIgn:")), 16)
+        ignoring.append(bool(ignored & (1 << (2 - 1))))  # bit of SIGINT (2)
+    return bool(ignoring) and all(ignoring)
 
 
 # -- start-up cost: what the parent and each worker import ---------------------------------------

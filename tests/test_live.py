@@ -196,6 +196,28 @@ def test_mailbox_keeps_only_the_latest_frame_and_counts_the_drops():
     assert box.captured == 6 and box.dropped_total == 4
 
 
+def test_frames_buffered_at_opening_keep_the_stream_rate_and_the_first_frame_is_time_zero():
+    """A stream's first frames may arrive in a burst (buffered while it was probed): they are
+    the session's first frames, stamped one frame apart before the next regular frame."""
+    from twitchcam.live.source import LiveSource, _frame_period, _leading_burst
+
+    src = LiveSource(parse_source("http://127.0.0.1:1/stream.mjpg"))
+    arrived = [0.0, 0.004, 0.008, 0.012, 0.05, 0.092, 0.134, 0.176, 0.218]  # 4 at once, then every 42 ms
+    src._t0, src._last_t = 100.0, arrived[-1]
+    for k, t in enumerate(arrived):
+        src._backlog.append(Frame(k, t, np.zeros((2, 2, 3), np.uint8)))
+    step = 0.042
+    assert _leading_burst(np.diff(arrived)) == 3
+    assert _frame_period(arrived[4:]) == pytest.approx(step)
+    src._restamp_burst(3, step)
+    t = [f.t_s for f in src._backlog]
+    assert t[0] == 0.0 and np.allclose(np.diff(t[:5]), step)
+    shift = t[4] - arrived[4]
+    assert np.allclose(np.array(t[4:]) - np.array(arrived[4:]), shift)  # later frames keep their spacing
+    assert src._t0 == pytest.approx(100.0 - shift) and src._last_t == pytest.approx(arrived[-1] + shift)
+    assert [f.index for f in src._backlog] == list(range(len(arrived)))
+
+
 def _result(i: int, fps: float, points, events=(), valid=True, calibrating=False, closure=(0.1, 0.1),
             started=()):
     filt = np.zeros(len(FEATURE_COLUMNS))
@@ -327,7 +349,7 @@ def stream_run(stream_clip, model, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_mjpeg_stream_session_writes_the_folder_contract(stream_run):
+def test_mjpeg_stream_session_writes_the_folder_contract(stream_run, stream_clip):
     proc, out, fps = stream_run
     assert proc.returncode == 0, proc.stderr
     summary = assert_valid_folder(out, "complete")
@@ -348,6 +370,11 @@ def test_mjpeg_stream_session_writes_the_folder_contract(stream_run):
         n += 1
     assert n == len(rows)
     assert json.loads((out / "session.json").read_text())["video"] == "video.avi"
+    # The stream's first frame is the session's first frame: none was read before it and lost.
+    first = cv2.VideoCapture(str(out / "video.avi")).read()[1].astype(np.float32)
+    served = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR).astype(np.float32) for j in stream_clip[0][:30]]
+    assert int(np.argmin([np.abs(first - f).mean() for f in served])) == 0
+    assert summary["live"]["first_result_s"] > 0
 
 
 @pytest.mark.slow

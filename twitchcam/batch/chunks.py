@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +33,7 @@ import numpy as np
 
 from twitchcam.video.source import (decoder_time, grab_skipping, is_truncated,  # also sets OpenCV/FFmpeg log
                                     open_capture, retry_budget)  # levels before cv2 loads
+from twitchcam.video.timing import STATE_WINDOW_S
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 
@@ -39,6 +41,7 @@ from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
+AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
 
 
 @dataclass
@@ -69,13 +72,47 @@ def probe_video(video: Path) -> tuple[float, int, float]:
     return fps, n, n / fps if n > 0 else 0.0
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (taskset and cgroup CPU sets included)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
+    """(processes, duration s) for `--jobs auto` on one video: one time chunk per core, as long
+    as every chunk holds at least AUTO_CHUNK_S of video; 1 for anything shorter or unreadable.
+
+    A worker's start-up (about 1 s: imports, model) plus its chunk's 2-s warm-up cost about as
+    much as analysing 6 s of 30-fps video, so a chunk of 15 s or more pays them back."""
+    try:
+        _, _, duration = probe_video(video)
+    except TwitchcamError:
+        return 1, 0.0  # the plain run reports what is wrong with it
+    cores = usable_cores() if cores is None else cores
+    return max(1, min(cores, int(duration // AUTO_CHUNK_S))), duration
+
+
 def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
     """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
-    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam."""
+    max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam.
+
+    Every chunk but the first also decodes and tracks `warmup_s` before its start, so the
+    first one is that much longer: each then has about the same number of frames to analyse.
+    Seams fall on the landmarker's state grid (timing.STATE_WINDOW_S), where its tracking
+    state is renewed, so from each seam on a chunk's landmarks are the sequential run's."""
     longest = max(min_chunk_s, 2.0 * warmup_s)
     n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
-    edges = [duration_s * k / n for k in range(n)] + [math.inf]
-    return [(edges[k], edges[k + 1]) for k in range(n)]
+    while n > 1:
+        first = (duration_s + (n - 1) * warmup_s) / n
+        seams = [round((first + (duration_s - first) * k / (n - 1)) / STATE_WINDOW_S) * STATE_WINDOW_S
+                 for k in range(n - 1)]
+        edges = [0.0] + seams + [duration_s]
+        if all(b - a >= longest for a, b in zip(edges, edges[1:])):
+            return [(edges[k], edges[k + 1] if k < n - 1 else math.inf) for k in range(n)]
+        n -= 1  # too short to cut this often on the grid
+    return [(0.0, math.inf)]
 
 
 def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float,
@@ -87,46 +124,60 @@ def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s
 
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.pipeline import landmark_features
+    from twitchcam.video.prefetch import Prefetched
 
     cap, handle = open_capture(Path(video))
     if not cap.isOpened():
         handle.close()
         raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
     from_s = max(0.0, start_s - warmup_s)
-    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     if from_s > 0 and seek:
         cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
     t_list, pose, raw, lost_list = [], [], [], []
-    stopped_early = True
+    end = {"stopped_early": True}
+    # Decoded and converted a frame or two ahead, in a thread (which also releases `cap`).
+    with Prefetched(_chunk_frames(cap, handle, fps, from_s, end_s, seek, mirrored, end)) as frames, \
+            Landmarker(Path(model)) as landmarker:
+        for t, rgb, lost in frames:
+            ff, _ = landmark_features(landmarker, None, t, mirrored, rgb)
+            t_list.append(t)
+            pose.append(ff.pose)
+            raw.append(ff.values)
+            lost_list.append(lost)
+    k = len(FEATURE_COLUMNS)
+    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
+                       np.array(raw, dtype=np.float64).reshape(-1, k), end["stopped_early"],
+                       np.array(lost_list, dtype=np.int64))
+
+
+def _chunk_frames(cap, handle, fps: float, from_s: float, end_s: float, seek: bool, mirrored: bool, end: dict):
+    """(t, analysis image, undecodable frames skipped just before it) of a chunk's frames, as
+    FileSource times and skips them, from wherever we start; sets end["stopped_early"] to False
+    when it stops at `end_s` rather than at the file's end."""
+    from twitchcam.video.pipeline import analysis_image
+
+    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
     lost = 0
     try:
-        with Landmarker(Path(model)) as landmarker:
-            # read() is grab() + retrieve(); undecodable frames are skipped as FileSource does
-            while (failed := grab_skipping(cap, retry_budget(0, 0, fps))) is not None:
-                lost += failed
-                t = last = decoder_time(cap, last, fps)
-                if not seek and t < from_s - 0.5 / fps:
-                    lost = 0
-                    continue  # exact fallback: step through to the warm-up without converting
-                ok, bgr = cap.retrieve()
-                if not ok or bgr is None:
-                    lost += 1
-                    continue
-                if t >= end_s:
-                    stopped_early = False
-                    break
-                ff, _ = landmark_features(landmarker, bgr, t, mirrored)
-                t_list.append(t)
-                pose.append(ff.pose)
-                raw.append(ff.values)
-                lost_list.append(lost)
+        # read() is grab() + retrieve(); undecodable frames are skipped as FileSource does
+        while (failed := grab_skipping(cap, retry_budget(0, 0, fps))) is not None:
+            lost += failed
+            t = last = decoder_time(cap, last, fps)
+            if not seek and t < from_s - 0.5 / fps:
                 lost = 0
+                continue  # exact fallback: step through to the warm-up without converting
+            ok, bgr = cap.retrieve()
+            if not ok or bgr is None:
+                lost += 1
+                continue
+            if t >= end_s:
+                end["stopped_early"] = False
+                break
+            yield t, analysis_image(bgr, mirrored), lost
+            lost = 0
     finally:
         cap.release()
         handle.close()
-    k = len(FEATURE_COLUMNS)
-    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
-                       np.array(raw, dtype=np.float64).reshape(-1, k), stopped_early, np.array(lost_list, dtype=np.int64))
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -193,22 +244,30 @@ def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
 
 def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
                         warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
-    """(joined raw features, info for session.json) for the whole video, cut as `chunks`."""
+    """(joined raw features, info for session.json) for the whole video, cut as `chunks`.
+
+    This process analyses the first chunk itself while `jobs - 1` worker processes take the
+    others: one process fewer to start, and this one has its imports loaded already."""
     info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
-    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks))), mp_context=ctx,
+    ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks)) - 1), mp_context=ctx,
                              initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+
+    def task(k: int, seek: bool = True) -> tuple:
+        return (str(video), str(model), mirrored, chunks[k][0], chunks[k][1],
+                warmup_s if k else 0.0, fps, seek)
+
     try:
-        futs = [ex.submit(chunk_features, str(video), str(model), mirrored, s, e,
-                          warmup_s if k else 0.0, fps, True) for k, (s, e) in enumerate(chunks)]
-        results = []
-        for k, f in enumerate(futs):
+        futs = [ex.submit(chunk_features, *task(k)) for k in range(1, len(chunks))]
+        results = [chunk_features(*task(0))]
+        if on_chunk:
+            on_chunk(0, len(chunks))
+        for k, f in enumerate(futs, start=1):
             results.append(f.result())
             if on_chunk:
                 on_chunk(k, len(chunks))
         while not isinstance(joined := join_chunks(video, results, chunks, info), ChunkResult):
-            results[joined] = ex.submit(chunk_features, str(video), str(model), mirrored,
-                                        chunks[joined][0], chunks[joined][1], warmup_s, fps, False).result()
+            results[joined] = ex.submit(chunk_features, *task(joined, seek=False)).result()
     except BrokenProcessPool:
         _kill_pool(ex)
         raise TwitchcamError(f"{video}: a worker process died while analysing a chunk; try --jobs 1") from None

@@ -140,6 +140,14 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _warm_up() -> None:
+    """A worker's first task: load what every analysis needs (MediaPipe, OpenCV, numpy, the
+    pipeline) while the parent is still planning, so its first video starts at once.  The
+    worker keeps all of it for every later video (only the landmarker is new per video)."""
+    import twitchcam.batch.chunks  # noqa: F401
+    import twitchcam.video.analyze  # noqa: F401
+
+
 def _one_sigint(signum, frame):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal and the parent may both send one
     raise KeyboardInterrupt
@@ -376,11 +384,16 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     params = params if params is not None else PipelineParams()
     jobs = max(1, int(jobs))
     batch = _Batch(videos, out_root, folders, shard, on_row, overwrite)
-    plan = _Plan(batch, jobs, model, params, mirrored, _session_task)
-    queue = plan.tasks[::-1]  # popped from the end: longest first; follow-ups go to the end, next
     idle: list[ProcessPoolExecutor] = []
     running: dict[Future, tuple[_Task, ProcessPoolExecutor, float]] = {}
     try:
+        # Workers start now and load MediaPipe while this process probes the videos; each then
+        # takes video after video (a crashed one is replaced by a fresh worker).
+        for _ in range(min(jobs, len(batch.todo))):
+            idle.append(_new_executor())
+            idle[-1].submit(_warm_up)
+        plan = _Plan(batch, jobs, model, params, mirrored, _session_task)
+        queue = plan.tasks[::-1]  # popped from the end: longest first; follow-ups go to the end, next
         while queue or running:
             while queue and len(running) < jobs:
                 task = queue.pop()

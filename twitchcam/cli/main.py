@@ -49,6 +49,33 @@ def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], mo
     return batch_exit_code(rows)
 
 
+def _auto_jobs(videos: list[Path]) -> int:
+    """--jobs auto: one video long enough to pay back the start of more processes is cut into
+    time chunks, one per core (say so); anything else runs as --jobs 1."""
+    if len(videos) != 1:
+        return 1
+    from twitchcam.batch.chunks import auto_chunks
+
+    jobs, duration = auto_chunks(videos[0])
+    if jobs > 1:
+        print(f"twitchcam: {videos[0].name} ({duration:.0f} s): {jobs} time chunks on {jobs} cores in parallel "
+              f"(--jobs 1 for one process)", file=sys.stderr, flush=True)
+    return jobs
+
+
+def _jobs(text: str) -> int | None:
+    """--jobs N as a number; None for auto."""
+    if text == "auto":
+        return None
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise TwitchcamError(f"--jobs {text}: expected a number of processes or 'auto'") from None
+    if jobs < 1:
+        raise TwitchcamError(f"--jobs {jobs}: must be at least 1")
+    return jobs
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     # No MediaPipe here: a batch's parent only hands work to processes that load it themselves.
     from twitchcam.video.model import ensure_model
@@ -57,12 +84,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from twitchcam.store.session import finished_session
     from twitchcam.video.source import find_videos
 
-    if args.jobs < 1:
-        raise TwitchcamError(f"--jobs {args.jobs}: must be at least 1")
+    jobs = _jobs(args.jobs)
     videos = find_videos(args.videos)
     folders, named = _output_folders(videos, args)
     model = ensure_model(args.model)
     params = PipelineParams(detector=detector_params(args))
+    args.jobs = jobs if jobs is not None else 1 if args.shard or args.scheduler else _auto_jobs(videos)
     if len(videos) > 1 and (args.jobs > 1 or args.shard or args.scheduler or args.batch_csv):
         return _batch(args, videos, folders, model, params)
     if args.shard or args.scheduler:
@@ -214,9 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirrored", action="store_true",
                    help="selfie-view recording: flip so left/right are the patient's own sides")
     p.add_argument("--model", help="path to face_landmarker.task (or set TWITCHCAM_MODEL)")
-    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                   help="worker processes: N videos at once, or one long video split into N time chunks "
-                        "(default 1); a rerun skips sessions already complete")
+    p.add_argument("--jobs", "-j", default="auto", metavar="N",
+                   help="worker processes: N videos at once, or one long video split into N time chunks; "
+                        "a rerun skips sessions already complete.  Default auto: one video long enough to "
+                        "pay back the extra processes' start-up uses every core, anything else one process")
     p.add_argument("--shard", metavar="i/N",
                    help="analyse only inputs i, i+N, i+2N, ... of the input list (0-based), "
                         "to split one batch across machines")

@@ -12,6 +12,7 @@ with status "running", which readers treat as interrupted.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -27,12 +28,12 @@ import cv2
 import numpy as np
 
 from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.live.source import LiveSource, frames_until, open_source
+from twitchcam.live.source import LiveSource, frames_until, make_source
 from twitchcam.core.clock import format_clock
 from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
-from twitchcam.video.pipeline import Pipeline, session_meta
+from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
 from twitchcam.store.paths import live_folder, recordings_dir
 from twitchcam.store.session import SUMMARY_FILE, SessionWriter, check_session_folder, write_json
 
@@ -218,6 +219,7 @@ class LiveRun:
         self._toast_until = 0.0
         self.markers = 0
         self.processed = 0
+        self.first_result_s: float | None = None  # process start -> first analysed frame
 
     # signals: first Ctrl-C/SIGTERM asks the loop to stop cleanly; a second one forces it
     def on_signal(self, signum, _frame) -> None:
@@ -281,6 +283,7 @@ class LiveRun:
                             f"{', with mouth' if e.region == 'eye+mouth' else ''}")
         self._refresh(wall, busy=self.source.mailbox.pending)
         if self.processed == 1:
+            self.first_result_s = process_age_s()
             # A file starts its real-time clock once the first frame is through (the first
             # inference and the window's first paint are slow, and must not cost frames).
             self.source.primed()
@@ -356,6 +359,7 @@ class LiveRun:
             "processed_frames": self.processed,
             "dropped_frames": self.dropped_total,
             "measured_fps": self.source.fps,
+            "first_result_s": None if self.first_result_s is None else round(self.first_result_s, 3),
             "lag_s_median": self.lag.percentile(50),
             "lag_s_p95": self.lag.percentile(95),
             "reconnects": self.source.reconnects,
@@ -363,6 +367,16 @@ class LiveRun:
             "ended_by": {"quit": "user", "duration": "duration", "lost": "source lost", "end": "end of source"}.get(
                 self.stop_reason, "signal" if self.signal_name else "error"),
         }
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux: its start time in /proc), else None."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time after boot
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
@@ -385,25 +399,29 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
         show, why = display_available()
         if opts.display and not show:
             print(f"twitchcam: no window ({why}); running headless", file=out, flush=True)
-    source = open_source(opts.source, opts.fps, opts.stall_timeout_s, no_drop=opts.no_drop)
-    try:
-        from twitchcam.video.landmarks import Landmarker  # mediapipe: slow to import, so after the source opened
-    except BaseException:
-        source.stop()
-        raise
+    source = make_source(opts.source, opts.fps, opts.stall_timeout_s, no_drop=opts.no_drop)
+    source.prepare = functools.partial(prepare_frame, mirrored=opts.mirrored)  # converted in the reading thread
+    if source.kind == "file":
+        source.open()  # a missing or broken file says so at once; it plays only from begin()
     window = video = writer = None
     run: LiveRun | None = None
     started = False
     previous = {}
     try:
+        from twitchcam.video.landmarks import Landmarker
+
         with Landmarker(model) as landmarker:
+            if show:
+                window = Window()
+            # A camera or stream opens only now that the landmarker (and the window) is ready: its
+            # first frame is the session's first frame, and none is read before analysis can take it.
+            if source.kind != "file":
+                source.open()
             pipeline = Pipeline(landmarker, source.fps, opts.params, opts.mirrored)
             meta = session_meta(source.description, "live", source.fps, opts.mirrored, opts.params)
             meta["source_kind"] = source.kind
             if opts.record_video:
                 meta["video"] = VIDEO_NAME
-            if show:
-                window = Window()
             writer = SessionWriter(folder, meta, overwrite=opts.overwrite)  # the folder exists from here on
             if opts.record_video:
                 video = VideoRecorder(folder / VIDEO_NAME, source.fps)

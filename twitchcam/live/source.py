@@ -5,10 +5,15 @@ LATEST one.  If the analysis falls behind, older frames are dropped (and counted
 queued: memory stays flat and what is analysed is always what is happening now.
 
 Timestamps:
-- camera and network stream: a monotonic wall clock, relative to `begin()` (session start);
+- camera and network stream: a monotonic wall clock, relative to the capture of the
+  stream's first frame, which is the session's first frame: the frames that measure the
+  frame rate when it opens are kept for the session, not thrown away;
 - file: the decoder's own timestamps (as `twitchcam analyze` uses), and the file is paced
   so frame t is released at begin + t.  With no drops, live and analyze therefore see the
   very same frames at the very same times and report the same events.
+
+`prepare`, if set, runs on every frame in the reading thread before it is handed over (the
+colour conversion), so capture, conversion and analysis overlap without any queue.
 
 A source that stops delivering (camera unplugged, stream stalled or closed) is reopened
 in the background; the consumer decides, with `stalled_for()`, when it has waited long
@@ -20,9 +25,10 @@ import re
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from twitchcam.errors import TwitchcamError
 from twitchcam.video.source import FileSource, Frame  # noqa: F401  (sets OpenCV's log level before cv2 loads)
@@ -36,6 +42,8 @@ except AttributeError:  # pragma: no cover - builds without the logging utils
     pass
 
 URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+MEASURE_FRAMES = 8  # a camera's or stream's frame rate is measured over its first frames...
+MEASURE_MIN_S = 0.5  # ...spanning at least this long (they are the session's first frames)
 DEVICE_RE = re.compile(r"^/dev/video(\d+)$")
 
 
@@ -65,6 +73,29 @@ def parse_source(text: str) -> SourceSpec:
     if URL_RE.match(text):
         return SourceSpec("stream", text)
     return SourceSpec("file", text)
+
+
+def _leading_burst(gaps: np.ndarray) -> int:
+    """How many of the first arrival gaps are far shorter than the stream's own (a buffer
+    emptied at once); the stream's own gap is judged on the later half."""
+    if gaps.size < 2:
+        return 0
+    typical = float(np.median(gaps[gaps.size // 2:]))
+    burst = 0
+    while burst < gaps.size and gaps[burst] < typical / 3:
+        burst += 1
+    return burst
+
+
+def _frame_period(stamps) -> float | None:
+    """Seconds per frame from arrival times: the median slope over all pairs of frames
+    (Theil-Sen), which a late or early frame or two barely moves; None for < 3 frames."""
+    t = np.asarray(stamps, dtype=np.float64)
+    if t.size < 3:
+        return None
+    i, j = np.triu_indices(t.size, k=1)
+    period = float(np.median((t[j] - t[i]) / (j - i)))
+    return period if period > 0 else None
 
 
 def _cameras_present() -> list[str]:
@@ -110,6 +141,12 @@ class LatestFrame:
     def pending(self) -> bool:
         return self._frame is not None
 
+    def shift_times(self, shift: float) -> None:
+        """Move the waiting frame's time (the session's clock was moved)."""
+        with self._cond:
+            if self._frame is not None:
+                self._frame.t_s += shift
+
     def wait_empty(self, timeout: float) -> bool:
         """Wait until the consumer has taken the waiting frame (for sources that must not drop)."""
         with self._cond:
@@ -117,17 +154,13 @@ class LatestFrame:
                 self._cond.wait(timeout)
             return self._frame is None or self.closed
 
-    def reset(self) -> None:
-        with self._cond:
-            self._frame, self._dropped = None, 0
-            self.dropped_total = self.captured = 0
-
 
 class LiveSource:
     """Frames from a camera, stream or file, read in a background thread (latest only).
 
-    Lifecycle: open() (raises a one-line TwitchcamError naming the source), begin()
-    (session time zero), next_frame() repeatedly, stop().
+    Lifecycle: open() (raises a one-line TwitchcamError naming the source; a camera or
+    stream starts delivering here), begin() (the session starts: a file starts playing),
+    next_frame() repeatedly, stop().
     """
 
     def __init__(self, spec: SourceSpec, fps: float | None = None, stall_timeout_s: float = 10.0,
@@ -147,8 +180,10 @@ class LiveSource:
         self._thread: threading.Thread | None = None
         self._cap = None
         self._file: FileSource | None = None
-        self._t0 = 0.0
-        self._clock = threading.Lock()  # begin() and the capture thread agree on time zero
+        self._t0: float | None = None  # cameras/streams: when the first frame was captured
+        self._clock = threading.Lock()  # begin() and the reading threads agree on time zero
+        self._backlog: deque = deque()  # frames taken while measuring the frame rate, not yet analysed
+        self.prepare: Callable[[Frame], Frame] | None = None
         self._last_t = -np.inf
         self._index = 0
         self._last_frame_wall = 0.0
@@ -203,18 +238,21 @@ class LiveSource:
         return self
 
     def _measure_fps(self, cap) -> None:
-        """Cameras and streams: measure the real frame rate over ~1 s of frames.
+        """Cameras and streams: measure the real frame rate over their first frames.
 
         A stream's header rate is often wrong (MJPEG over HTTP says 25 whatever it sends),
-        and the filters and the detector need the real rate.
+        and the filters and the detector need the real rate.  The frames measured are the
+        session's first frames: they wait in a backlog that next_frame() serves first.
         """
         deadline = time.monotonic() + self.open_timeout_s
         stamps: list[float] = []
+        wanted, span = (1, 0.0) if self._fps_override else (MEASURE_FRAMES, MEASURE_MIN_S)
         while time.monotonic() < deadline:
             frame, _ = self.mailbox.take(0.2)
             if frame is not None:
+                self._backlog.append(frame)
                 stamps.append(frame.t_s)
-                if len(stamps) >= 8 and stamps[-1] - stamps[0] >= 1.0:
+                if len(stamps) >= wanted and stamps[-1] - stamps[0] >= span:
                     break
             elif self.ended:
                 break
@@ -222,26 +260,44 @@ class LiveSource:
             self.stop()
             what = self.spec.description if self.kind == "camera" else f"stream {self.spec.text}"
             raise TwitchcamError(f"{what} opened but sent no frames within {self.open_timeout_s:g} s")
+        gaps = np.diff(stamps)
+        burst = _leading_burst(gaps)
         if not self._fps_override:
-            measured = None
-            if len(stamps) >= 3:
-                dt = float(np.median(np.diff(stamps)))
-                measured = 1.0 / dt if dt > 0 else None
+            period = _frame_period(stamps[burst + 1:] if burst else stamps)
+            measured = 1.0 / period if period else None
             header = cap.get(cv2.CAP_PROP_FPS) if self.kind == "camera" else 0.0
             if measured and 2.0 <= measured <= 240.0:
                 self.fps = round(measured, 3)
             elif header and 2.0 <= header <= 240.0:
                 self.fps = float(header)
+        self._restamp_burst(burst, 1.0 / self.fps)
+
+    def _restamp_burst(self, burst: int, step: float) -> None:
+        """The first `burst + 1` frames arrived together (buffered while the stream was probed
+        or the driver started), yet were captured one frame apart before the next regular
+        frame: give them those times, and keep the first frame at time zero (the clock
+        shifts with them)."""
+        frames = self._backlog
+        if burst == 0 or burst >= len(frames) - 1:
+            return
+        anchor = frames[burst + 1].t_s
+        new = [anchor - (burst + 1 - k) * step for k in range(burst + 1)]
+        shift = -new[0]
+        with self._clock:
+            for k, frame in enumerate(frames):
+                frame.t_s = (new[k] if k <= burst else frame.t_s) + shift
+            self.mailbox.shift_times(shift)
+            self._t0 -= shift
+            self._last_t += shift
 
     # -- session ---------------------------------------------------------------------------
     def begin(self) -> None:
-        """Session time zero: frames captured from now on are the session's."""
+        """The session starts.  A camera's or stream's time zero is its first frame, captured
+        when it opened; a file starts playing now."""
         with self._clock:
-            self._t0 = time.monotonic()
-            self._index = 0
-            self._last_t = -np.inf
-            self.mailbox.reset()
-            self._last_frame_wall = self._t0
+            self._last_frame_wall = time.monotonic()
+            if self.kind == "file":
+                self._t0 = self._last_frame_wall
             self._begun.set()
         if self.kind == "file":
             self._thread = threading.Thread(target=self._file_loop, name="twitchcam-file", daemon=True)
@@ -249,15 +305,17 @@ class LiveSource:
 
     def now(self) -> float:
         """Current session (stream) time."""
-        return time.monotonic() - self._t0
+        return time.monotonic() - self._t0 if self._t0 is not None else 0.0
 
     def next_frame(self, timeout: float = 0.05) -> tuple[Frame | None, int]:
+        if self._backlog:
+            return self._backlog.popleft(), 0
         return self.mailbox.take(timeout)
 
     @property
     def exhausted(self) -> bool:
         """No frame waiting and none will come."""
-        return self.ended and not self.mailbox.pending
+        return self.ended and not self.mailbox.pending and not self._backlog
 
     def stalled_for(self) -> float:
         """Seconds since the last frame arrived (0 while frames flow)."""
@@ -288,10 +346,21 @@ class LiveSource:
             self._file.close()
 
     # -- threads ---------------------------------------------------------------------------
-    def _publish(self, bgr: np.ndarray, t_s: float) -> None:
-        self._last_frame_wall = time.monotonic()
-        self.mailbox.put(Frame(self._index, t_s, bgr))
+    def _publish(self, bgr: np.ndarray, captured: float) -> None:
+        """Hand a captured frame over, stamped in session time (its first frame is zero)."""
+        frame = Frame(self._index, 0.0, bgr)
         self._index += 1
+        if self.prepare is not None:
+            frame = self.prepare(frame)
+        with self._clock:  # stamped and handed over together: _restamp_burst sees either both or neither
+            if self._t0 is None:
+                self._t0 = captured
+            t = captured - self._t0
+            if t <= self._last_t:
+                t = self._last_t + 1e-6
+            self._last_t = frame.t_s = t
+            self._last_frame_wall = time.monotonic()
+            self.mailbox.put(frame)
 
     def _capture_loop(self) -> None:
         cap = self._cap
@@ -300,14 +369,7 @@ class LiveSource:
             if self._stop.is_set():
                 break
             if ok and bgr is not None:
-                with self._clock:
-                    now = time.monotonic()
-                    # Before begin() (fps measurement) only differences matter.
-                    t = now - self._t0 if self._begun.is_set() else now
-                    if t <= self._last_t:
-                        t = self._last_t + 1e-6
-                    self._last_t = t
-                    self._publish(bgr, t)
+                self._publish(bgr, time.monotonic())
                 continue
             # The source stopped delivering: reopen until it comes back or we are told to stop.
             if cap is not None:
@@ -351,6 +413,8 @@ class LiveSource:
             self.mailbox.close()
 
     def _publish_file(self, frame: Frame) -> None:
+        if self.prepare is not None:
+            frame = self.prepare(frame)
         if self.no_drop:
             while not self.mailbox.wait_empty(0.1):
                 if self._stop.is_set():
@@ -367,13 +431,19 @@ class LiveSource:
         return self._file is not None and self._file.truncated
 
 
-def open_source(text: str, fps: float | None = None, stall_timeout_s: float = 10.0,
+def make_source(text: str, fps: float | None = None, stall_timeout_s: float = 10.0,
                 no_drop: bool = False) -> LiveSource:
+    """The source `text` names, not opened yet (see LiveSource.open)."""
     spec = parse_source(text)
     if no_drop and spec.kind != "file":
         raise TwitchcamError("--no-drop is for file sources only: a camera cannot wait for the analysis")
     open_timeout = min(30.0, max(5.0, stall_timeout_s))
-    return LiveSource(spec, fps, stall_timeout_s, open_timeout, no_drop).open()
+    return LiveSource(spec, fps, stall_timeout_s, open_timeout, no_drop)
+
+
+def open_source(text: str, fps: float | None = None, stall_timeout_s: float = 10.0,
+                no_drop: bool = False) -> LiveSource:
+    return make_source(text, fps, stall_timeout_s, no_drop).open()
 
 
 def frames_until(source: LiveSource, should_stop, on_idle=None, poll_s: float = 0.05) -> Iterator[tuple[Frame, int]]:

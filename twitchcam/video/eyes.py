@@ -91,14 +91,14 @@ def _gray_roi(image: np.ndarray, to_image: np.ndarray, margin: int = 2):
         return None, 0, 0
     roi = image[y0:y1, x0:x1]
     if roi.ndim == 3:
-        roi = cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY)
+        roi = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY)
     return roi, x0, y0
 
 
 def eye_patch(image: np.ndarray, points: np.ndarray, side: str) -> np.ndarray | None:
     """The eye resampled to PATCH_H x PATCH_W float32 grey levels (see the module doc).
 
-    `image` is BGR (as OpenCV decodes video) or already grey; `points` are the 478
+    `image` is RGB (the analysis image the landmarker sees) or already grey; `points` are the 478
     landmarks in pixels.  Large eyes are area-averaged down first (no aliasing, so
     frame-to-frame jitter stays low at any resolution); small ones are interpolated up.
     """
@@ -145,7 +145,8 @@ def edge_share(patch: np.ndarray) -> float:
 
 
 def eye_edge(image: np.ndarray, points: np.ndarray | None, side: str) -> float:
-    """Appearance of the SUBJECT's `side` eye ("left"/"right") in a BGR or grey frame: the
+    """Appearance of the SUBJECT's `side` eye ("left"/"right") in an RGB (the landmarker's
+    analysis image) or grey frame: the
     vertical-edge share of its aperture (`edge_share`), NaN when the eye cannot be measured.
 
     `points`: the 478 landmarks in pixels.  Stateless: needs only this frame.  High for an

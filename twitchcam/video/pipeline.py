@@ -18,15 +18,27 @@ from twitchcam.video.model import MODEL_SHA256
 from twitchcam.video.source import Frame
 
 
-def landmark_features(landmarker, bgr: np.ndarray, t_s: float,
-                      mirrored: bool) -> tuple[FrameFeatures, np.ndarray | None]:
+def analysis_image(bgr: np.ndarray, mirrored: bool) -> np.ndarray:
+    """What the landmarker sees: the unmirrored frame in RGB."""
+    return cv2.cvtColor(cv2.flip(bgr, 1) if mirrored else bgr, cv2.COLOR_BGR2RGB)
+
+
+def prepare_frame(frame: Frame, mirrored: bool) -> Frame:
+    """Give the frame its analysis image now (a decoding or capture thread calls this)."""
+    frame.rgb = analysis_image(frame.bgr, mirrored)
+    return frame
+
+
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
+                      rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
     """The first stages: landmarks of the unmirrored face, each eye's appearance, and the
-    frame's features."""
-    img = cv2.flip(bgr, 1) if mirrored else bgr
-    face = landmarker.detect(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), t_s)
+    frame's features.  `rgb` is `analysis_image(bgr, mirrored)` when a producer thread has
+    already made it."""
+    rgb = analysis_image(bgr, mirrored) if rgb is None else rgb
+    face = landmarker.detect(rgb, t_s)
     if face is None:
         return NO_FEATURES, None
-    edge = {side: eye_edge(img, face.points, side) for side in SIDES}
+    edge = {side: eye_edge(rgb, face.points, side) for side in SIDES}
     return frame_features(face.points, face.blendshapes, edge), face.points
 
 
@@ -40,8 +52,11 @@ class Pipeline:
         self.mirrored = mirrored
         self.chain = SignalChain(fps, params)
 
+    def prepare(self, frame: Frame) -> Frame:
+        return prepare_frame(frame, self.mirrored)
+
     def process(self, frame: Frame) -> FrameResult:
-        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored)
+        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, frame.rgb)
         return self.chain.process(frame.index, frame.t_s, ff, points)
 
     def results(self, frames):

@@ -44,6 +44,7 @@ class Frame:
     t_s: float
     bgr: np.ndarray
     skipped_before: int = 0  # undecodable frames skipped just before this one
+    rgb: np.ndarray | None = None  # the analysis image, when a producer thread made it (Pipeline.prepare)
 
 
 def image_kind(path: Path) -> str | None:
