@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -227,3 +228,20 @@ def test_tonic_hold_survives_a_blink_of_the_other_eye():
     sim.close((t >= 21.0) & (t < 24.0), 1, 0.9)
     assert all(e.offset_s <= 21.1 for e in spasms(batch(sim).events, "left"))
     assert [e.key() for e in stream(sim)[0]] == [e.key() for e in batch(sim).events]
+
+
+def test_a_twitch_found_in_a_blink_joins_its_train_in_time_order():
+    """Recorded from `live` on an MJPEG stream (tests/data): a left train whose second twitch
+    hides in a natural blink.  That twitch is judged only after the blink, once a later
+    twitch is already in the train; it still joins the one train, in time order, and no
+    event ends before it begins."""
+    import pandas as pd
+
+    import twitchcam
+
+    frames = pd.read_csv(Path(__file__).parent / "data" / "live_blink_in_train.csv")
+    events = twitchcam.detect(frames, fps=30.0).events
+    left = events[events.side == "left"]
+    assert (events.offset >= events.onset).all(), events
+    assert len(left) == 1 and left.onset.iloc[0] == pytest.approx(3.5, abs=0.05), events
+    assert left.offset.iloc[0] > 4.5 and left.twitches.iloc[0] >= 4, events

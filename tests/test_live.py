@@ -545,15 +545,22 @@ def test_window_draws_the_overlay_and_quits_on_q(xvfb, clip, model, tmp_path):
         geo = _x(xvfb, "xdotool", "getwindowgeometry", "--shell", win)
         g = dict(line.split("=") for line in geo.split())
         shot = tmp_path / "window.png"
-        _x(xvfb, "import", "-window", "root", str(shot))
+        x, y, w, h = int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])
+        for attempt in range(10):  # a loaded machine may paint a fresh window a little late
+            _x(xvfb, "import", "-window", "root", str(shot))
+            img = cv2.imread(str(shot))
+            canvas = cv2.resize(img[y:y + h, x:x + w], (LAYOUT.width, LAYOUT.height), interpolation=cv2.INTER_NEAREST)
+            try:
+                _check_screenshot(canvas)
+                break
+            except AssertionError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
         keep = os.environ.get("TWITCHCAM_SCREENSHOT_DIR")
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / "live_window.png")
-        img = cv2.imread(str(shot))
-        x, y, w, h = int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])
-        canvas = cv2.resize(img[y:y + h, x:x + w], (LAYOUT.width, LAYOUT.height), interpolation=cv2.INTER_NEAREST)
-        _check_screenshot(canvas)
         # keys: a marker, a re-calibration, then q
         _x(xvfb, "xdotool", "windowfocus", "--sync", win)
         _x(xvfb, "xdotool", "key", "--delay", "300", "space", "r")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import insort
 from collections import deque
 from dataclasses import asdict, dataclass
 
@@ -450,7 +451,8 @@ class StreamingDetector:
         """A blink with one lid closing first or reopening last is a spasm on that side that
         overlaps the blink (JeFaPaTo-style left/right matching, at sub-frame precision)."""
         p = self.p
-        while self._judge and (final or t >= self._judge[0].offset_s + p.blink_judge_s):
+        while self._judge and (final or t >= self._judge[0].offset_s + p.blink_judge_s
+                               or self._reopened(self._judge[0])):
             blink = self._judge.pop(0)
             lo, hi = blink.onset_s - p.onset_back_s, blink.offset_s + p.blink_judge_s
             near = [x for x in self._recent_c if lo <= x[0] <= hi]
@@ -471,6 +473,22 @@ class StreamingDetector:
             while k and pending[k - 1][0].offset_s > off:
                 k -= 1
             pending.insert(k, (twitch, on, False))
+
+    def _reopened(self, blink: Run) -> bool:
+        """Both lids are back below half their peak closure of this blink: a trailing lid can
+        no longer trail, so the blink can be judged now rather than blink_judge_s after it."""
+        near = [x for x in self._recent_c if x[0] >= blink.onset_s - self.p.onset_back_s]
+        if not near or near[-1][0] <= blink.offset_s:
+            return False
+        for s in (1, 2):
+            values = [x[s] for x in near if x[s] == x[s]]
+            if not values:
+                return False
+            k = max(range(len(values)), key=values.__getitem__)
+            base = min(values[:k + 1])
+            if not values[-1] < base + 0.5 * (values[k] - base) or k == len(values) - 1:
+                return False
+        return True
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
@@ -510,12 +528,14 @@ class StreamingDetector:
                                           bil.onset if bil.open else None, t):
                 continue
             run = with_onset(run, onset)
-            if self._group[s] and run.onset_s - self._group[s][-1].offset_s >= self.p.merge_gap_s:
+            group = self._group[s]
+            if group and run.onset_s - max(r.offset_s for r in group) >= self.p.merge_gap_s:
                 self._emit(s, events)
             if not self._group[s]:  # a new spasm: report it now, its train may still grow
                 self._reported_at[s] = t_stream
                 self.started.append((SIDES[s], run.onset_s))
-            self._group[s].append(run)
+            # a twitch found in a blink is judged after the blink, so it may precede twitches already here
+            insort(self._group[s], run, key=lambda r: r.onset_s)
 
     def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
@@ -523,10 +543,12 @@ class StreamingDetector:
         if not group:
             return
         if not final:
-            horizon = group[-1].offset_s + self.p.merge_gap_s
+            horizon = max(r.offset_s for r in group) + self.p.merge_gap_s
             lat = self._lateral[s]
             # An open run may yet be dated back by up to onset_back_s.
-            if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or any(
+            bil = self._bilateral  # an open two-sided closure may still be judged a spasm's blink
+            if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or (
+                    bil.open and bil.onset - self.p.onset_back_s < horizon) or any(
                     onset < horizon for _, onset, _ in self._unconfirmed[s]) or any(
                     b.onset_s - self.p.onset_back_s < horizon for b in self._judge):
                 return

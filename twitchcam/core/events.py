@@ -113,8 +113,8 @@ def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, det
     long train of brief twitches, which stays clonic.
     """
     return Event(
-        onset_s=twitches[0].onset_s,
-        offset_s=twitches[-1].offset_s,
+        onset_s=min(t.onset_s for t in twitches),
+        offset_s=max(t.offset_s for t in twitches),
         side=side,
         kind="tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic",
         twitches=len(twitches),
