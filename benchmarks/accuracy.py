@@ -283,12 +283,15 @@ def main(argv=None) -> None:
     if args.logo:
         print("\nleave-one-generator-out: tune on one generator (grid over "
               + ", ".join(f"{k} {v}" for k, v in GRID.items()) + "), score on each other one")
+        tuned = {gen: tune([c for c in clips if c.gen == gen]) for gen in gens}
         for gen in gens:
-            own = [c for c in clips if c.gen == gen]
-            best, f1 = tune(own)
-            others = "; ".join(f"{o} F1 {evaluate([c for c in clips if c.gen == o], with_params(best)).score.f1:.3f}"
-                               for o in gens if o != gen)
-            print(f"  tuned on {gen:<6} {best} -> in-generator F1 {f1:.3f}; held out: {others}")
+            best, f1 = tuned[gen]
+            print(f"  tuned on {gen:<6} {best} -> in-generator F1 {f1:.3f}; held out:")
+            for o in gens:
+                if o != gen:
+                    held = evaluate([c for c in clips if c.gen == o], with_params(best)).score.f1
+                    print(f"    {o:<6} F1 {held:.3f}: {held - f1:+.3f} against {gen}'s own, "
+                          f"{held - tuned[o][1]:+.3f} against {o} tuned on itself ({tuned[o][1]:.3f})")
 
 
 if __name__ == "__main__":
