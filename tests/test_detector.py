@@ -245,3 +245,21 @@ def test_a_twitch_found_in_a_blink_joins_its_train_in_time_order():
     assert (events.offset >= events.onset).all(), events
     assert len(left) == 1 and left.onset.iloc[0] == pytest.approx(3.5, abs=0.05), events
     assert left.offset.iloc[0] > 4.5 and left.twitches.iloc[0] >= 4, events
+
+
+def test_a_blink_during_a_long_one_sided_hold_is_no_spasm_of_the_other_side():
+    """A lid already half shut for seconds joins a natural blink late and leaves it early:
+    its half-peak timing says nothing, so the open side gets no spasm out of that blink."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(30, 30.0, 3, spasms_per_min=0.0, blinks_per_min=0.0)
+    t = sim.t
+    sim.close((t >= 10.0) & (t < 15.2), 0, 0.5)  # the left lid half shut for 5 s
+    blink = _pulse(t, 15.0, 0.05, rise=0.15, fall=0.25)  # a slow natural blink
+    for s in (0, 1):
+        m = blink > 0
+        sim.eye_open[m, s] *= 1 - 0.95 * blink[m]
+        sim.edge[m, s] *= 1 - 0.65 * blink[m]
+        sim.blink[m, s] = np.maximum(sim.blink[m, s], 0.05 + 0.8 * blink[m])
+    events, _ = stream(sim)
+    assert [e.side for e in spasms(events)] == ["left"], events

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from twitchcam.core.events import Event, Run, blink_event, has_mouth, is_absorbed, spasm_event, tangent_onset
+from twitchcam.core.events import (Event, Run, blink_asymmetry, blink_event, has_mouth, is_absorbed, spasm_event,
+                                   tangent_onset)
 
 ABSORB, EDGE, BLINK_MAX = 0.07, 0.15, 0.5
 
@@ -81,3 +82,17 @@ def test_event_key_ignores_only_the_detection_time():
     a = Event(1.0, 2.0, "left", "tonic", 1, 0.8, "eye", 1.1)
     b = Event(1.0, 2.0, "left", "tonic", 1, 0.8, "eye", math.nan)
     assert a.key() == b.key() and a != b
+
+
+def test_blink_sides_are_timed_at_half_their_peak_and_a_one_frame_dip_is_bridged():
+    """JeFaPaTo-style matching: each lid's half-peak crossings, interpolated between frames.
+    A lid that glitches open for one frame mid-blink still reopens when it really does."""
+    times = [k / 30 for k in range(12)]
+    left = [0.0, 0.0, 0.2, 0.8, 0.8, 0.8, 0.8, 0.2, 0.0, 0.0, 0.0, 0.0]
+    right = [0.0, 0.0, 0.2, 0.8, 0.2, 0.8, 0.8, 0.2, 0.0, 0.0, 0.0, 0.0]  # frame 4: a glitch
+    blink = Run(2 / 30, 7 / 30, 0.8, True)
+    on_l, off_l, on_r, off_r = blink_asymmetry(times, left, right, blink)
+    assert on_l == pytest.approx(on_r) and off_l == pytest.approx(off_r)
+    assert 2 / 30 < on_l < 3 / 30 and 6 / 30 < off_l < 7 / 30
+    late = right[:7] + [0.8, 0.8, 0.2, 0.0, 0.0]  # really reopening two frames later
+    assert blink_asymmetry(times, left, late, blink)[3] - off_l == pytest.approx(2 / 30)

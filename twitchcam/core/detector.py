@@ -279,6 +279,7 @@ class StreamingDetector:
         # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
         self._unconfirmed: list[list[tuple[Run, float, bool]]] = [[], []]
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
+        self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         keep = round((params.blink_max_s + params.blink_judge_s + 0.5) * fps)
@@ -457,7 +458,8 @@ class StreamingDetector:
             lo, hi = blink.onset_s - p.onset_back_s, blink.offset_s + p.blink_judge_s
             near = [x for x in self._recent_c if lo <= x[0] <= hi]
             before = [x for x in near if x[0] < blink.onset_s]
-            if not before or any(not min(x[1 + s] for x in before) < p.other_closed_max for s in (0, 1)):
+            if not before or any(not min(x[1 + s] for x in before) < p.other_closed_max for s in (0, 1)) \
+                    or self._under_way(blink.onset_s):
                 continue  # a lid already shut (a spasm under way): its blink is no evidence either way
             times = [x[0] for x in near]
             on_l, off_l, on_r, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
@@ -474,6 +476,18 @@ class StreamingDetector:
                 k -= 1
             pending.insert(k, (twitch, on, False))
 
+    def _under_way(self, t: float) -> bool:
+        """A one-sided closure began well before t (longer ago than any blink lasts) and lasted
+        until about t: a lid already partly shut, whose half-peak timing in a blink means nothing."""
+        p = self.p
+        for s in (0, 1):
+            lat, last = self._lateral[s], self._last_run[s]
+            if lat.open and lat.onset < t - p.blink_max_s:
+                return True
+            if last is not None and last.onset_s < t - p.blink_max_s and last.offset_s >= t - p.blink_absorb_s:
+                return True
+        return False
+
     def _reopened(self, blink: Run) -> bool:
         """Both lids are back below half their peak closure of this blink: a trailing lid can
         no longer trail, so the blink can be judged now rather than blink_judge_s after it."""
@@ -486,8 +500,9 @@ class StreamingDetector:
                 return False
             k = max(range(len(values)), key=values.__getitem__)
             base = min(values[:k + 1])
-            if not values[-1] < base + 0.5 * (values[k] - base) or k == len(values) - 1:
-                return False
+            level = base + 0.5 * (values[k] - base)
+            if k >= len(values) - 2 or not (values[-1] < level and values[-2] < level):
+                return False  # (two frames below: events.py bridges a one-frame dip)
         return True
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
@@ -516,6 +531,7 @@ class StreamingDetector:
             pts = self._rise[s]
             onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
             self._unconfirmed[s].append((run, onset, True))
+            self._last_run[s] = run
 
     def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""

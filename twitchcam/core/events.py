@@ -160,7 +160,8 @@ def _crossings(times: list[float], values: list[float], frac: float, peak_from: 
     """When one eye's closure rose through, and fell back through, `frac` of its peak (the
     largest value between peak_from and peak_to) above where it started: interpolated between
     frames, so a lead of half a frame shows.  Walks out from the peak, so a closure that
-    starts later in the window is not mistaken for this one."""
+    starts later in the window is not mistaken for this one; a single frame below the level
+    is bridged, as one frame's glitch of the landmarks or of the eye patch."""
     inside = [k for k, (t, v) in enumerate(zip(times, values)) if peak_from <= t <= peak_to and v == v]
     if not inside:
         return math.nan, math.nan
@@ -170,12 +171,25 @@ def _crossings(times: list[float], values: list[float], frac: float, peak_from: 
     level = base + frac * (values[k] - base)
     if not values[k] > base:
         return math.nan, math.nan
-    a = k
-    while a > 0 and values[a - 1] == values[a - 1] and values[a - 1] >= level:
-        a -= 1
-    b = k
-    while b < len(values) - 1 and values[b + 1] == values[b + 1] and values[b + 1] >= level:
-        b += 1
+    def above(j: int) -> bool:
+        return values[j] == values[j] and values[j] >= level
+
+    a = b = k
+    last = len(values) - 1
+    while True:  # one frame's dip below the level (a landmark glitch) does not end the closure
+        if a > 0 and above(a - 1):
+            a -= 1
+        elif a > 1 and values[a - 1] == values[a - 1] and above(a - 2):
+            a -= 2
+        else:
+            break
+    while True:
+        if b < last and above(b + 1):
+            b += 1
+        elif b < last - 1 and values[b + 1] == values[b + 1] and above(b + 2):
+            b += 2
+        else:
+            break
     onset = times[a] if a == 0 or values[a - 1] != values[a - 1] else \
         times[a - 1] + (level - values[a - 1]) / (values[a] - values[a - 1]) * (times[a] - times[a - 1])
     offset = times[b] if b == len(values) - 1 or values[b + 1] != values[b + 1] else \
