@@ -489,21 +489,15 @@ class StreamingDetector:
         return False
 
     def _reopened(self, blink: Run) -> bool:
-        """Both lids are back below half their peak closure of this blink: a trailing lid can
-        no longer trail, so the blink can be judged now rather than blink_judge_s after it."""
+        """Both lids are back below half their peak closure of this blink, for two frames (a
+        one-frame dip is bridged): a trailing lid can no longer trail, so the blink can be
+        judged now rather than blink_judge_s after it."""
         near = [x for x in self._recent_c if x[0] >= blink.onset_s - self.p.onset_back_s]
-        if not near or near[-1][0] <= blink.offset_s:
+        if len(near) < 3:
             return False
-        for s in (1, 2):
-            values = [x[s] for x in near if x[s] == x[s]]
-            if not values:
-                return False
-            k = max(range(len(values)), key=values.__getitem__)
-            base = min(values[:k + 1])
-            level = base + 0.5 * (values[k] - base)
-            if k >= len(values) - 2 or not (values[-1] < level and values[-2] < level):
-                return False  # (two frames below: events.py bridges a one-frame dip)
-        return True
+        times = [x[0] for x in near]
+        _, off_l, _, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
+        return off_l < times[-2] and off_r < times[-2]  # False for NaN
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
