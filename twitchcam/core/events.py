@@ -171,25 +171,22 @@ def _crossings(times: list[float], values: list[float], frac: float, peak_from: 
     level = base + frac * (values[k] - base)
     if not values[k] > base:
         return math.nan, math.nan
+
     def above(j: int) -> bool:
         return values[j] == values[j] and values[j] >= level
 
-    a = b = k
-    last = len(values) - 1
-    while True:  # one frame's dip below the level (a landmark glitch) does not end the closure
-        if a > 0 and above(a - 1):
-            a -= 1
-        elif a > 1 and values[a - 1] == values[a - 1] and above(a - 2):
-            a -= 2
-        else:
-            break
-    while True:
-        if b < last and above(b + 1):
-            b += 1
-        elif b < last - 1 and values[b + 1] == values[b + 1] and above(b + 2):
-            b += 2
-        else:
-            break
+    def walk(j: int, step: int) -> int:
+        """Out from the peak while above the level; one frame's dip below it (a landmark
+        glitch) does not end the closure."""
+        while True:
+            if 0 <= j + step < len(values) and above(j + step):
+                j += step
+            elif 0 <= j + 2 * step < len(values) and values[j + step] == values[j + step] and above(j + 2 * step):
+                j += 2 * step
+            else:
+                return j
+
+    a, b = walk(k, -1), walk(k, 1)
     onset = times[a] if a == 0 or values[a - 1] != values[a - 1] else \
         times[a - 1] + (level - values[a - 1]) / (values[a] - values[a - 1]) * (times[a] - times[a - 1])
     offset = times[b] if b == len(values) - 1 or values[b + 1] != values[b + 1] else \

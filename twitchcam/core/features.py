@@ -70,6 +70,8 @@ def _index_arrays() -> dict[str, np.ndarray]:
 
 
 _IDX = _index_arrays()
+_COL = {f: FEATURES.index(f) * len(SIDES) for f in FEATURES}  # first column of each feature
+_BLENDSHAPE_NAMES = {side: [(f, name + side.capitalize()) for f, name in BLENDSHAPES.items()] for side in SIDES}
 PITCH_OFFSET_DEG = 15.0
 
 
@@ -121,8 +123,7 @@ def frame_features(points: np.ndarray | None, blendshapes: dict[str, float] | No
     pose = (*pose_degrees(rot), scale)
     local = (points - origin) @ rot.T / scale  # head-fixed, face units; +y is down
     values = np.full(len(FEATURE_COLUMNS), np.nan)
-    n = len(SIDES)
-    col = {f: FEATURES.index(f) * n for f in FEATURES}
+    col = _COL
     for k, side in enumerate(SIDES):
         lm = LANDMARKS[side]
         lateral = 1.0 if side == "left" else -1.0  # subject's left is +x in the head frame
@@ -137,6 +138,6 @@ def frame_features(points: np.ndarray | None, blendshapes: dict[str, float] | No
         if edge is not None:
             values[col["edge"] + k] = edge.get(side, np.nan)
         if blendshapes:
-            for feature, name in BLENDSHAPES.items():
-                values[col[feature] + k] = blendshapes.get(name + side.capitalize(), np.nan)
+            for feature, name in _BLENDSHAPE_NAMES[side]:
+                values[col[feature] + k] = blendshapes.get(name, np.nan)
     return FrameFeatures(True, pose, values)
