@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import multiprocessing
 import os
@@ -43,7 +42,7 @@ from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_fea
                                plan_chunks, probe_video, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.store.paths import output_folders
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session, read_json_or_none
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -168,7 +167,7 @@ def _session_result(folder: str, write_session: Callable[..., dict], *args) -> t
         summary = write_session(*args)
         return summary.get("status", "complete"), summary, ""
     except Interrupted as exc:
-        return "interrupted", completed_or_partial(Path(folder)), str(exc)
+        return "interrupted", read_json_or_none(Path(folder) / SUMMARY_FILE), str(exc)
     except TwitchcamError as exc:
         return "error", None, _reason(exc)
 
@@ -184,13 +183,6 @@ def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tup
         return "error", None, _reason(exc)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def completed_or_partial(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / SUMMARY_FILE).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 # -- parent side ---------------------------------------------------------------------------

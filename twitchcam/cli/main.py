@@ -17,7 +17,7 @@ from twitchcam.store.paths import output_folders, recordings_dir, session_path
 def _output_folders(videos: list[Path], args: argparse.Namespace) -> tuple[list[Path], bool]:
     """Each video's session folder, and whether they were named by the user (one video with
     --out) rather than by twitchcam (see store.paths.output_folders)."""
-    from twitchcam.store.session import check_session_folder
+    from twitchcam.store.session import SESSION_FILE, check_session_folder
 
     recordings = recordings_dir(args.recordings)
     if len(videos) == 1 and args.out:
@@ -25,7 +25,7 @@ def _output_folders(videos: list[Path], args: argparse.Namespace) -> tuple[list[
         check_session_folder(folder, args.overwrite, recordings)
         return [folder], True
     root = Path(args.out) if args.out else recordings
-    if (root / "session.json").is_file():
+    if (root / SESSION_FILE).is_file():
         raise TwitchcamError(f"{root} is a session folder; several videos need a folder to hold their sessions")
     return output_folders(videos, root), False
 

@@ -13,7 +13,6 @@ with status "running", which readers treat as interrupted.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import signal
@@ -35,13 +34,12 @@ from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
 from twitchcam.store.paths import live_folder, recordings_dir
-from twitchcam.store.session import SUMMARY_FILE, SessionWriter, check_session_folder, write_json
+from twitchcam.store.session import SUMMARY_FILE, VIDEO_FILE, SessionWriter, check_session_folder, read_json_or_none, write_json
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)
 KEY_MARKER = (ord(" "),)
 KEY_RECALIBRATE = (ord("r"), ord("R"))
-VIDEO_NAME = "video.avi"
 
 
 class Terminated(TwitchcamError):
@@ -421,10 +419,10 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
             meta = session_meta(source.description, "live", source.fps, opts.mirrored, opts.params)
             meta["source_kind"] = source.kind
             if opts.record_video:
-                meta["video"] = VIDEO_NAME
+                meta["video"] = VIDEO_FILE
             writer = SessionWriter(folder, meta, overwrite=opts.overwrite)  # the folder exists from here on
             if opts.record_video:
-                video = VideoRecorder(folder / VIDEO_NAME, source.fps)
+                video = VideoRecorder(folder / VIDEO_FILE, source.fps)
             run = LiveRun(source, pipeline, writer, opts, window, video, out)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, run.on_signal)
@@ -468,11 +466,13 @@ def _annotate(folder: Path, run: LiveRun | None) -> dict | None:
     if run is None:
         return None
     path = folder / SUMMARY_FILE
+    summary = read_json_or_none(path)
+    if summary is None:
+        return None
+    summary["dropped_frames"] = run.dropped_total
+    summary["live"] = run.live_stats()
     try:
-        summary = json.loads(path.read_text())
-        summary["dropped_frames"] = run.dropped_total
-        summary["live"] = run.live_stats()
         write_json(path, summary)
-        return summary
     except (OSError, ValueError):
         return None
+    return summary

@@ -52,7 +52,7 @@ def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike)
     list took.  A folder holding a session of this very file is its folder again (a rerun
     resumes or skips it, see `twitchcam.store.session.finished_session`).
     """
-    from twitchcam.store.session import read_meta_or_empty, same_source_path
+    from twitchcam.store.session import SESSION_FILE, read_meta_or_empty, same_source_path
 
     root = Path(root)
     taken: set[Path] = set()
@@ -65,7 +65,7 @@ def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike)
             k += 1
             if folder in taken:
                 continue
-            if not (folder / "session.json").is_file():
+            if not (folder / SESSION_FILE).is_file():
                 free = free or folder
                 if not folder.exists():  # past the names in use: no session of this file further on
                     chosen = free

@@ -20,8 +20,8 @@ from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.atomic import write_text_atomic
-from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SUMMARY_FILE, SessionLock, StoredSession, event_cells,
-                                     read_session, write_json)
+from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE, SessionLock, StoredSession,
+                                     event_cells, read_session, write_json)
 
 
 def stored_params(meta: dict) -> PipelineParams:
@@ -93,7 +93,7 @@ def write_events(path: Path, events: list[Event]) -> None:
 
 def check_detect_out(out: Path) -> None:
     """`detect` never writes over a session's own events.csv and summary.json."""
-    if (Path(out) / "session.json").is_file():
+    if (Path(out) / SESSION_FILE).is_file():
         raise TwitchcamError(f"{out} is a session folder: its events.csv and summary.json are that session's "
                              f"own; choose another --out (default SESSION/{DETECT_DIR})")
 

@@ -36,8 +36,8 @@ from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 
 SESSION_FORMAT = 2  # 2: appearance and blendshape features, face_px; validity judged against the person
 # The files of a session folder (see the module docstring).
-SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE = (
-    "session.json", "frames.csv", "events.csv", "markers.csv", "summary.json")
+SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE, VIDEO_FILE = (
+    "session.json", "frames.csv", "events.csv", "markers.csv", "summary.json", "video.avi")
 FRAME_COLUMNS = (
     ("frame", "t_s", "valid", "reason") + POSE_COLUMNS
     + tuple(f"raw_{c}" for c in FEATURE_COLUMNS)
@@ -77,7 +77,7 @@ def disk_error(exc: OSError, path: Path, kept: bool = True) -> TwitchcamError:
 LOCK_NAME = "session.lock"
 DETECT_DIR = "detect"  # where `twitchcam detect` writes by default
 # Everything a session consists of: what --overwrite removes (and nothing else of the folder).
-SESSION_FILES = ("session.json", "frames.csv", "events.csv", "markers.csv", "summary.json", "video.avi")
+SESSION_FILES = (SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE, VIDEO_FILE)
 
 try:
     import fcntl
@@ -166,9 +166,9 @@ def check_session_folder(folder: Path, overwrite: bool = False, recordings: Path
     if recordings is not None and _same_dir(folder, Path(recordings)):
         raise TwitchcamError(f"{folder} is the recordings folder itself; a session needs a folder of its own "
                              f"(leave out --out, or give a new folder inside it)")
-    if folder.is_dir() and any((sub / "session.json").is_file() for sub in _subdirs(folder)):
+    if folder.is_dir() and any((sub / SESSION_FILE).is_file() for sub in _subdirs(folder)):
         raise TwitchcamError(f"{folder} holds other sessions; a session needs a folder of its own")
-    if (folder / "session.json").is_file() and not overwrite:
+    if (folder / SESSION_FILE).is_file() and not overwrite:
         status = read_meta_or_empty(folder).get("status") or "unknown"
         raise TwitchcamError(f"{folder} already holds a session (status {status}); choose another folder, "
                              f"or --overwrite to replace it")
@@ -251,21 +251,26 @@ def finished_session(folder: Path, video: Path) -> tuple[dict | None, str]:
     meta = read_meta_or_empty(folder)
     if meta.get("status") != "complete":
         return None, ""
-    try:
-        summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    summary = read_json_or_none(Path(folder) / SUMMARY_FILE)
+    if summary is None:
         return None, ""
     if source_changed(meta, video):
         return None, f"{Path(video).name} changed since {Path(folder).name} was made from it: analysed again"
-    return (summary, "") if isinstance(summary, dict) else (None, "")
+    return summary, ""
+
+
+def read_json_or_none(path: Path) -> dict | None:
+    """A JSON object from `path`, or None when it is missing, unreadable or not an object
+    (the lenient twin of `read_json`, for files whose absence only means 'not done')."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_meta_or_empty(folder: Path) -> dict:
-    try:
-        meta = json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
+    return read_json_or_none(Path(folder) / SESSION_FILE) or {}
 
 
 class SessionWriter:
@@ -288,7 +293,7 @@ class SessionWriter:
             raise disk_error(exc, self.folder, kept=False) from None
         try:
             check_session_folder(self.folder, overwrite)
-            if overwrite and (self.folder / "session.json").is_file():
+            if overwrite and (self.folder / SESSION_FILE).is_file():
                 remove_session(self.folder)
             self.meta = {"format": SESSION_FORMAT, "started_at": datetime.now().astimezone().isoformat(
                 timespec="seconds"), **meta, "status": "running", "ended_at": None}
