@@ -115,10 +115,10 @@ def _params(base: PipelineParams, detector_params: dict) -> PipelineParams:
 def process_video(path: str | Path, mirrored: bool = False, model: str | Path | None = None,
                   **detector_params) -> Result:
     """Analyse one video file: the `twitchcam analyze` pipeline, results in memory."""
-    from twitchcam.store.recorder import run_session
+    from twitchcam.video.analyze import run_file
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
-    from twitchcam.video.pipeline import Pipeline, session_meta
+    from twitchcam.video.pipeline import session_meta
     from twitchcam.video.source import FileSource
 
     params = _params(PipelineParams(), detector_params)
@@ -126,9 +126,7 @@ def process_video(path: str | Path, mirrored: bool = False, model: str | Path | 
     meta = session_meta(Path(path).name, "analyze", source.fps, mirrored, params)
     writer = _MemoryWriter(meta)
     with Landmarker(ensure_model(model)) as landmarker:
-        pipeline = Pipeline(landmarker, source.fps, params, mirrored)
-        run_session(pipeline.results(source.frames()), pipeline.chain, writer, meta,
-                    end_status=lambda: "truncated" if source.truncated else "complete")
+        run_file(source, landmarker, lambda: writer, meta, params, mirrored)
     return writer.result()
 
 

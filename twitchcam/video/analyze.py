@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from twitchcam.errors import Interrupted
 from twitchcam.video.landmarks import Landmarker
@@ -25,30 +26,45 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     source = FileSource(video)
     meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
     meta["source_id"] = source_identity(video)
+    made = []
+
+    def make_writer() -> SessionWriter:
+        # The folder appears only once everything is loaded: a Ctrl-C during start-up
+        # leaves no half-made session behind, and from then on run_session finalises it.
+        made.append(SessionWriter(folder, meta, overwrite=overwrite))
+        return made[-1]
+
     with Landmarker(model) as landmarker:
-        pipeline = Pipeline(landmarker, source.fps, params, mirrored)
-        # The folder appears only now, with everything loaded: a Ctrl-C during start-up leaves
-        # no half-made session behind, and from here on run_session finalises it.
-        writer = SessionWriter(folder, meta, overwrite=overwrite)
         progress = Progress(video.name, source.expected_frames) if show_progress else None
-        lost = [0]  # undecodable frames skipped before the frame being processed
-
-        def frames(ahead):  # in this thread, as the landmarker takes each frame
-            for frame in ahead:
-                lost[0] = frame.skipped_before
-                yield frame
-
         try:
-            # Decoding and colour conversion run a frame or two ahead in a thread, while the
-            # landmarker works on the current frame.
-            with Prefetched(source.frames(), depth=PREFETCH_DEPTH, prepare=pipeline.prepare) as ahead:
-                summary, _ = run_session(pipeline.results(frames(ahead)), pipeline.chain, writer, meta,
-                                         on_result=(lambda r: progress.update(r.index + 1)) if progress else None,
-                                         dropped=lambda: lost[0],
-                                         end_status=lambda: "truncated" if source.truncated else "complete")
+            return run_file(source, landmarker, make_writer, meta, params, mirrored,
+                            on_result=(lambda r: progress.update(r.index + 1)) if progress else None)
         except KeyboardInterrupt:
+            if not made:
+                raise
             raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
         finally:
             if progress:
                 progress.done()
+
+
+def run_file(source: FileSource, landmarker: Landmarker, make_writer: Callable[[], object], meta: dict,
+             params: PipelineParams, mirrored: bool, on_result: Callable | None = None) -> dict:
+    """A file's frames through the pipeline into the writer `make_writer()` makes once the
+    pipeline is ready (`analyze_file`, and the Python API's in-memory writer); the summary."""
+    pipeline = Pipeline(landmarker, source.fps, params, mirrored)
+    writer = make_writer()
+    lost = [0]  # undecodable frames skipped before the frame being processed
+
+    def frames(ahead):  # in this thread, as the landmarker takes each frame
+        for frame in ahead:
+            lost[0] = frame.skipped_before
+            yield frame
+
+    # Decoding and colour conversion run a frame or two ahead in a thread, while the
+    # landmarker works on the current frame.
+    with Prefetched(source.frames(), depth=PREFETCH_DEPTH, prepare=pipeline.prepare) as ahead:
+        summary, _ = run_session(pipeline.results(frames(ahead)), pipeline.chain, writer, meta,
+                                 on_result=on_result, dropped=lambda: lost[0],
+                                 end_status=lambda: "truncated" if source.truncated else "complete")
     return summary
