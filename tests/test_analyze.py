@@ -84,6 +84,47 @@ def test_detect_reproduces_analyze_exactly_on_every_real_video(name, session, in
     assert {k: redone.get(k) for k in same} == {k: summary[k] for k in same}
 
 
+def test_analysis_in_three_threads_equals_the_plain_loop(injected, model):
+    """run_file (decoding, landmarks, and the rest each in a thread of its own) gives exactly
+    the plain one-thread loop's frames and events, as live monitoring runs it."""
+    from twitchcam.core.stream import PipelineParams
+    from twitchcam.video.analyze import run_file
+    from twitchcam.video.landmarks import Landmarker
+    from twitchcam.video.pipeline import Pipeline
+    from twitchcam.video.source import FileSource
+
+    video = injected
+
+    class Rows:
+        def __init__(self):
+            self.rows, self.got = [], []
+
+        def frame(self, index, t_s, valid, reason, pose, raw, filt, closure, dropped=0):
+            self.rows.append((index, t_s, valid, reason, *raw, *filt))
+
+        def events(self, events):
+            self.got.extend(e.key() for e in events)
+
+        def close(self, status, summary, **extra):
+            pass
+
+    source = FileSource(video)
+    with Landmarker(model) as lm:
+        pipeline = Pipeline(lm, source.fps)
+        plain = [pipeline.process(f) for f in source.frames()]
+        plain_events = [e.key() for r in plain for e in r.events] + [e.key() for e in pipeline.chain.finish(
+            plain[-1].t_s + 1.0 / source.fps)]
+    threaded = Rows()
+    with Landmarker(model) as lm:
+        run_file(FileSource(video), lm, lambda: threaded, {}, PipelineParams(), False)
+    assert len(threaded.rows) == len(plain) > 300
+    assert len(plain_events) >= 3
+    assert [r[:4] for r in threaded.rows] == [(r.index, r.t_s, r.valid, r.reason) for r in plain]
+    assert np.array_equal(np.array([r[4:] for r in threaded.rows], dtype=float),
+                          np.array([[*r.raw, *r.filt] for r in plain], dtype=float), equal_nan=True)
+    assert threaded.got == plain_events
+
+
 def test_detect_with_changed_parameters_changes_the_result(session, tmp_path):
     import dataclasses
     folder, summary = session

@@ -158,3 +158,43 @@ def test_two_faces_on_every_frame_unless_one_face_tracking_is_asked_for(monkeypa
     monkeypatch.setenv(ONE_FACE_ENV, "1")
     assert set(Landmarker(tmp_path / "model.task")._options) == {"all", "steady"}
     assert set(Landmarker(tmp_path / "model.task", steady_faces=2)._options) == {"all"}
+
+
+def test_results_read_straight_from_mediapipe_equal_its_public_method(videos, model):
+    """The Landmarker reads MediaPipe's C result with numpy instead of building a Python object
+    per landmark (_ResultReader); on real frames, with two faces in some of them, both readings
+    give the same faces, landmark for landmark and blendshape for blendshape."""
+    import cv2
+
+    from twitchcam.video.landmarks import Landmarker, _ResultReader
+
+    assert _ResultReader().usable, "the locked MediaPipe no longer has the result layout read here"
+    patient = cv2.VideoCapture(str(videos["WolfgangLanger_Pexels.mp4"]))
+    other = cv2.VideoCapture(str(videos["WolfgangLanger_Pexels.mp4"]))
+    frames = []
+    for k in range(90):
+        ok1, a = patient.read()
+        ok2, b = other.read()
+        assert ok1 and ok2
+        if k >= 20:
+            a = a.copy()
+            a[:, 400:640] = b[:, 320:560]
+        frames.append(cv2.cvtColor(a, cv2.COLOR_BGR2RGB))
+
+    def faces(public: bool):
+        with Landmarker(model, public_api=public) as lm:
+            return [face for k, rgb in enumerate(frames)
+                    for face in lm._faces("all", _image(rgb), 33 * k, 0, rgb)]  # every face found
+
+    fast, public = faces(False), faces(True)
+    assert len(fast) == len(public) > len(frames)  # some frames had two faces
+    for a, b in zip(fast, public):
+        assert np.array_equal(a.points, b.points)
+        assert a.blendshapes == b.blendshapes and len(a.blendshapes) == 52
+        assert a.blendshapes["eyeBlinkLeft"] >= 0.0
+
+
+def _image(rgb):
+    import mediapipe as mp
+
+    return mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)

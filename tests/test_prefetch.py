@@ -175,27 +175,3 @@ def test_prefetched_frames_are_the_plain_decoders_frames(videos):
     assert [f.t_s for f in threaded] == [t for _, t, _ in plain]
     assert all(np.array_equal(f.bgr, bgr) for f, (_, _, bgr) in zip(threaded, plain))
     assert all(np.array_equal(f.rgb, cv2.cvtColor(cv2.flip(f.bgr, 1), cv2.COLOR_BGR2RGB)) for f in threaded)
-
-
-@pytest.mark.slow
-def test_analysis_with_the_prefetch_thread_equals_the_plain_loop(videos, model):
-    """The whole per-frame pipeline fed by the thread gives exactly the plain loop's results."""
-    from twitchcam.video.landmarks import Landmarker
-    from twitchcam.video.pipeline import Pipeline
-    from twitchcam.video.source import FileSource
-
-    video = videos["single_face.mp4"]
-
-    def run(threaded: bool):
-        source = FileSource(video)
-        with Landmarker(model) as lm:
-            pipeline = Pipeline(lm, source.fps)
-            if not threaded:
-                return [pipeline.process(f) for f in source.frames()]
-            with Prefetched(source.frames(), prepare=pipeline.prepare) as frames:
-                return list(pipeline.results(frames))
-
-    plain, threaded = run(False), run(True)
-    assert [(r.index, r.t_s, r.valid) for r in plain] == [(r.index, r.t_s, r.valid) for r in threaded]
-    assert np.array_equal(np.array([r.raw for r in plain]), np.array([r.raw for r in threaded]), equal_nan=True)
-    assert [e.key() for r in plain for e in r.events] == [e.key() for r in threaded for e in r.events]

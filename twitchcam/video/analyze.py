@@ -56,15 +56,18 @@ def run_file(source: FileSource, landmarker: Landmarker, make_writer: Callable[[
     writer = make_writer()
     lost = [0]  # undecodable frames skipped before the frame being processed
 
-    def frames(ahead):  # in this thread, as the landmarker takes each frame
-        for frame in ahead:
+    def results(located):
+        for frame in located:
             lost[0] = frame.skipped_before
-            yield frame
+            yield pipeline.measure(frame)
 
-    # Decoding and colour conversion run a frame or two ahead in a thread, while the
-    # landmarker works on the current frame.
-    with Prefetched(source.frames(), depth=PREFETCH_DEPTH, prepare=pipeline.prepare) as ahead:
-        summary, _ = run_session(pipeline.results(frames(ahead)), pipeline.chain, writer, meta,
+    # Three stages at once: a thread decodes and converts colour, a second runs the landmarker
+    # a frame or two behind it, and this thread measures, filters, detects and writes.  FFmpeg,
+    # OpenCV and MediaPipe's inference release the GIL, so the landmarker, the slowest stage,
+    # never waits for the others (benchmarks/speed.py: analyze as fast as the bare loop).
+    with Prefetched(source.frames(), depth=PREFETCH_DEPTH, prepare=pipeline.prepare) as decoded, \
+            Prefetched(decoded, depth=PREFETCH_DEPTH, prepare=pipeline.locate, name="twitchcam-landmarks") as located:
+        summary, _ = run_session(results(located), pipeline.chain, writer, meta,
                                  on_result=on_result, dropped=lambda: lost[0],
                                  end_status=lambda: "truncated" if source.truncated else "complete")
     return summary

@@ -29,21 +29,31 @@ def prepare_frame(frame: Frame, mirrored: bool) -> Frame:
     return frame
 
 
-def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
-                      rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
-    """The first stages: landmarks of the unmirrored face, each eye's appearance, and the
-    frame's features.  `rgb` is `analysis_image(bgr, mirrored)` when a producer thread has
-    already made it."""
-    rgb = analysis_image(bgr, mirrored) if rgb is None else rgb
-    face = landmarker.detect(rgb, t_s)
+def face_features(face, rgb: np.ndarray) -> tuple[FrameFeatures, np.ndarray | None]:
+    """Each eye's appearance and the frame's features, from the patient's `face` (a landmarks.Face,
+    or None) in the analysis image `rgb`."""
     if face is None:
         return NO_FEATURES, None
     edge = {side: eye_edge(rgb, face.points, side) for side in SIDES}
     return frame_features(face.points, face.blendshapes, edge), face.points
 
 
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
+                      rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
+    """The first stages: landmarks of the unmirrored face, each eye's appearance, and the
+    frame's features.  `rgb` is `analysis_image(bgr, mirrored)` when a producer thread has
+    already made it."""
+    rgb = analysis_image(bgr, mirrored) if rgb is None else rgb
+    return face_features(landmarker.detect(rgb, t_s), rgb)
+
+
 class Pipeline:
-    """Per-frame processing with all state (landmarker tracking, filters, detector)."""
+    """Per-frame processing with all state (landmarker tracking, filters, detector).
+
+    `process` = `measure(locate(frame))`: the two halves are separate so that file analysis
+    can run `locate` (MediaPipe) one frame ahead in a thread of its own (see video/analyze.py);
+    the frames go through both in order either way, so the results are the same.
+    """
 
     def __init__(self, landmarker, fps: float, params: PipelineParams = PipelineParams(), mirrored: bool = False):
         self.landmarker = landmarker
@@ -55,9 +65,20 @@ class Pipeline:
     def prepare(self, frame: Frame) -> Frame:
         return prepare_frame(frame, self.mirrored)
 
-    def process(self, frame: Frame) -> FrameResult:
-        ff, points = landmark_features(self.landmarker, frame.bgr, frame.t_s, self.mirrored, frame.rgb)
+    def locate(self, frame: Frame) -> Frame:
+        """The patient's face in the frame (`frame.face`), from the landmarker."""
+        if frame.rgb is None:
+            self.prepare(frame)
+        frame.face = self.landmarker.detect(frame.rgb, frame.t_s)
+        return frame
+
+    def measure(self, frame: Frame) -> FrameResult:
+        """A located frame's features through the signal chain."""
+        ff, points = face_features(frame.face, frame.rgb)
         return self.chain.process(frame.index, frame.t_s, ff, points)
+
+    def process(self, frame: Frame) -> FrameResult:
+        return self.measure(self.locate(frame))
 
     def results(self, frames):
         """The results of `frames`, one by one (what run_session consumes)."""

@@ -45,6 +45,7 @@ class Frame:
     bgr: np.ndarray
     skipped_before: int = 0  # undecodable frames skipped just before this one
     rgb: np.ndarray | None = None  # the analysis image, when a producer thread made it (Pipeline.prepare)
+    face: object | None = None  # the patient's landmarks.Face, once Pipeline.locate has looked
 
 
 def image_kind(path: Path) -> str | None:
