@@ -69,6 +69,27 @@ def test_a_spasm_that_starts_just_before_a_blink_is_found_with_the_blink():
     assert s.recall >= 0.9 and s.side_errors == 0, s
 
 
+def test_a_blink_after_which_the_lids_settle_lower_is_a_blink_and_a_lid_that_led_it_a_spasm():
+    """After some blinks both lids stay a little lower for a while (a glance down): the
+    two-sided closure stays above its 'off' level for longer than a blink lasts, but above half
+    its peak it lasted only as long as a blink.  It counts as a blink, and is judged like one:
+    a lid that closed 100 ms before the other is a spasm overlapping it."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(60, 30.0, 6, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    for onset, lead in ((20.0, None), (40.0, 0)):
+        for s in (0, 1):
+            start = onset - (0.1 if s == lead else 0.0)
+            level = np.maximum(_pulse(t, start, 0.1 + onset - start), 0.3 * ((t > onset + 0.1) & (t < onset + 0.9)))
+            for i in np.flatnonzero(level):
+                sim.close(np.arange(t.size) == i, s, float(level[i]))
+    events = batch(sim).events
+    assert [round(e.onset_s) for e in events if e.side == "both"] == [20, 40]
+    assert [(e.side, round(e.onset_s, 1), e.twitches) for e in spasms(events)] == [("left", 39.9, 1)]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
+
+
 def test_a_lid_the_mesh_barely_follows_is_found_by_its_appearance():
     """A real one-sided lid can move MediaPipe's mesh only a little (the eye's own gap -21 %,
     the other's -13 %, eyeBlink +0.06): the eye patch still sees it."""

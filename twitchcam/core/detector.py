@@ -34,6 +34,8 @@ the Python API), so the same inputs always give the same events.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from array import array
 from bisect import insort
@@ -282,7 +284,7 @@ class StreamingDetector:
         self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
-        keep = round((params.blink_max_s + params.blink_judge_s + 0.5) * fps)
+        keep = round((2 * params.blink_max_s + params.blink_judge_s + 0.5) * fps)
         self._recent_c: deque[tuple[float, float, float]] = deque(maxlen=max(8, keep))  # (t, closure l, r)
         self._group: list[list[Run]] = [[], []]
         self._reported_at = [math.nan, math.nan]
@@ -444,9 +446,25 @@ class StreamingDetector:
     def _on_blink_run(self, run: Run, events: list[Event]) -> None:
         if is_bilateral(run, self.p):
             self._bilaterals.append(run)
-            if is_blink(run, self.p):
-                events.append(blink_event(run, run.offset_s + self.lag))
-                self._judge.append(run)
+            blink = run if is_blink(run, self.p) else self._blink_within(run)
+            if blink is not None:
+                events.append(blink_event(blink, run.offset_s + self.lag))
+                self._judge.append(blink)
+
+    def _blink_within(self, run: Run) -> Run | None:
+        """A two-sided run too long for a blink whose lids were above half their peak only
+        as briefly as in a blink: a blink after which the lids settled a little lower than
+        before (looking down a little, a tired eye), so the run's 'off' level came late.  The
+        blink is the run up to where the last lid fell below half its peak."""
+        p = self.p
+        if run.duration_s > 2 * p.blink_max_s:  # longer than _recent_c is sure to hold
+            return None
+        near = [x for x in self._recent_c if x[0] >= run.onset_s - p.onset_back_s]
+        if len(near) < 3:
+            return None
+        _, off_l, _, off_r = blink_asymmetry([x[0] for x in near], [x[1] for x in near], [x[2] for x in near], run)
+        blink = dataclasses.replace(run, offset_s=max(off_l, off_r))
+        return blink if is_blink(blink, p) else None  # False for NaN
 
     def _judge_blinks(self, t: float, final: bool) -> None:
         """A blink with one lid closing first or reopening last is a spasm on that side that

@@ -110,18 +110,28 @@ def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, det
     """A clonic train or tonic hold from the twitches merged into it.
 
     Tonic means one sustained closure of >= tonic_s (the Jankovic 1-s boundary), not a
-    long train of brief twitches, which stays clonic.
+    long train of brief twitches, which stays clonic.  Twitches that overlap in time (a lid
+    seen leading a blink and judged again in it) are one twitch.
     """
     return Event(
         onset_s=min(t.onset_s for t in twitches),
         offset_s=max(t.offset_s for t in twitches),
         side=side,
         kind="tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic",
-        twitches=len(twitches),
+        twitches=_distinct(twitches),
         peak_closure=min(1.0, max(0.0, max(t.peak for t in twitches))),
         region="eye+mouth" if mouth else "eye",
         detected_at_s=detected_at_s,
     )
+
+
+def _distinct(runs: list[Run]) -> int:
+    """How many of `runs` do not overlap an earlier one."""
+    count, end = 0, -math.inf
+    for run in sorted(runs, key=lambda r: r.onset_s):
+        count += run.onset_s >= end
+        end = max(end, run.offset_s)
+    return count
 
 
 def blink_event(run: Run, detected_at_s: float) -> Event:
