@@ -12,7 +12,8 @@ How it decides, per side s (o = the other side):
    open enough to compare (see `lateral`).  bilateral = min(closure_l, closure_r),
    measured above its lowest level of the last blink_floor_s, is large only when both
    close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
-   eye's landmarks partly along with a closing one) and for <= blink_max_s.
+   eye's landmarks partly along with a closing one) and for <= blink_max_s (above half its
+   peak, if the lids settle a little lower after it).
 3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
    (half the 'on' level) that reaches 'on' somewhere.  'on' is the larger of a floor and
    noise_k robust SDs of that eye's frame-to-frame jitter.  A one-sided run survives a
@@ -35,7 +36,6 @@ the Python API), so the same inputs always give the same events.
 from __future__ import annotations
 
 import dataclasses
-
 import math
 from array import array
 from bisect import insort
