@@ -112,6 +112,38 @@ def test_a_lopsided_look_the_mesh_does_not_share_is_no_spasm():
     assert spasms(batch(sim).events) == []
 
 
+def test_an_eye_patch_changed_by_a_head_turn_needs_the_mesh_to_agree():
+    """Turning the head changes what the camera sees of each eye: one patch can read 30 % more
+    closed while the mesh, in a head-fixed frame, barely moves.  With the head still, that much
+    mesh support makes a spasm; while it turns 10 degrees it does not, and a real closure that
+    the mesh follows is found whether the head turns or not."""
+    from twitchcam.core.features import POSE_COLUMNS
+
+    sim = simulate(80, 30.0, 7, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    pose = sim.pose()
+    yaw = pose[:, POSE_COLUMNS.index("yaw")]
+    for start in (20.0, 40.0, 60.0):
+        span = (t >= start) & (t < start + 0.8)
+        if start != 40.0:
+            yaw[span] = np.interp(t[span], [start, start + 0.3], [0.0, -10.0])  # a turn ...
+            yaw[t >= start + 0.3] = -10.0 if start == 20.0 else 0.0
+        if start == 60.0:
+            sim.close(span, 1, 0.6)  # a real one-sided closure during a turn
+        else:
+            sim.edge[span, 1] *= 0.55  # ... or only the patch's look changes,
+            sim.blink[span, 1] += 0.08  # with a little of the blendshape
+    yaw[t >= 60.8] = 0.0
+    found = detect_features(t, pose, sim.features(), sim.fps, PipelineParams()).events
+    assert [(e.side, round(e.onset_s)) for e in spasms(found)] == [("right", 40), ("right", 60)]
+    chain = SignalChain(sim.fps, PipelineParams())
+    raw, streamed = sim.features(), []
+    for i in range(t.size):
+        streamed += chain.process(i, float(t[i]), FrameFeatures(True, tuple(pose[i]), raw[i])).events
+    streamed += chain.finish(float(t[-1] + 1 / sim.fps))
+    assert [e.key() for e in streamed] == [e.key() for e in found]
+
+
 def test_eyes_both_nearly_shut_are_not_compared():
     """Crying or looking down: both lids almost shut, one patch reads a little more open."""
     sim = simulate(60, 30.0, 5, spasms_per_min=0, blinks_per_min=0, dropouts=0)

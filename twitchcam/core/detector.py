@@ -1,7 +1,7 @@
 """Lateralized spasm detector: the performance-critical loop.
 
-Input per frame: a timestamp, a validity flag and the FILTERED per-side features
-eye_open and mouth (no video, no I/O).  Output: events.
+Input per frame: a timestamp, a validity flag, the FILTERED per-side eye and mouth
+features, and the head's yaw (no video, no I/O).  Output: events.
 
 How it decides, per side s (o = the other side):
 1. Normalise to the person.  closure_s = 1 - eye_open_s / B_s, where B_s is a high
@@ -14,6 +14,9 @@ How it decides, per side s (o = the other side):
    close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
    eye's landmarks partly along with a closing one) and for <= blink_max_s (above half its
    peak, if the lids settle a little lower after it).
+   A one-sided run counts only if MediaPipe's mesh finds that eye more closed too
+   (mesh_support), and more so while the head turns (turn_support): a turn changes what the
+   camera sees of each eye, while the mesh is measured in a head-fixed frame.
 3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
    (half the 'on' level) that reaches 'on' somewhere.  'on' is the larger of a floor and
    noise_k robust SDs of that eye's frame-to-frame jitter.  A one-sided run survives a
@@ -63,6 +66,9 @@ class DetectorParams:
     lateral_blendshape: float = 0.5  # with a closing one) half
     mesh_support: float = 0.05  # a one-sided run counts only if the mesh (geometry or blendshape)
     #   finds that eye at least this much more closed than the other too, on average over the run
+    turn_deg: float = 6.0  # a head turning this much (yaw range over the run and turn_before_s
+    turn_before_s: float = 0.3  # before it) changes what the camera sees of each eye, so ...
+    turn_support: float = 0.125  # ... the mesh (head-fixed, blind to the turn) must support it this much
     spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
     other_open_min: float = 0.5  # laterality is judged only while the other eye is this open ...
     other_closed_max: float = 0.5  # ... and no source finds it more closed than this
@@ -283,6 +289,8 @@ class StreamingDetector:
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
         self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
+        self._turn = [[math.inf, -math.inf], [math.inf, -math.inf]]  # per side: yaw range around the open run
+        self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         keep = round((2 * params.blink_max_s + params.blink_judge_s + 0.5) * fps)
         self._recent_c: deque[tuple[float, float, float]] = deque(maxlen=max(8, keep))  # (t, closure l, r)
@@ -351,9 +359,11 @@ class StreamingDetector:
             shut[s] = most
         return (closure[0], closure[1]), (opening[0], opening[1]), (mesh[0], mesh[1]), (shut[0], shut[1])
 
-    def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float]) -> list[Event]:
+    def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float],
+               yaw: float = math.nan) -> list[Event]:
         """One frame: `eyes` per side (left, right) is (geometry lid gap, appearance edge share,
-        blendshape eyeBlink), filtered; `mouth` the two corners' elevation."""
+        blendshape eyeBlink), filtered; `mouth` the two corners' elevation; `yaw` the head's yaw
+        in degrees on the frame the filtered values stand for (NaN: not known)."""
         p = self.p
         t = t_stream - self.lag
         self.started = []
@@ -398,8 +408,10 @@ class StreamingDetector:
                     if self._lateral[s].open and lat >= on:
                         self._add_support(s, was_open, m[s], m[o])
                 self._track_rise(s, t, lat, was_open)
+                self._track_turn(s, yaw, was_open)
                 if run is not None:
                     self._on_lateral_run(s, run)
+            self._recent_yaw.append(yaw)
         else:
             self.closure = (math.nan, math.nan)
             self._recent_c.append((t, math.nan, math.nan))
@@ -525,6 +537,17 @@ class StreamingDetector:
             self._rise[s].append((t, lat))
         self._recent[s].append((t, lat))
 
+    def _track_turn(self, s: int, yaw: float, was_open: bool) -> None:
+        """The head's yaw range from turn_before_s before side s's open run to now."""
+        if not self._lateral[s].open:
+            return
+        if not was_open:
+            before = [y for y in self._recent_yaw if y == y]
+            self._turn[s] = [min(before, default=math.inf), max(before, default=-math.inf)]
+        if yaw == yaw:
+            lo, hi = self._turn[s]
+            self._turn[s] = [min(lo, yaw), max(hi, yaw)]
+
     def _add_support(self, s: int, was_open: bool, mine, other) -> None:
         """How much more closed the mesh finds side s than the other, over the run's 'on' frames."""
         if not was_open:
@@ -537,7 +560,10 @@ class StreamingDetector:
     def _on_lateral_run(self, s: int, run: Run) -> None:
         total, n = self._support[s]
         self._support[s] = [0.0, 0]
-        if n and total / n < self.p.mesh_support:  # no mesh reading at all is no veto
+        lo, hi = self._turn[s]
+        self._turn[s] = [math.inf, -math.inf]
+        needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
+        if n and total / n < needed:  # no mesh reading at all is no veto
             return
         if run.accepted and run.duration_s >= self.p.min_event_s:
             pts = self._rise[s]

@@ -129,7 +129,7 @@ def _distinct(runs: list[Run]) -> int:
     """How many of `runs` do not overlap an earlier one."""
     count, end = 0, -math.inf
     for run in sorted(runs, key=lambda r: r.onset_s):
-        count += run.onset_s >= end
+        count += 1 if run.onset_s >= end else 0
         end = max(end, run.offset_s)
     return count
 

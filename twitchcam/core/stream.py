@@ -6,6 +6,8 @@ the feeder, it is this one chain of state, so the same features give the same ev
 """
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,9 +15,11 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector import DetectorParams, StreamingDetector
 from twitchcam.core.events import Event
-from twitchcam.core.features import EYE_FEATURES, FEATURE_COLUMNS, FrameFeatures
+from twitchcam.core.features import EYE_FEATURES, FEATURE_COLUMNS, POSE_COLUMNS, FrameFeatures
 from twitchcam.core.filters import FilterParams, SplitFilter
 from twitchcam.core.validity import ValidityGate, ValidityParams
+
+YAW = POSE_COLUMNS.index("yaw")
 
 # The detector's inputs: per side, the eye's three sources, and the mouth corner.
 EYE_SOURCES = ("eye_open", "edge", "blink")
@@ -76,12 +80,20 @@ class SignalChain:
         self.gate = ValidityGate(fps, params.validity)
         self.filter = SplitFilter(fps, [(EYE_COLUMNS, params.eye_filters), (FACE_COLUMNS, params.filters)])
         self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delays[0])
+        # The head's yaw, delayed like the filtered eye signals, so that each frame's yaw is
+        # that of the frame its filtered values stand for.
+        self._yaws: deque[float] = deque(maxlen=round(self.filter.delays[0] * fps) + 1)
+
+    def _yaw(self, yaw: float) -> float:
+        self._yaws.append(yaw)
+        return self._yaws[0] if len(self._yaws) == self._yaws.maxlen else math.nan
 
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
         valid, reason = self.gate.judge(ff.found, ff.pose)
         filt = self.filter.process(ff.values[None, :], np.array([valid]))[0]
         eye, mouth = detector_inputs(filt)
-        events = self.detector.update(t_s, valid, (tuple(eye[0]), tuple(eye[1])), (mouth[0], mouth[1]))
+        events = self.detector.update(t_s, valid, (tuple(eye[0]), tuple(eye[1])), (mouth[0], mouth[1]),
+                                      self._yaw(float(ff.pose[YAW])))
         return FrameResult(index, t_s, valid, reason, ff.pose, ff.values, filt, self.detector.closure,
                            self.detector.calibrating, events, list(self.detector.started), points)
 
@@ -105,8 +117,9 @@ class SignalChain:
         calibrating = np.zeros(t.size, dtype=bool)
         eye_l, eye_r = (list(map(tuple, eye[:, k].tolist())) for k in (0, 1))
         mouth_l, mouth_r = mouth[:, 0].tolist(), mouth[:, 1].tolist()
+        yaws = pose[:, YAW].tolist()
         for k, (tk, ok) in enumerate(zip(t.tolist(), valid.tolist())):
-            events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]))
+            events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]), self._yaw(yaws[k]))
             closure[k] = det.closure
             calibrating[k] = det.calibrating
         if t_end is None:

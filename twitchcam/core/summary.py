@@ -129,7 +129,7 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
             "per_min": _rate(len(mine), valid_s),
             "clonic": sum(e.kind == "clonic" for e in mine),
             "tonic": sum(e.kind == "tonic" for e in mine),
-            "twitches": sum(e.twitches for e in mine),
+            "twitches": int(sum(e.twitches for e in mine)),
             "mean_duration_s": round(float(np.mean(durations)), 4) if mine else None,
             "max_duration_s": round(float(np.max(durations)), 4) if mine else None,
             "closed_fraction": round(totals.closed_ns[k] / totals.valid_ns, 4) if valid_s > 0 else None,
