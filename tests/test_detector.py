@@ -90,6 +90,25 @@ def test_a_blink_after_which_the_lids_settle_lower_is_a_blink_and_a_lid_that_led
     assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
 
 
+def test_the_eye_that_led_a_blink_is_no_spasm_when_the_other_one_holds_after_it():
+    """A natural blink in which the right lid leads by a frame, while the left one goes on
+    closed for 300 ms after it (a spasm trailing the blink): the right eye's one-sided lead
+    cannot be compared while the left is shut, and ends when the right eye reopens, inside
+    the blink, not when the left one does.  Only the left is a spasm."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(60, 30.0, 8, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    for onset in (20.0, 40.0):
+        for s, start, hold in ((1, onset - 0.04, 0.12), (0, onset, 0.4)):
+            level = _pulse(t, start, hold)
+            for i in np.flatnonzero(level):
+                sim.close(np.arange(t.size) == i, s, float(level[i]))
+    events = batch(sim).events
+    assert [(e.side, round(e.onset_s)) for e in spasms(events)] == [("left", 20), ("left", 40)]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
+
+
 def test_a_lid_the_mesh_barely_follows_is_found_by_its_appearance():
     """A real one-sided lid can move MediaPipe's mesh only a little (the eye's own gap -21 %,
     the other's -13 %, eyeBlink +0.06): the eye patch still sees it."""

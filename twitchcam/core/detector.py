@@ -289,6 +289,7 @@ class StreamingDetector:
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
         self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
+        self._reopened_at = [math.nan, math.nan]  # per side: when its eye reopened while it could not be compared
         self._turn = [[math.inf, -math.inf], [math.inf, -math.inf]]  # per side: yaw range around the open run
         self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
@@ -402,6 +403,7 @@ class StreamingDetector:
                 was_open = self._lateral[s].open
                 if not ok and was_open:
                     run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
+                    self._track_reopening(s, t, c[s])
                 else:
                     on = stats[s].on * p.mouth_boost if pulled else stats[s].on
                     run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
@@ -537,6 +539,14 @@ class StreamingDetector:
             self._rise[s].append((t, lat))
         self._recent[s].append((t, lat))
 
+    def _track_reopening(self, s: int, t: float, closure: float) -> None:
+        """While side s's open run is held (the other eye shut too), note when s's own eye
+        reopened (its closure below off_ratio of the run's peak), or forget it if it shuts again."""
+        if closure >= self.p.off_ratio * self._lateral[s].peak:
+            self._reopened_at[s] = math.nan
+        elif self._reopened_at[s] != self._reopened_at[s]:
+            self._reopened_at[s] = t
+
     def _track_turn(self, s: int, yaw: float, was_open: bool) -> None:
         """The head's yaw range from turn_before_s before side s's open run to now."""
         if not self._lateral[s].open:
@@ -560,6 +570,9 @@ class StreamingDetector:
     def _on_lateral_run(self, s: int, run: Run) -> None:
         total, n = self._support[s]
         self._support[s] = [0.0, 0]
+        reopened, self._reopened_at[s] = self._reopened_at[s], math.nan
+        if reopened < run.offset_s:  # it ended when its eye reopened, not when it could be compared again
+            run = dataclasses.replace(run, offset_s=reopened)
         lo, hi = self._turn[s]
         self._turn[s] = [math.inf, -math.inf]
         needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
@@ -623,7 +636,8 @@ class StreamingDetector:
         if not (self._bilaterals or self._mouth_runs[0] or self._mouth_runs[1]):
             return
         oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _, _ in side])
-        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _, _ in side])
+        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _, _ in side]
+                        + [lat.onset for lat in self._lateral if lat.open])  # open runs will be judged too
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         if self._bilaterals and self._bilaterals[0].offset_s < horizon:
             self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
