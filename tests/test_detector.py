@@ -109,6 +109,30 @@ def test_the_eye_that_led_a_blink_is_no_spasm_when_the_other_one_holds_after_it(
     assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
 
 
+def test_a_blink_in_the_middle_of_a_clonic_train_does_not_split_it():
+    """Laterality cannot be judged while both eyes are shut: the time a blink takes does not
+    count in the gap between two twitches of one train."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(60, 30.0, 9, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+
+    def close(side: int, start: float, hold: float) -> None:
+        level = _pulse(t, start, hold)
+        for i in np.flatnonzero(level):
+            sim.close(np.arange(t.size) == i, side, float(level[i]))
+
+    for start in (20.0, 20.3, 21.0, 40.0, 40.3):
+        close(0, start, 0.05)  # left twitches: 20.0-21.1 with a blink between, and 40.0-40.4
+    for side in (0, 1):
+        close(side, 20.55, 0.2)  # a natural blink, 0.3 s long, in the train's 0.5-s gap
+    events = batch(sim).events
+    assert [round(e.onset_s, 1) for e in events if e.side == "both"] == [20.6]
+    assert [(e.side, round(e.onset_s, 1), round(e.offset_s, 1), e.twitches) for e in spasms(events)] == \
+        [("left", 20.0, 21.2, 3), ("left", 40.0, 40.5, 2)]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
+
+
 def test_a_lid_the_mesh_barely_follows_is_found_by_its_appearance():
     """A real one-sided lid can move MediaPipe's mesh only a little (the eye's own gap -21 %,
     the other's -13 %, eyeBlink +0.06): the eye patch still sees it."""

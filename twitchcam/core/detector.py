@@ -29,8 +29,8 @@ How it decides, per side s (o = the other side):
    corner that moves later in a long hold (talking through it) proves nothing.  The mouth
    alone never makes an event.
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
-   uneven edge; twitches closer than merge_gap_s form one clonic train; a sustained
-   closure of >= tonic_s makes it tonic.
+   uneven edge; twitches closer than merge_gap_s (not counting time both eyes were shut)
+   form one clonic train; a sustained closure of >= tonic_s makes it tonic.
 
 One implementation: `StreamingDetector.update` takes one frame at a time, whether the
 frame was just decoded (analyze, live) or read back from a session (`twitchcam detect`,
@@ -596,7 +596,7 @@ class StreamingDetector:
                 continue
             run = with_onset(run, onset)
             group = self._group[s]
-            if group and run.onset_s - max(r.offset_s for r in group) >= self.p.merge_gap_s:
+            if group and self._gap(max(r.offset_s for r in group), run.onset_s) >= self.p.merge_gap_s:
                 self._emit(s, events)
             if not self._group[s]:  # a new spasm: report it now, its train may still grow
                 self._reported_at[s] = t_stream
@@ -610,7 +610,8 @@ class StreamingDetector:
         if not group:
             return
         if not final:
-            horizon = max(r.offset_s for r in group) + self.p.merge_gap_s
+            last = max(r.offset_s for r in group)
+            horizon = last + self.p.merge_gap_s + (t - last - self._gap(last, t))
             lat = self._lateral[s]
             # An open run may yet be dated back by up to onset_back_s.
             bil = self._bilateral  # an open two-sided closure may still be judged a spasm's blink
@@ -620,6 +621,16 @@ class StreamingDetector:
                     b.onset_s - self.p.onset_back_s < horizon for b in self._judge):
                 return
         self._emit(s, events)
+
+    def _gap(self, a: float, b: float) -> float:
+        """The time from a to b in which laterality could be judged: two-sided closures (both
+        eyes shut, in a blink or in the twitch's blink) do not count, so a blink in the middle
+        of a clonic train does not split it."""
+        blind = sum(min(b, x.offset_s) - max(a, x.onset_s) for x in self._bilaterals
+                    if x.onset_s < b and x.offset_s > a)
+        if self._bilateral.open and self._bilateral.onset < b:
+            blind += b - max(a, self._bilateral.onset)
+        return b - a - blind
 
     def _emit(self, s: int, events: list[Event]) -> None:
         """The train is complete; detected_at_s is when its first twitch was reported."""
@@ -637,7 +648,8 @@ class StreamingDetector:
             return
         oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _, _ in side])
         oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _, _ in side]
-                        + [lat.onset for lat in self._lateral if lat.open])  # open runs will be judged too
+                        + [lat.onset for lat in self._lateral if lat.open]  # open runs will be judged too
+                        + [max(r.offset_s for r in g) for g in self._group if g])  # a train's gaps too
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         if self._bilaterals and self._bilaterals[0].offset_s < horizon:
             self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
