@@ -316,6 +316,9 @@ class Landmarker:
     instance asks for that many and serves while the patient is tracked steadily and alone
     (see PatientTracker).  Each instance sees strictly increasing timestamps of its own.
 
+    Results are read from MediaPipe's C result directly (`_ResultReader`); `public_api=True`
+    goes through MediaPipe's public method instead (the tests compare the two).
+
     An instance tracking a face carries state from frame to frame; the first time it is used
     in a new window of video time (timing.STATE_WINDOW_S) it is first shown a blank frame,
     which ends its track, so its landmarks depend only on the frames of the current window:
