@@ -82,8 +82,7 @@ def test_a_blink_after_which_the_lids_settle_lower_is_a_blink_and_a_lid_that_led
         for s in (0, 1):
             start = onset - (0.1 if s == lead else 0.0)
             level = np.maximum(_pulse(t, start, 0.1 + onset - start), 0.3 * ((t > onset + 0.1) & (t < onset + 0.9)))
-            for i in np.flatnonzero(level):
-                sim.close(np.arange(t.size) == i, s, float(level[i]))
+            sim.close(level > 0, s, level[level > 0])
     events = batch(sim).events
     assert [round(e.onset_s) for e in events if e.side == "both"] == [20, 40]
     assert [(e.side, round(e.onset_s, 1), e.twitches) for e in spasms(events)] == [("left", 39.9, 1)]
@@ -102,8 +101,7 @@ def test_the_eye_that_led_a_blink_is_no_spasm_when_the_other_one_holds_after_it(
     for onset in (20.0, 40.0):
         for s, start, hold in ((1, onset - 0.04, 0.12), (0, onset, 0.4)):
             level = _pulse(t, start, hold)
-            for i in np.flatnonzero(level):
-                sim.close(np.arange(t.size) == i, s, float(level[i]))
+            sim.close(level > 0, s, level[level > 0])
     events = batch(sim).events
     assert [(e.side, round(e.onset_s)) for e in spasms(events)] == [("left", 20), ("left", 40)]
     assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
@@ -119,8 +117,7 @@ def test_a_blink_in_the_middle_of_a_clonic_train_does_not_split_it():
 
     def close(side: int, start: float, hold: float) -> None:
         level = _pulse(t, start, hold)
-        for i in np.flatnonzero(level):
-            sim.close(np.arange(t.size) == i, side, float(level[i]))
+        sim.close(level > 0, side, level[level > 0])
 
     for start in (20.0, 20.3, 21.0, 40.0, 40.3):
         close(0, start, 0.05)  # left twitches: 20.0-21.1 with a blink between, and 40.0-40.4

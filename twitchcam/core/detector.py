@@ -473,12 +473,21 @@ class StreamingDetector:
         p = self.p
         if run.duration_s > 2 * p.blink_max_s:  # longer than _recent_c is sure to hold
             return None
-        near = [x for x in self._recent_c if x[0] >= run.onset_s - p.onset_back_s]
+        ends = self._reopening_times(run)
+        if ends is None:
+            return None
+        blink = dataclasses.replace(run, offset_s=max(ends[1:]))
+        return blink if is_blink(blink, p) else None  # False for NaN
+
+    def _reopening_times(self, run: Run) -> tuple[float, float, float] | None:
+        """(time of the last recent frame but one, when the left lid, and when the right lid
+        fell back below half its peak closure of the two-sided `run`); None with too few frames."""
+        near = [x for x in self._recent_c if x[0] >= run.onset_s - self.p.onset_back_s]
         if len(near) < 3:
             return None
-        _, off_l, _, off_r = blink_asymmetry([x[0] for x in near], [x[1] for x in near], [x[2] for x in near], run)
-        blink = dataclasses.replace(run, offset_s=max(off_l, off_r))
-        return blink if is_blink(blink, p) else None  # False for NaN
+        times = [x[0] for x in near]
+        _, off_l, _, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], run)
+        return times[-2], off_l, off_r
 
     def _judge_blinks(self, t: float, final: bool) -> None:
         """A blink with one lid closing first or reopening last is a spasm on that side that
@@ -524,12 +533,11 @@ class StreamingDetector:
         """Both lids are back below half their peak closure of this blink, for two frames (a
         one-frame dip is bridged): a trailing lid can no longer trail, so the blink can be
         judged now rather than blink_judge_s after it."""
-        near = [x for x in self._recent_c if x[0] >= blink.onset_s - self.p.onset_back_s]
-        if len(near) < 3:
+        ends = self._reopening_times(blink)
+        if ends is None:
             return False
-        times = [x[0] for x in near]
-        _, off_l, _, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
-        return off_l < times[-2] and off_r < times[-2]  # False for NaN
+        before_last, off_l, off_r = ends
+        return off_l < before_last and off_r < before_last  # False for NaN
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
@@ -596,8 +604,10 @@ class StreamingDetector:
                 continue
             run = with_onset(run, onset)
             group = self._group[s]
-            if group and self._gap(max(r.offset_s for r in group), run.onset_s) >= self.p.merge_gap_s:
-                self._emit(s, events)
+            if group:
+                last = max(r.offset_s for r in group)
+                if run.onset_s - last - self._blind(last, run.onset_s) >= self.p.merge_gap_s:
+                    self._emit(s, events)
             if not self._group[s]:  # a new spasm: report it now, its train may still grow
                 self._reported_at[s] = t_stream
                 self.started.append((SIDES[s], run.onset_s))
@@ -611,7 +621,7 @@ class StreamingDetector:
             return
         if not final:
             last = max(r.offset_s for r in group)
-            horizon = last + self.p.merge_gap_s + (t - last - self._gap(last, t))
+            horizon = last + self.p.merge_gap_s + self._blind(last, t)
             lat = self._lateral[s]
             # An open run may yet be dated back by up to onset_back_s.
             bil = self._bilateral  # an open two-sided closure may still be judged a spasm's blink
@@ -622,15 +632,15 @@ class StreamingDetector:
                 return
         self._emit(s, events)
 
-    def _gap(self, a: float, b: float) -> float:
-        """The time from a to b in which laterality could be judged: two-sided closures (both
-        eyes shut, in a blink or in the twitch's blink) do not count, so a blink in the middle
-        of a clonic train does not split it."""
+    def _blind(self, a: float, b: float) -> float:
+        """How much of the time from a to b both eyes were shut (two-sided closures, ended or
+        still open), when laterality cannot be judged: it does not count in the gap between two
+        twitches of a train, so a blink in the middle of a clonic train does not split it."""
         blind = sum(min(b, x.offset_s) - max(a, x.onset_s) for x in self._bilaterals
                     if x.onset_s < b and x.offset_s > a)
         if self._bilateral.open and self._bilateral.onset < b:
             blind += b - max(a, self._bilateral.onset)
-        return b - a - blind
+        return blind
 
     def _emit(self, s: int, events: list[Event]) -> None:
         """The train is complete; detected_at_s is when its first twitch was reported."""

@@ -50,8 +50,9 @@ class Simulation:
         raw[~self.valid] = np.nan
         return raw
 
-    def close(self, mask: np.ndarray, side: int, level: float, mesh: float = 1.0) -> None:
-        """Close one lid by `level` (0..1) on the frames of `mask`, in every source; `mesh` < 1
+    def close(self, mask: np.ndarray, side: int, level: float | np.ndarray, mesh: float = 1.0) -> None:
+        """Close one lid by `level` (0..1; or one level per frame of `mask`, a closure's time
+        profile) on the frames of `mask`, in every source; `mesh` < 1
         makes MediaPipe's mesh (geometry, blendshape) follow it only that far, as it barely
         follows some real one-sided lids."""
         self.eye_open[mask, side] *= 1.0 - 0.95 * mesh * level
