@@ -135,9 +135,13 @@ def load_clips(generators, seeds, build: bool) -> list[Clip]:
     return clips
 
 
+def detected(session, params: PipelineParams):
+    return detect_features(session.t, session.pose, session.raw, session.fps, params).events
+
+
 def spasm_events(session, params: PipelineParams):
-    found = detect_features(session.t, session.pose, session.raw, session.fps, params).events
-    return [e for e in found if e.side != "both"]
+    """The spasms twitchcam counts ('possible' ones are listed, never counted)."""
+    return [e for e in detected(session, params) if e.is_spasm]
 
 
 def baseline_events(session, threshold: float = 0.35, min_frames: int = 2) -> list[Interval]:
@@ -245,6 +249,53 @@ def untouched(model, params: PipelineParams) -> tuple[int, float, list[str]]:
     return count, minutes, names
 
 
+REAL_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "real" / "dev"
+CALIB_S = 1.0  # real_eval.py's rule: one-sided truth starting earlier counts neither way
+TOL_S = 0.15  # ... and its matching tolerance
+
+
+def real_faces(model, params: PipelineParams, folder: Path = REAL_DEV) -> str | None:
+    """Real people without HFS (../shared/real/dev, labelled frame by frame; third-party
+    footage, read in place, never copied): the rules of ../shared/tools/real_eval.py on the
+    counted spasms, plus the share of labelled blinks that were flagged as spasms."""
+    import json
+
+    labels = sorted(folder.glob("*.labels.json")) if folder.is_dir() else []
+    if not labels:
+        return None
+    minutes = 0.0
+    fp = winks = found = side_err = blinks = as_blinks = flagged = possible = 0
+    names = []
+    for path in labels:
+        lab = json.loads(path.read_text())
+        s = analysed(folder / lab["video"], model)
+        if s is None:
+            continue
+        names.append(path.name[:-len(".labels.json")])
+        events = detected(s, params)
+        spasms = [e for e in events if e.is_spasm]
+        possible += sum(e.side != "both" and not e.is_spasm for e in events)
+        truth = lab.get("one_sided", [])
+        near = lambda e, t: e.onset_s < t["offset_s"] + TOL_S and e.offset_s > t["onset_s"] - TOL_S  # noqa: E731
+        for t in truth:
+            if t.get("confidence", "high") in ("high", "medium") and t["onset_s"] >= CALIB_S:
+                winks += 1
+                found += any(e.side == t["side"] and near(e, t) for e in spasms)
+                side_err += not any(e.side == t["side"] and near(e, t) for e in spasms) and any(
+                    near(e, t) for e in spasms)
+        fp += sum(not any(near(e, t) for t in truth) for e in spasms)
+        for b in lab.get("blinks", []):
+            blinks += 1
+            as_blinks += any(e.side == "both" and e.onset_s - TOL_S <= b <= e.offset_s + TOL_S for e in events)
+            flagged += any(e.onset_s - TOL_S <= b <= e.offset_s + TOL_S for e in spasms)
+        minutes += float(lab.get("meta", {}).get("duration_s") or s.t[-1] - s.t[0]) / 60.0
+    return (f"real faces without HFS ({len(names)} clips, {minutes:.2f} min, {folder.parent.name}/{folder.name}): "
+            f"{fp} false spasms = {fp / max(minutes, 1e-9):.2f}/min ({possible} more listed as possible); "
+            f"winks found {found}/{winks}, {side_err} on the wrong side; labelled blinks flagged as spasms "
+            f"{flagged}/{blinks} ({100 * flagged / max(blinks, 1):.1f} %), counted as blinks {as_blinks}/{blinks} "
+            f"({100 * as_blinks / max(blinks, 1):.1f} %)")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[], help="detector parameter NAME=VALUE")
@@ -273,6 +324,8 @@ def main(argv=None) -> None:
           f"counted as spasms: {pooled.blinks_as_spasms}/{pooled.blinks} "
           f"({100 * pooled.blinks_as_spasms / max(pooled.blinks, 1):.1f} %)")
     model = None if args.no_build else __import__("twitchcam.video.model", fromlist=["ensure_model"]).ensure_model()
+    real = real_faces(model, params)
+    print(real or f"real faces: {REAL_DEV} is absent, skipped")
     n, minutes, names = untouched(model, params)
     if names:
         print(f"the source videos themselves ({', '.join(names)}; {minutes:.2f} min of face): {n} false spasms")

@@ -18,6 +18,7 @@ same dict as summary.json.  Detector parameters are keyword arguments named as i
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from twitchcam.store.session import FRAME_COLUMNS
 
 # events.csv's columns as the API names them: BIDS-style onset and duration first.
 EVENT_FRAME_COLUMNS = ("onset", "duration", "offset", "side", "kind", "twitches", "peak_closure", "region",
-                       "detected_at")
+                       "detected_at", "confidence", "asym", "asym_s", "sources")
 
 
 def events_frame(events: list[Event]):
@@ -39,13 +40,15 @@ def events_frame(events: list[Event]):
     import pandas as pd
 
     rows = [(e.onset_s, e.duration_s, e.offset_s, e.side, e.kind, e.twitches, e.peak_closure, e.region,
-             e.detected_at_s) for e in events]
+             e.detected_at_s, e.confidence, e.asym, e.asym_s, e.sources) for e in events]
     return pd.DataFrame(rows, columns=list(EVENT_FRAME_COLUMNS))
 
 
 def events_from_frame(df) -> list[Event]:
     return [Event(float(r.onset), float(r.offset), r.side, r.kind, int(r.twitches), float(r.peak_closure), r.region,
-                  float(r.detected_at)) for r in df.itertuples(index=False)]
+                  float(r.detected_at), float(getattr(r, "confidence", math.nan)), float(getattr(r, "asym", math.nan)),
+                  float(getattr(r, "asym_s", math.nan)), str(getattr(r, "sources", "") or ""))
+            for r in df.itertuples(index=False)]
 
 
 @dataclass

@@ -31,6 +31,14 @@ How it decides, per side s (o = the other side):
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
    uneven edge; twitches closer than merge_gap_s (not counting time both eyes were shut)
    form one clonic train; a sustained closure of >= tonic_s makes it tonic.
+6. How sure (Asymmetry, confidence): each twitch carries its evidence, the eyes' difference
+   in one-sided closure held over two frames and a third of the twitch, which sources agree,
+   and whether the same-side mouth corner rose as far as in a smile.  Real faces without HFS
+   make one-sided runs too (issue 16: uneven blinks, one-sided smiles, head turns), so a train
+   is counted only if its clearest twitch is confident; the rest are 'possible' (listed, never
+   counted).  A lid leading or trailing a blink is a spasm only if it lags by more than
+   blink_lag_frames frames and the difference is confident and beyond this person's own blinks
+   (_within_own_blinks); otherwise it may still join a train, but never makes one.
 
 One implementation: `StreamingDetector.update` takes one frame at a time, whether the
 frame was just decoded (analyze, live) or read back from a session (`twitchcam detect`,
@@ -48,10 +56,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.core.events import (Event, Run, blink_asymmetry, blink_event, has_mouth, is_absorbed,
-                              spasm_event, tangent_onset, with_onset)
+from twitchcam.core.events import (SOURCE_NAMES, Event, Evidence, Run, blink_asymmetry, blink_event, has_mouth,
+                                   is_absorbed, spasm_event, tangent_onset, with_onset)
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
+NAN3 = (math.nan, math.nan, math.nan)
 
 
 @dataclass(frozen=True)
@@ -90,10 +99,20 @@ class DetectorParams:
     blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
     blink_lead_s: float = 0.02  # a lid closing this much earlier than the other in a blink is a spasm...
     blink_trail_s: float = 0.04  # ...and so is one reopening this much later (natural blinks: < 0.015 s)
+    blink_lag_frames: float = 1.5  # ... and more than this many frame periods (a one-frame lag, jitter and all, is none)
     blink_judge_s: float = 0.3  # a blink's sides are compared this long after it ends (a trailing lid)
     cocontraction_rise: float = 0.10  # a same-side pull of this much (a weaker one than mouth_rise)...
     cocontraction_s: float = 0.1  # ...starting from this long before a twitch's onset...
     mouth_lag_s: float = 0.3  # ...to this long after it marks eye+mouth (<= merge_gap_s + min_event_s)
+    asym_floor: float = 0.05  # confidence: an eyes' closure difference (Evidence.asym) of this is no evidence...
+    asym_full: float = 0.2  # ... and this much is full evidence
+    source_agree: float = 0.1  # a source agrees when it finds the eye this much more closed than the other
+    confident: float = 0.5  # spasms this sure are counted; the rest are listed as 'possible'
+    smile_rise: float = 0.35  # a smile: the same-side mouth corner rising this much (a spasm's pull: ~0.1-0.25) ...
+    smile_asym: float = 0.45  # ... while the eye narrows less than this (a wink, a full spasm: ~0.55)
+    blink_asym_min: float = 0.1  # a lid leading/trailing a blink is evidence only with at least this asym ...
+    blink_asym_margin: float = 0.1  # ... and this much beyond the person's usual blink (the lower quartile
+    #   of their recent blinks' asym: robust to the blinks that do hold a spasm, as long as most do not)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -156,6 +175,70 @@ def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> Si
 def blink_levels(p: DetectorParams) -> tuple[float, float]:
     """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
     return p.blink_on, p.off_ratio * p.blink_on
+
+
+def confidence(asym: float, agree: int, measured: int, mouth: float, p: DetectorParams) -> float:
+    """How sure a one-sided twitch is, 0-1: how much more one eye closed than the other (asym,
+    from asym_floor = 0 to asym_full = 1), times how many of the eye's measured sources agree
+    (all: x1, none: x0.5), and a quarter of that for a smile: an eye narrowed only partway (asym < smile_asym)
+    while the same-side mouth corner rose far more (mouth >= smile_rise) than a spasm pulls it."""
+    depth = min(1.0, max(0.0, (asym - p.asym_floor) / (p.asym_full - p.asym_floor)))
+    smile = 0.25 if mouth >= p.smile_rise and asym < p.smile_asym else 1.0
+    return round(depth * (0.5 + 0.5 * (agree / measured if measured else 0.0)) * smile, 3)
+
+
+HIST_BINS = 40  # Asymmetry's histogram of closure differences over 0..1
+
+
+class Asymmetry:
+    """One side's evidence over frames (an open one-sided run, or a lid leading a blink): a
+    histogram of the eyes' closure difference (constant memory, however long a tonic spasm
+    lasts) and each source's summed difference."""
+
+    __slots__ = ("hist", "n", "src", "src_n", "mouth")
+
+    def __init__(self):
+        self.hist = [0] * HIST_BINS
+        self.n = 0
+        self.src = [0.0, 0.0, 0.0]
+        self.src_n = [0, 0, 0]
+        self.mouth = 0.0  # the most the same-side mouth corner rose over the other one
+
+    def add(self, diff: float, mine, other, mouth: float = 0.0) -> None:
+        """One frame: this eye's closure minus the other's, each source's closure per eye, and
+        how far this side's mouth corner has risen over the other one (see DetectorParams.mouth_rise)."""
+        if mouth > self.mouth:
+            self.mouth = mouth
+        if diff != diff:
+            return
+        self.hist[min(HIST_BINS - 1, max(0, int(diff * HIST_BINS)))] += 1
+        self.n += 1
+        for k in range(3):
+            d = mine[k] - other[k]
+            if d == d:
+                self.src[k] += d
+                self.src_n[k] += 1
+
+    def held(self, share: float) -> float:
+        """The difference held over at least two frames and `share` of them (a bin's lower edge)."""
+        need = max(2, math.ceil(share * self.n))
+        total = 0
+        for b in range(HIST_BINS - 1, -1, -1):
+            total += self.hist[b]
+            if total >= need:
+                return b / HIST_BINS
+        return 0.0
+
+    def evidence(self, origin: str, fps: float, p: DetectorParams) -> Evidence:
+        """A run's evidence is what held over a third of it (a brief peak of a slow expression
+        is none); a lid leading or trailing a blink differs from the other only over the lead
+        or trail, so what held over two frames (a one-frame lag is none)."""
+        asym = self.held(1 / 3 if origin == "run" else 0.0)
+        half = int(asym / 2 * HIST_BINS)
+        asym_s = sum(self.hist[half:]) / fps if asym > 0 else 0.0
+        measured = [k for k in range(3) if self.src_n[k]]
+        agree = tuple(SOURCE_NAMES[k] for k in measured if self.src[k] / self.src_n[k] >= p.source_agree)
+        return Evidence(asym, asym_s, agree, origin, confidence(asym, len(agree), len(measured), self.mouth, p))
 
 
 @dataclass(frozen=True)
@@ -276,6 +359,7 @@ class StreamingDetector:
 
     def __init__(self, fps: float, params: DetectorParams = DetectorParams(), input_lag_s: float = 0.0):
         self.p = params
+        self.fps = fps
         self.lag = input_lag_s
         self.schedule = Schedule.of(params, fps)
         self.recalibrate()
@@ -289,14 +373,18 @@ class StreamingDetector:
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
         self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
         self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
+        self._asym = [Asymmetry(), Asymmetry()]  # per side: the evidence over the open run
+        self._blink_asym: deque[float] = deque(maxlen=30)  # the person's recent blinks' asym (both sides' max)
         self._reopened_at = [math.nan, math.nan]  # per side: when its eye reopened while it could not be compared
         self._turn = [[math.inf, -math.inf], [math.inf, -math.inf]]  # per side: yaw range around the open run
         self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         keep = round((2 * params.blink_max_s + params.blink_judge_s + 0.5) * fps)
-        self._recent_c: deque[tuple[float, float, float]] = deque(maxlen=max(8, keep))  # (t, closure l, r)
+        # (t, closure l, r, sources' closures l, r, one-sided openings l, r)
+        self._recent_c: deque[tuple] = deque(maxlen=max(8, keep))
         self._group: list[list[Run]] = [[], []]
         self._reported_at = [math.nan, math.nan]
+        self._announced = [False, False]  # per side: the train under way was reported as a spasm
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
         self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
         self._mouth_runs: list[list[Run]] = [[], []]
@@ -329,10 +417,10 @@ class StreamingDetector:
 
     def _closures(self, eyes):
         """Per side: the closure from all sources (0 = own open level, ~1 = closed), the
-        one-sided opening (1 = open) from the sources weighted for laterality, and the closure
-        MediaPipe's mesh sources (geometry, blendshape) agree on."""
+        one-sided opening (1 = open) from the sources weighted for laterality, each source's
+        closure (SOURCE_NAMES), and the most any source finds it closed."""
         p, stats = self.p, self._stats
-        closure, opening, mesh, shut = [0.0, 0.0], [1.0, 1.0], [(0.0, 0.0)] * 2, [0.0, 0.0]
+        closure, opening, each, shut = [0.0, 0.0], [1.0, 1.0], [(0.0, 0.0, 0.0)] * 2, [0.0, 0.0]
         weights = self._weights
         wsum_all = weights[0] + weights[1] + weights[2]
         for s in (0, 1):
@@ -341,7 +429,7 @@ class StreamingDetector:
             if g == g and a == a and b == b:  # all three measured: the usual case, quickly
                 closure[s] = (g + a + b) / 3.0
                 opening[s] = 1.0 - (weights[0] * g + weights[1] * a + weights[2] * b) / wsum_all
-                mesh[s] = (g, b)
+                each[s] = parts
                 shut[s] = max(parts)
                 continue
             total = n = wsum = lat = 0.0
@@ -356,9 +444,9 @@ class StreamingDetector:
                         wsum += wx
             closure[s] = total / n if n else math.nan
             opening[s] = 1.0 - lat / wsum if wsum else math.nan
-            mesh[s] = (parts[0], parts[2])
+            each[s] = parts
             shut[s] = most
-        return (closure[0], closure[1]), (opening[0], opening[1]), (mesh[0], mesh[1]), (shut[0], shut[1])
+        return (closure[0], closure[1]), (opening[0], opening[1]), (each[0], each[1]), (shut[0], shut[1])
 
     def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float],
                yaw: float = math.nan) -> list[Event]:
@@ -378,10 +466,10 @@ class StreamingDetector:
         stats = self._stats
         events: list[Event] = []
         if valid and stats is not None:
-            c, e, m, most = self._closures(eyes)
+            c, e, parts, most = self._closures(eyes)
             pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
             self.closure = c
-            self._recent_c.append((t, c[0], c[1]))
+            self._recent_c.append((t, c[0], c[1], parts[0], parts[1], e[0], e[1]))
             bil = min(c)
             if bil != bil:
                 bil = 0.0
@@ -407,8 +495,12 @@ class StreamingDetector:
                 else:
                     on = stats[s].on * p.mouth_boost if pulled else stats[s].on
                     run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
-                    if self._lateral[s].open and lat >= on:
-                        self._add_support(s, was_open, m[s], m[o])
+                    if self._lateral[s].open:
+                        if not was_open:
+                            self._asym[s] = Asymmetry()
+                        self._asym[s].add(e[o] - e[s], parts[s], parts[o], corner_rise)
+                        if lat >= on:
+                            self._add_support(s, was_open, parts[s][0::2], parts[o][0::2])
                 self._track_rise(s, t, lat, was_open)
                 self._track_turn(s, yaw, was_open)
                 if run is not None:
@@ -416,7 +508,7 @@ class StreamingDetector:
             self._recent_yaw.append(yaw)
         else:
             self.closure = (math.nan, math.nan)
-            self._recent_c.append((t, math.nan, math.nan))
+            self._recent_c.append((t, math.nan, math.nan, NAN3, NAN3, math.nan, math.nan))
             for floor in (self._floor, *self._mouth_floor):
                 floor.push(math.inf)
             self._close_all(t, events)
@@ -504,18 +596,52 @@ class StreamingDetector:
                 continue  # a lid already shut (a spasm under way): its blink is no evidence either way
             times = [x[0] for x in near]
             on_l, off_l, on_r, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
+            frames = p.blink_lag_frames / self.fps  # a one-frame lag is never evidence
+            lead_s, trail_s = max(p.blink_lead_s, frames), max(p.blink_trail_s, frames)
             odd = [(s, on, off) for s, lead, trail, on, off in ((0, on_r - on_l, off_l - off_r, on_l, off_l),
                                                                  (1, on_l - on_r, off_r - off_l, on_r, off_r))
-                   if lead >= p.blink_lead_s or trail >= p.blink_trail_s]
+                   if lead >= lead_s or trail >= trail_s]
+            # this person's blink asymmetry: each lid measured as a twitch would be, over its own closure
+            self._blink_asym.append(max(self._frames_evidence(near, 0, on_l, off_l).asym,
+                                        self._frames_evidence(near, 1, on_r, off_r).asym))
             if len(odd) != 1:  # both lids odd (one leads, the other trails) is a timing offset
                 continue
             s, on, off = odd[0]
-            twitch = Run(on, off, max(x[1 + s] for x in near), True)
+            evidence = self._frames_evidence(near, s, on, off, "blink")
+            twitch = Run(on, off, max(x[1 + s] for x in near), True, evidence=evidence)
             pending = self._unconfirmed[s]
             k = len(pending)
             while k and pending[k - 1][0].offset_s > off:
                 k -= 1
             pending.insert(k, (twitch, on, False))
+
+    def _frames_evidence(self, near, s: int, lo: float, hi: float, origin: str = "blink") -> Evidence:
+        """Side s's evidence over the recent frames (of _recent_c) from lo to hi."""
+        acc = Asymmetry()
+        for x in near:
+            if lo <= x[0] <= hi:
+                acc.add(x[6 - s] - x[5 + s], x[3 + s], x[4 - s])
+        return acc.evidence(origin, self.fps, self.p)
+
+    def _own_blink_asym(self) -> float:
+        """The top of this person's own range of blink asymmetry: their usual blink's (the
+        lower quartile over their recent blinks) plus blink_asym_margin; 0 before five blinks."""
+        if len(self._blink_asym) < 5:
+            return 0.0
+        return float(np.quantile(np.array(self._blink_asym), 0.25)) + self.p.blink_asym_margin
+
+    def _within_own_blinks(self, run: Run) -> bool:
+        """A twitch inside or beside a blink that is not clearly a spasm: its eyes' difference
+        no larger than this person's own blinks show (nor than blink_asym_min), seen by the
+        mesh's lid gap alone, or not confident: their uneven blink, no spasm."""
+        p, absorb = self.p, self.p.blink_absorb_s
+        ev = run.evidence
+        if ev is None or (ev.asym >= max(p.blink_asym_min, self._own_blink_asym()) and ev.confidence >= p.confident
+                          and ev.sources != (SOURCE_NAMES[0],)):
+            return False
+        bil = self._bilateral
+        return (bil.open and bil.onset - absorb <= run.offset_s) or any(
+            b.onset_s - absorb <= run.offset_s and run.onset_s <= b.offset_s + absorb for b in self._bilaterals)
 
     def _under_way(self, t: float) -> bool:
         """A one-sided closure began well before t (longer ago than any blink lasts) and lasted
@@ -587,6 +713,7 @@ class StreamingDetector:
         if n and total / n < needed:  # no mesh reading at all is no veto
             return
         if run.accepted and run.duration_s >= self.p.min_event_s:
+            run = dataclasses.replace(run, evidence=self._asym[s].evidence("run", self.fps, self.p))
             pts = self._rise[s]
             onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
             self._unconfirmed[s].append((run, onset, True))
@@ -602,17 +729,22 @@ class StreamingDetector:
             if absorbable and is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
                                           bil.onset if bil.open else None, t):
                 continue
+            if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
+                run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0))
             run = with_onset(run, onset)
             group = self._group[s]
             if group:
                 last = max(r.offset_s for r in group)
                 if run.onset_s - last - self._blind(last, run.onset_s) >= self.p.merge_gap_s:
                     self._emit(s, events)
-            if not self._group[s]:  # a new spasm: report it now, its train may still grow
+            if not self._group[s]:  # a new train: detected now, its train may still grow
                 self._reported_at[s] = t_stream
-                self.started.append((SIDES[s], run.onset_s))
+                self._announced[s] = False
             # a twitch found in a blink is judged after the blink, so it may precede twitches already here
             insort(self._group[s], run, key=lambda r: r.onset_s)
+            if not self._announced[s] and (run.evidence is None or run.evidence.confidence >= self.p.confident):
+                self._announced[s] = True  # a spasm: report it now (a 'possible' one never is)
+                self.started.append((SIDES[s], self._group[s][0].onset_s))
 
     def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
@@ -649,7 +781,9 @@ class StreamingDetector:
         if self._mouth[s].open:
             mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
         mouth = has_mouth([r.onset_s for r in group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
-        events.append(spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s]))
+        event = spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s], self.p.confident)
+        if not event.confidence <= 0:  # no evidence at all (NaN: none was measured) is no event
+            events.append(event)
         self._group[s] = []
 
     def _prune(self, t: float) -> None:

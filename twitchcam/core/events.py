@@ -7,7 +7,29 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+
+
+SOURCE_NAMES = ("geometry", "appearance", "blendshape")  # the eye's three sources, in the detector's order
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How clearly one eye closed while the other did not, over one twitch.
+
+    asym: the eyes' closure difference (this side minus the other; 0 = alike, 1 = one shut,
+    one open) held over at least two frames and a third of the twitch, so a one-frame lag
+    of one lid, a landmark glitch, or a single-frame peak of a slow expression is no evidence;
+    asym_s: how long the difference was at least half of that; sources: which of the eye's
+    sources (SOURCE_NAMES) found this eye more closed too; origin: 'run' (a one-sided run) or
+    'blink' (a lid leading or trailing a blink); confidence 0-1 (see detector.confidence).
+    """
+
+    asym: float
+    asym_s: float
+    sources: tuple[str, ...]
+    origin: str
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -23,10 +45,16 @@ class Run:
     peak: float
     accepted: bool  # the run reached the 'on' level somewhere
     ref_peak: float = 0.0  # peak of a second signal over the run (two-sided runs: the more closed eye)
+    evidence: "Evidence | None" = None  # one-sided runs: how clearly one-sided they were
 
     @property
     def duration_s(self) -> float:
         return self.offset_s - self.onset_s
+
+
+BOTH = "both"  # the side of a blink
+POSSIBLE = "possible"  # the kind of a one-sided event too weakly one-sided to count
+KINDS = ("blink", "clonic", "tonic", POSSIBLE)
 
 
 @dataclass(frozen=True)
@@ -36,11 +64,20 @@ class Event:
     onset_s: float
     offset_s: float
     side: str  # left | right | both (the patient's own sides)
-    kind: str  # blink | clonic | tonic
+    kind: str  # blink | clonic | tonic | possible (one-sided, but not clearly enough to count)
     twitches: int
     peak_closure: float
     region: str  # eye | eye+mouth
     detected_at_s: float
+    confidence: float = math.nan  # spasms: 0-1, from the evidence below (NaN: blinks, older sessions)
+    asym: float = math.nan  # the eyes' closure difference that decided it (Evidence.asym)
+    asym_s: float = math.nan  # ... and how long it lasted
+    sources: str = ""  # the eye's sources that agreed, '+'-joined
+
+    @property
+    def is_spasm(self) -> bool:
+        """A counted (confident) spasm; 'possible' ones are listed, never counted."""
+        return self.side != BOTH and self.kind != POSSIBLE
 
     @property
     def duration_s(self) -> float:
@@ -58,7 +95,7 @@ class Event:
 
 
 EVENT_COLUMNS = ("onset_s", "offset_s", "duration_s", "side", "kind", "twitches", "peak_closure",
-                 "region", "detected_at_s")
+                 "region", "detected_at_s", "confidence", "asym", "asym_s", "sources")
 assert set(EVENT_COLUMNS) == {f.name for f in fields(Event)} | {"duration_s"}
 
 
@@ -106,22 +143,31 @@ def has_mouth(twitch_onsets: list[float], mouth_runs: list[Run], before_s: float
     return False
 
 
-def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float) -> Event:
+def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float,
+                confident: float = 0.5) -> Event:
     """A clonic train or tonic hold from the twitches merged into it.
 
     Tonic means one sustained closure of >= tonic_s (the Jankovic 1-s boundary), not a
     long train of brief twitches, which stays clonic.  Twitches that overlap in time (a lid
-    seen leading a blink and judged again in it) are one twitch.
+    seen leading a blink and judged again in it) are one twitch.  A train is as sure as its
+    clearest twitch; below `confident` it is a 'possible' spasm, listed but never counted.
     """
+    best = max((t.evidence for t in twitches if t.evidence is not None), key=lambda e: e.confidence, default=None)
+    conf = best.confidence if best is not None else 1.0
+    kind = "tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic"
     return Event(
         onset_s=min(t.onset_s for t in twitches),
         offset_s=max(t.offset_s for t in twitches),
         side=side,
-        kind="tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic",
+        kind=kind if conf >= confident else POSSIBLE,
         twitches=_distinct(twitches),
         peak_closure=min(1.0, max(0.0, max(t.peak for t in twitches))),
         region="eye+mouth" if mouth else "eye",
         detected_at_s=detected_at_s,
+        confidence=conf,
+        asym=best.asym if best is not None else math.nan,
+        asym_s=sum(t.evidence.asym_s for t in twitches if t.evidence is not None) if best is not None else math.nan,
+        sources="+".join(best.sources) if best is not None else "",
     )
 
 
@@ -136,7 +182,7 @@ def _distinct(runs: list[Run]) -> int:
 
 def blink_event(run: Run, detected_at_s: float) -> Event:
     """Blinks are final the moment they end: they never merge."""
-    return Event(run.onset_s, run.offset_s, "both", "blink", 1, min(1.0, max(0.0, run.peak)), "eye",
+    return Event(run.onset_s, run.offset_s, BOTH, "blink", 1, min(1.0, max(0.0, run.peak)), "eye",
                  detected_at_s)
 
 
@@ -162,7 +208,7 @@ def tangent_onset(times: list[float], values: list[float], onset_s: float, max_b
 
 
 def with_onset(run: Run, onset_s: float) -> Run:
-    return Run(onset_s, run.offset_s, run.peak, run.accepted, run.ref_peak)
+    return replace(run, onset_s=onset_s)
 
 
 def _crossings(times: list[float], values: list[float], frac: float, peak_from: float,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twitchcam.core.events import POSSIBLE
+
 
 @dataclass
 class Score:
@@ -49,7 +51,7 @@ def _overlaps(a_on, a_off, b_on, b_off, tol) -> bool:
 
 def score(detected, truth, tolerance_s: float = 0.1) -> Score:
     """detected: objects with onset_s/offset_s/side; truth: the same (side 'both' = real blink)."""
-    spasms = [d for d in detected if d.side in ("left", "right")]
+    spasms = [d for d in detected if d.side in ("left", "right") and getattr(d, "kind", "") != POSSIBLE]
     true_spasms = [t for t in truth if t.side in ("left", "right")]
     used: set[int] = set()
     onset_errors = []

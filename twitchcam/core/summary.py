@@ -9,7 +9,7 @@ from importlib import metadata
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.core.events import Event
+from twitchcam.core.events import BOTH, Event
 
 SUMMARY_FORMAT = 1
 CLOSED_AT = 0.5  # closure at or above which an eye counts as closed for closed_fraction
@@ -122,7 +122,8 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
     duration_s = totals.last_t - totals.first_t + 1.0 / totals.fps if totals.frames else 0.0
     spasms = {}
     for k, side in enumerate(SIDES):
-        mine = [e for e in events if e.side == side]
+        mine = [e for e in events if e.side == side and e.is_spasm]
+        possible = [e for e in events if e.side == side and not e.is_spasm]
         durations = [e.duration_s for e in mine]
         spasms[side] = {
             "count": len(mine),
@@ -134,8 +135,9 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
             "max_duration_s": round(float(np.max(durations)), 4) if mine else None,
             "closed_fraction": round(totals.closed_ns[k] / totals.valid_ns, 4) if valid_s > 0 else None,
             "with_mouth": sum(e.region == "eye+mouth" for e in mine),
+            "possible": len(possible),  # one-sided, but not clearly enough to count (listed, never counted)
         }
-    blinks = [e for e in events if e.side == "both"]
+    blinks = [e for e in events if e.side == BOTH]
     affected = affected_side({s: spasms[s]["count"] for s in SIDES})
     return {
         "format": SUMMARY_FORMAT,

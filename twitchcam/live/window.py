@@ -211,7 +211,7 @@ class LiveHistory:
         spasms = []
         for e in result.events:
             self.add_event(e, wall)
-            if e.side in SIDES:
+            if e.is_spasm:
                 spasms.append(e)
         while self.recent and self.recent[0].offset_s < t - RATE_WINDOW_S:
             self.recent.popleft()
@@ -224,7 +224,8 @@ class LiveHistory:
             self.counts[e.side] = self.counts.get(e.side, 0) + 1
         else:
             self.kinds[e.side][e.kind] = self.kinds[e.side].get(e.kind, 0) + 1
-            self.last_spasm[e.side] = (e, wall)
+            if e.is_spasm:
+                self.last_spasm[e.side] = (e, wall)
         # keep `recent` ordered by offset (final events arrive nearly in order)
         self.recent.append(e)
         if len(self.recent) > 1 and self.recent[-2].offset_s > e.offset_s:
@@ -242,7 +243,8 @@ class LiveHistory:
         """Events per minute of tracked time over the last 5 minutes (None until ~10 s tracked)."""
         if self.tracked_sum < MIN_RATE_S:
             return None
-        n = sum(1 for e in self.recent if e.side == side and e.onset_s >= self.t - RATE_WINDOW_S)
+        n = sum(1 for e in self.recent if e.side == side and (e.is_spasm or side not in SIDES)
+                and e.onset_s >= self.t - RATE_WINDOW_S)
         return n / (self.tracked_sum / 60.0)
 
     def face_state(self) -> str:
@@ -455,7 +457,7 @@ def draw_traces(canvas, side: str, hist: LiveHistory, layout: Layout) -> None:
         for r in (eye_r, mouth_r):
             blend_rect(canvas, Rect(x0, r.y, max(1, min(x1, r.x2) - x0), r.h), c, alpha)
         if e.side == side and x0 + 3 > tag_end:  # C3 = clonic train of 3 twitches, T = tonic
-            tag = "T" if e.kind == "tonic" else f"C{e.twitches}"
+            tag = "T" if e.kind == "tonic" else "?" if not e.is_spasm else f"C{e.twitches}"
             tag_end = x0 + 3 + text(canvas, tag, (x0 + 3, eye_r.y + 14), 0.45, WHITE, 1) + 4
     # grid: every 2 s, and axis labels
     for sec in range(0, int(TRACE_S) + 1, 2):

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from twitchcam.core import grades as grades_mod
+from twitchcam.core.events import POSSIBLE
 from twitchcam.core.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.summary import finite
@@ -51,13 +52,19 @@ class Events:
     kind: np.ndarray  # str
     region: np.ndarray  # str
     bad_rows: int = 0
+    confidence: np.ndarray | None = None  # NaN where not known (blinks, older sessions)
+    asym: np.ndarray | None = None  # the eyes' closure difference behind a one-sided event
 
     @property
     def n(self) -> int:
         return int(self.onset.size)
 
     def spasm_mask(self, side: str) -> np.ndarray:
-        return self.side == side
+        """Counted spasms of one side ('possible' ones are listed, never counted)."""
+        return (self.side == side) & (self.kind != POSSIBLE)
+
+    def possible_mask(self) -> np.ndarray:
+        return self.kind == POSSIBLE
 
 
 @dataclass
@@ -124,7 +131,8 @@ def read_events(path: Path) -> Events:
     events, bad = read_event_rows(path)
     return Events(np.array([e.onset_s for e in events], float), np.array([max(round(e.duration_s, 6), 0.0) for e in events], float),
                   np.array([e.side for e in events], str), np.array([e.kind for e in events], str),
-                  np.array([e.region for e in events], str), bad)
+                  np.array([e.region for e in events], str), bad,
+                  np.array([e.confidence for e in events], float), np.array([e.asym for e in events], float))
 
 
 def read_markers(path: Path) -> list[tuple[float, str]]:

@@ -294,6 +294,8 @@ def _key_table(s: Session) -> str:
             else ""
         cells[sd] = num(k(sd, "with_mouth"), s.side(sd).get("with_mouth"), "int", sid) + share
     row('With same-side mouth <span class="sub">spasms (share)</span>', cells)
+    row('Possible <span class="sub">listed, not counted</span>',
+        {sd: num(k(sd, "possible"), s.side(sd).get("possible"), "int", sid) for sd in SIDES})
     blinks = s.summary.get("blinks") or {}
     context = (f'<p class="context"><b>Blinks</b> (both eyes, for context): '
                f'{num("blinks.count", blinks.get("count"), "int", sid)}, '
@@ -460,6 +462,26 @@ def _skipped_banner(skipped: list[tuple[str, str]]) -> list[str]:
         f"{e(n)} ({e(why)})" for n, why in skipped) + "</div>"]
 
 
+def _possible_html(s: Session) -> str:
+    """The one-sided events too weakly one-sided to count: listed with their times, so a
+    reader can look, never counted in a rate or a grade."""
+    ev = s.events
+    rows = []
+    for k in np.flatnonzero(ev.possible_mask()):
+        conf, asym = ev.confidence[k], ev.asym[k]
+        rows.append(f"<tr><td>{format_clock(float(ev.onset[k]))}</td><td>{e(SIDE_NAME.get(str(ev.side[k]), ev.side[k]))}"
+                    f"</td><td>{format_value(float(ev.duration[k]), 's')}</td>"
+                    f"<td>{'—' if not math.isfinite(asym) else f'{asym:.2f}'}</td>"
+                    f"<td>{'—' if not math.isfinite(conf) else f'{conf:.2f}'}</td></tr>")
+    return ("<h2>Possible spasms <span class=\"sub\">listed, not counted</span></h2>"
+            '<p class="context">One eye closed more than the other, but not clearly enough to count '
+            "(an uneven blink, a one-sided smile or a head turn can do this). They are in no rate, "
+            "count or grade above.</p>"
+            '<table class="list compact narrow"><thead><tr><th>Time in session</th><th>Side</th>'
+            "<th>Duration</th><th>Closure difference</th><th>Confidence</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
 def _session_pages(s: Session, title: str, generated: str, heading: str | None,
                    with_methods: bool, others: list[Session] | None,
                    skipped: list[tuple[str, str]] = ()) -> tuple[list[str], dict]:
@@ -534,6 +556,8 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
                          "spasms per side, clonic (light) stacked under tonic (dark); log "
                          "scale. The dashed line marks 1 s, the Jankovic frequency boundary."
                          "</figcaption></figure>")
+    if s.events is not None and s.events.possible_mask().any():
+        page2.append(_possible_html(s))
     if s.markers:
         page2.append("<h2>Patient markers</h2>")
         rows = []

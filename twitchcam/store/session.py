@@ -558,6 +558,12 @@ def read_session(folder: Path) -> StoredSession:
     return StoredSession(folder, meta, frames)
 
 
+def _evidence_cells(r: dict) -> tuple[float, float, float, str]:
+    """confidence, asym, asym_s, sources of an events.csv row (absent before format 3: unknown)."""
+    return (float(r.get("confidence") or "nan"), float(r.get("asym") or "nan"), float(r.get("asym_s") or "nan"),
+            (r.get("sources") or "").strip())
+
+
 def read_event_rows(path: Path) -> tuple[list[Event], int]:
     """events.csv: the events, and how many rows were damaged (skipped, never fatal)."""
     out, bad = [], 0
@@ -567,7 +573,7 @@ def read_event_rows(path: Path) -> tuple[list[Event], int]:
                 try:
                     e = Event(float(r["onset_s"]), float(r["offset_s"]), r["side"].strip(), r["kind"].strip(),
                               int(r["twitches"]), float(r["peak_closure"]), r["region"].strip(),
-                              float(r["detected_at_s"] or "nan"))
+                              float(r["detected_at_s"] or "nan"), *_evidence_cells(r))
                 except (KeyError, TypeError, ValueError, AttributeError):
                     bad += 1
                     continue
