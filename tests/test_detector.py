@@ -302,11 +302,37 @@ def test_memory_stays_flat():
     assert all(len(g) < 10 for g in det._group) and len(det._judge) < 3
 
 
-def test_no_events_before_calibration():
-    sim = simulate(30, 30.0, 11, first_event_s=0.1, blinks_per_min=60, spasms_per_min=30, sides=("left",))
+def test_events_in_the_first_second_are_judged_once_the_person_is_known():
+    """The person's statistics need calibration_s of face: the frames before are kept and
+    judged as soon as they are known, so a blink at 0.3 s and a wink at 0.6 s are found (and
+    reported no earlier than calibration ends), the same frame by frame as from storage."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(20, 30.0, 11, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    for s in (0, 1):
+        level = _pulse(sim.t, 0.3, 0.1)
+        sim.close(level > 0, s, level[level > 0])
+    level = _pulse(sim.t, 0.6, 0.15)
+    sim.close(level > 0, 1, level[level > 0])
+    events, _ = stream(sim)
     calib = DetectorParams().calibration_s
+    assert [(e.side, round(e.onset_s, 1)) for e in events] == [("both", 0.3), ("right", 0.6)]
+    assert all(e.detected_at_s >= calib - 1 / 30.0 - 1e-9 for e in events)  # the frame that completes it
+    assert [e.key() for e in batch(sim).events] == [e.key() for e in events]
+
+
+def test_lids_lowered_before_a_blink_do_not_make_it_too_long():
+    """Lids half lowered for most of a second (looking down), then a blink: the two-sided run
+    starts with the lowering, but above half its peak it lasted as long as a blink, so it is
+    one."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(40, 30.0, 12, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    for s in (0, 1):
+        level = np.maximum(0.3 * ((sim.t > 19.3) & (sim.t < 20.3)), _pulse(sim.t, 20.0, 0.1))
+        sim.close(level > 0, s, level[level > 0])
     events = batch(sim).events
-    assert events and all(e.onset_s >= calib - 1 / 30.0 - 1e-9 for e in events)
+    assert [(e.side, round(e.onset_s, 1)) for e in events] == [("both", 20.0)]
 
 
 def test_tonic_hold_survives_a_blink_of_the_other_eye():

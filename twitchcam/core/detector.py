@@ -384,6 +384,7 @@ class StreamingDetector:
         self._recent_c: deque[tuple] = deque(maxlen=max(8, keep))
         self._group: list[list[Run]] = [[], []]
         self._reported_at = [math.nan, math.nan]
+        self._now = 0.0  # the stream time of the frame being judged (frames kept while calibrating: later)
         self._announced = [False, False]  # per side: the train under way was reported as a spasm
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
         self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
@@ -402,6 +403,9 @@ class StreamingDetector:
         self._lat_ring = [array("d", [math.nan]) * w for _ in range(2)]
         self._count = 0
         self._stats: tuple[SideStats, SideStats] | None = None
+        # frames seen while calibrating, judged once the statistics are known (bounded: a face
+        # that stays away does not grow it)
+        self._early: deque[tuple] = deque(maxlen=2 * self.schedule.calibration + 1)
         self._blink_levels = (math.inf, math.inf)
 
     @property
@@ -452,10 +456,15 @@ class StreamingDetector:
                yaw: float = math.nan) -> list[Event]:
         """One frame: `eyes` per side (left, right) is (geometry lid gap, appearance edge share,
         blendshape eyeBlink), filtered; `mouth` the two corners' elevation; `yaw` the head's yaw
-        in degrees on the frame the filtered values stand for (NaN: not known)."""
-        p = self.p
-        t = t_stream - self.lag
+        in degrees on the frame the filtered values stand for (NaN: not known).
+
+        While the person's statistics are still unknown (the first calibration_s of valid
+        face) frames are kept, and judged as soon as they are known: a blink or a spasm in the
+        first second is found too, a moment late."""
         self.started = []
+        self._now = t_stream
+        events: list[Event] = []
+        slot = -1
         if valid:
             slot = self._count % self.schedule.window
             ring = self._ring
@@ -463,9 +472,20 @@ class StreamingDetector:
             self._count += 1
             if self.schedule.is_update(self._count):
                 self._refresh()
-        stats = self._stats
-        events: list[Event] = []
-        if valid and stats is not None:
+        if self._stats is None:
+            self._early.append((t_stream, valid, eyes, mouth, yaw, slot))
+            self.closure = (math.nan, math.nan)
+            return events
+        while self._early:
+            self._step(*self._early.popleft(), events)
+        self._step(t_stream, valid, eyes, mouth, yaw, slot, events)
+        return events
+
+    def _step(self, t_stream: float, valid: bool, eyes, mouth, yaw: float, slot: int, events: list[Event]) -> None:
+        """One frame once the person's statistics are known (`slot`: its place in the rings)."""
+        p, stats = self.p, self._stats
+        t = t_stream - self.lag
+        if valid:
             c, e, parts, most = self._closures(eyes)
             pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
             self.closure = c
@@ -518,21 +538,21 @@ class StreamingDetector:
             self._judge_blinks(t, final=False)
         for s in (0, 1):
             if self._unconfirmed[s]:
-                self._confirm(s, t, t_stream, events, final=False)
+                self._confirm(s, t, events, final=False)
             if self._group[s]:
                 self._flush(s, t, events, final=False)
         self._prune(t)
-        return events
 
     def finish(self, t_end: float) -> list[Event]:
         """End of stream (stream time): close what is open and report everything still pending."""
         events: list[Event] = []
         t = t_end - self.lag
         self.started = []
+        self._now = t_end
         self._close_all(t, events)
         self._judge_blinks(t, final=True)
         for s in (0, 1):
-            self._confirm(s, t, t_end, events, final=True)
+            self._confirm(s, t, events, final=True)
             self._flush(s, t, events, final=True)
         return events
 
@@ -554,32 +574,35 @@ class StreamingDetector:
             self._bilaterals.append(run)
             blink = run if is_blink(run, self.p) else self._blink_within(run)
             if blink is not None:
-                events.append(blink_event(blink, run.offset_s + self.lag))
+                # known when it ended, or, for one judged after calibration, only now
+                events.append(blink_event(blink, max(run.offset_s + self.lag, self._now)))
                 self._judge.append(blink)
 
     def _blink_within(self, run: Run) -> Run | None:
         """A two-sided run too long for a blink whose lids were above half their peak only
         as briefly as in a blink: a blink after which the lids settled a little lower than
-        before (looking down a little, a tired eye), so the run's 'off' level came late.  The
-        blink is the run up to where the last lid fell below half its peak."""
+        before (looking down a little, a tired eye), or lowered before it, so the run's 'off'
+        level came late or its 'on' level early.  The blink is where the lids were above half
+        their peak: from the first lid's rise through it to the last one's fall."""
         p = self.p
         if run.duration_s > 2 * p.blink_max_s:  # longer than _recent_c is sure to hold
             return None
-        ends = self._reopening_times(run)
-        if ends is None:
+        crossings = self._half_peak_times(run)
+        if crossings is None:
             return None
-        blink = dataclasses.replace(run, offset_s=max(ends[1:]))
+        _, on_l, off_l, on_r, off_r = crossings
+        blink = dataclasses.replace(run, onset_s=max(run.onset_s, min(on_l, on_r)), offset_s=max(off_l, off_r))
         return blink if is_blink(blink, p) else None  # False for NaN
 
-    def _reopening_times(self, run: Run) -> tuple[float, float, float] | None:
-        """(time of the last recent frame but one, when the left lid, and when the right lid
-        fell back below half its peak closure of the two-sided `run`); None with too few frames."""
+    def _half_peak_times(self, run: Run) -> tuple[float, float, float, float, float] | None:
+        """(time of the last recent frame but one, and when the left lid rose above and fell back
+        below half its peak closure of the two-sided `run`, then the right lid); None with too
+        few frames."""
         near = [x for x in self._recent_c if x[0] >= run.onset_s - self.p.onset_back_s]
         if len(near) < 3:
             return None
         times = [x[0] for x in near]
-        _, off_l, _, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], run)
-        return times[-2], off_l, off_r
+        return (times[-2], *blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], run))
 
     def _judge_blinks(self, t: float, final: bool) -> None:
         """A blink with one lid closing first or reopening last is a spasm on that side that
@@ -659,10 +682,10 @@ class StreamingDetector:
         """Both lids are back below half their peak closure of this blink, for two frames (a
         one-frame dip is bridged): a trailing lid can no longer trail, so the blink can be
         judged now rather than blink_judge_s after it."""
-        ends = self._reopening_times(blink)
-        if ends is None:
+        crossings = self._half_peak_times(blink)
+        if crossings is None:
             return False
-        before_last, off_l, off_r = ends
+        before_last, _, off_l, _, off_r = crossings
         return off_l < before_last and off_r < before_last  # False for NaN
 
     def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
@@ -719,7 +742,7 @@ class StreamingDetector:
             self._unconfirmed[s].append((run, onset, True))
             self._last_run[s] = run
 
-    def _confirm(self, s: int, t: float, t_stream: float, events: list[Event], final: bool) -> None:
+    def _confirm(self, s: int, t: float, events: list[Event], final: bool) -> None:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
         pending = self._unconfirmed[s]
         absorb = self.p.blink_absorb_s
@@ -738,7 +761,7 @@ class StreamingDetector:
                 if run.onset_s - last - self._blind(last, run.onset_s) >= self.p.merge_gap_s:
                     self._emit(s, events)
             if not self._group[s]:  # a new train: detected now, its train may still grow
-                self._reported_at[s] = t_stream
+                self._reported_at[s] = self._now
                 self._announced[s] = False
             # a twitch found in a blink is judged after the blink, so it may precede twitches already here
             insort(self._group[s], run, key=lambda r: r.onset_s)
