@@ -100,7 +100,7 @@ def finite(value: object) -> float | None:
     """``value`` as a finite float, or None (missing, null, NaN, text)."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return v if math.isfinite(v) else None
 

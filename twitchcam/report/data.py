@@ -16,6 +16,7 @@ import numpy as np
 
 from twitchcam.core import grades as grades_mod
 from twitchcam.core.events import POSSIBLE
+from twitchcam.store.paths import redacted_source
 from twitchcam.core.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.summary import finite
@@ -183,6 +184,9 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
         summary = summarize_stored(path)
         notes.append(f"the session ended before it was summarised; its numbers were computed from its "
                      f"{summary.get('frames', 0)} recorded frames")
+    for d in (meta, summary):  # a session written before sources were redacted: no credentials in a report
+        if isinstance(d.get("source"), str):
+            d["source"] = redacted_source(d["source"])
     started = parse_started_at(summary.get("started_at") or meta.get("started_at"))
     stored = summary.get("grades")
     grades = stored if isinstance(stored, dict) and "jankovic_frequency" in stored \

@@ -158,15 +158,18 @@ def read_row(session_dir: Path) -> SessionRow:
 
     def as_int(v: Any) -> int | None:
         f = finite(v)
-        return None if f is None else int(f)
+        return None if f is None or abs(f) > 2 ** 53 else int(f)  # SQLite's INTEGER holds 64 bits
+
+    def text(v: Any) -> str | None:
+        return storable(v) if isinstance(v, str) else None
 
     affected = summary.get("affected_side")
     return SessionRow(
         path=storable(str(session_dir.resolve())),
         name=storable(session_dir.name),
-        started_at=str(summary.get("started_at") or meta.get("started_at") or "") or None,
-        mode=meta.get("mode"),
-        status=summary.get("status") or meta.get("status"),
+        started_at=text(summary.get("started_at") or meta.get("started_at")),
+        mode=text(meta.get("mode")),
+        status=text(summary.get("status") or meta.get("status")),
         duration_s=finite(summary.get("duration_s")),
         valid_s=finite(summary.get("valid_s")),
         left_count=as_int(side("left", "count")),

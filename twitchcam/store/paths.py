@@ -6,8 +6,11 @@ demo) asks `recordings_dir` and nothing else, so a session written by one is fou
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 from pathlib import Path
 from typing import Sequence
 
@@ -43,6 +46,40 @@ def session_path(text: str | os.PathLike, recordings: str | os.PathLike | None =
 
 
 # -- session folder names ----------------------------------------------------------------------
+MAX_NAME_BYTES = 200  # a session folder's name at most (file systems allow 255)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def safe_stem(video: str | os.PathLike) -> str:
+    """A plain folder name from a video's name: its stem without path separators or control
+    characters, not starting with '.' or '-' (no '.', '..', hidden or option-like names), at
+    most MAX_NAME_BYTES bytes (cut names end with a short hash of the whole, so two long
+    names stay apart); 'video' if nothing is left."""
+    stem = Path(video).stem
+    name = _UNSAFE.sub("_", stem).lstrip(".-") or "video"
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > MAX_NAME_BYTES:
+        tag = hashlib.sha256(raw).hexdigest()[:8]
+        name = raw[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore") + "-" + tag
+    return name
+
+
+def redacted_source(source: str) -> str:
+    """What may be stored and shown of a video source: a stream URL without its user name,
+    password, query and fragment (scheme, host, port and path); anything else as it is."""
+    parts = urlsplit(source)
+    if not (parts.scheme and parts.netloc) or len(parts.scheme) < 2:  # a path (C:\... has a 1-letter scheme)
+        return source
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return urlunsplit((parts.scheme, host + (f":{port}" if port else ""), parts.path, "", ""))
+
+
 def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike) -> list[Path]:
     """The session folder of each video under `root`, decided over the whole list.
 
@@ -61,7 +98,8 @@ def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike)
         chosen = free = None
         k = 1
         while chosen is None:
-            folder = root / (video.stem if k == 1 else f"{video.stem}-{k}")
+            stem = safe_stem(video)
+            folder = root / (stem if k == 1 else f"{stem}-{k}")
             k += 1
             if folder in taken:
                 continue

@@ -264,7 +264,7 @@ def read_json_or_none(path: Path) -> dict | None:
     (the lenient twin of `read_json`, for files whose absence only means 'not done')."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -503,6 +503,8 @@ def read_json(path: Path) -> dict:
         raise TwitchcamError(f"{path} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TwitchcamError(f"cannot read {path}: {e}") from None
+    except RecursionError:
+        raise TwitchcamError(f"cannot read {path}: nested too deeply") from None
     if not isinstance(data, dict):
         raise TwitchcamError(f"{path} is not a JSON object")
     return data

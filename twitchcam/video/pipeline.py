@@ -13,6 +13,7 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.features import NO_FEATURES, FrameFeatures, frame_features
 from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
+from twitchcam.store.paths import redacted_source
 from twitchcam.video.eyes import eye_edge
 from twitchcam.video.model import MODEL_SHA256
 from twitchcam.video.source import Frame
@@ -86,5 +87,6 @@ class Pipeline:
 
 
 def session_meta(source: str, mode: str, fps: float, mirrored: bool, params: PipelineParams) -> dict:
-    return {"source": source, "mode": mode, "fps": fps, "mirrored": mirrored, "params": params.to_dict(),
+    """session.json's first fields; a stream's credentials and tokens are never stored."""
+    return {"source": redacted_source(source), "mode": mode, "fps": fps, "mirrored": mirrored, "params": params.to_dict(),
             "model_sha256": MODEL_SHA256}

@@ -1,0 +1,94 @@
+"""Nothing lost, round two (issue 17): names that would leave the recordings folder, stream
+credentials, JSON nested or sized to break a reader, values no database stores."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import twitchcam
+from tests.test_session_safety import fake_session
+from twitchcam.core.summary import finite
+from twitchcam.errors import TwitchcamError
+from twitchcam.store.index import read_row
+from twitchcam.store.paths import MAX_NAME_BYTES, output_folders, redacted_source, safe_stem
+from twitchcam.store.session import read_json, read_json_or_none
+
+
+@pytest.mark.parametrize("name,stem", [("...mp4", "video"), ("..mp4", "video"), (".hidden.mp4", "hidden"),
+                                       ("-rf.mp4", "rf"), ("a\nb\x1b[2J.mp4", "a_b_[2J"), ("clip.mp4", "clip"),
+                                       ("a\\b.mp4", "a_b")])
+def test_a_video_name_gives_a_plain_folder_name(name, stem):
+    assert safe_stem(name) == stem
+
+
+def test_every_session_folder_is_a_new_child_of_the_recordings_folder(tmp_path):
+    root = tmp_path / "rec"
+    (root / "..").mkdir(parents=True, exist_ok=True)
+    names = ["...mp4", "..mp4", "-x.mp4", "a" * 250 + ".mp4", "a" * 249 + "b.mp4", "é" * 200 + ".mp4"]
+    folders = output_folders([tmp_path / n for n in names], root)
+    assert all(f.parent == root and f.name not in (".", "..") for f in folders), folders
+    assert len(set(folders)) == len(folders)
+    assert all(len(f.name.encode()) <= MAX_NAME_BYTES for f in folders)
+    for f in folders:
+        f.mkdir()  # a file system takes each (ENAMETOOLONG before)
+
+
+def test_a_dotted_video_name_is_analysed_into_its_own_folder(tmp_path, videos):
+    """`...mp4` has the stem '..': its session went to recordings/.., replacing a summary.json
+    of the user's there."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    mine = tmp_path / "summary.json"
+    mine.write_text("mine")
+    video = tmp_path / "...mp4"
+    shutil.copy(videos["no_face.mp4"], video)
+    p = twitchcam("analyze", video, env={"TWITCHCAM_RECORDINGS": str(rec)})
+    assert p.returncode == 0, p.stderr
+    assert mine.read_text() == "mine"
+    assert (rec / "video" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("http://alice:pw@cam.local:8080/stream.mjpg?token=T#x", "http://cam.local:8080/stream.mjpg"),
+    ("rtsp://bob:secret@[::1]:554/live", "rtsp://[::1]:554/live"),
+    ("http://127.0.0.1/video", "http://127.0.0.1/video"),
+    ("/home/me/clip.mp4", "/home/me/clip.mp4"), ("0", "0"), ("C:\\v\\clip.mp4", "C:\\v\\clip.mp4")])
+def test_a_stream_url_is_stored_without_its_credentials(url, shown):
+    assert redacted_source(url) == shown
+
+
+def test_a_report_of_an_older_session_shows_no_stream_password(tmp_path):
+    s = fake_session(tmp_path / "rec" / "s", mode="live")
+    meta = json.loads((s / "session.json").read_text())
+    meta["source"] = "http://alice:pw@cam/x?token=T"
+    (s / "session.json").write_text(json.dumps(meta))
+    summary = json.loads((s / "summary.json").read_text())
+    (s / "summary.json").write_text(json.dumps({**summary, "source": meta["source"]}))
+    out = tmp_path / "r.html"
+    p = twitchcam("report", s, "--out", out)
+    assert p.returncode == 0, p.stderr
+    html = out.read_text()
+    assert "pw" not in html.replace("pwa", "") and "token=T" not in html and "alice" not in html
+
+
+def test_json_nested_100000_deep_is_a_damaged_file_not_a_crash(tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(TwitchcamError, match="nested"):
+        read_json(path)
+    assert read_json_or_none(path) is None
+
+
+def test_values_no_database_stores_leave_the_session_listed(tmp_path):
+    s = fake_session(tmp_path / "s", mode=[])
+    (s / "summary.json").write_text(json.dumps({"status": "complete", "duration_s": 1e300, "valid_s": 1.0,
+                                                 "spasms": {"left": {"count": 1e300}, "right": {"count": 10 ** 400}},
+                                                 "model_sha256": 5}))
+    row = read_row(s)
+    assert row.left_count is None and row.right_count is None and row.mode is None and row.problem is None
+    assert finite(10 ** 400) is None
+    p = twitchcam("sessions", "--recordings", tmp_path)
+    assert p.returncode == 0 and "s" in p.stdout, p.stderr
