@@ -464,3 +464,18 @@ def test_arrival_time_jitter_and_dropped_frames_change_no_event():
     extra = [y for y in b if not any(y[:2] == x[:2] and abs(y[2] - x[2]) <= 0.1 for x in a)]
     assert len(unmatched) <= 1 and len(extra) <= 1, (unmatched, extra)
     assert not [y for y in extra if y[0] != "both" and y[1]], extra  # no spasm made by jitter
+
+
+def test_below_the_frame_rate_that_shows_a_twitch_nothing_is_counted():
+    """At 2 frames/s a 90-250 ms twitch falls between frames, and a closure caught on one
+    frame looks 'tonic': such a recording lists one-sided closures as possible, never as
+    spasms (issue 17: a 1-fps hour gave 75 tonic spasms and an affected side)."""
+    from twitchcam.core.summary import FrameTotals, summarize
+
+    sim = simulate(600, 2.0, 26, spasms_per_min=6, sides=("right",), dropouts=0)
+    found = batch(sim)
+    assert spasms(found.events) and not [e for e in found.events if e.is_spasm and e.side != "both"]
+    totals = FrameTotals.of(sim.t, found.valid, found.closure, sim.fps)
+    summary = summarize(totals, found.events, {"fps": sim.fps})
+    assert summary["too_slow_for_spasms"] and summary["spasms"]["right"]["count"] == 0
+    assert summary["affected_side"] is None

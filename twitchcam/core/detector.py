@@ -61,6 +61,7 @@ from twitchcam.core.events import (SOURCE_NAMES, Event, Evidence, Run, blink_asy
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 NAN3 = (math.nan, math.nan, math.nan)
+MIN_TWITCH_FPS = 8.0  # below this a 90-250 ms twitch may fall between frames: nothing one-sided is counted
 
 
 @dataclass(frozen=True)
@@ -765,7 +766,8 @@ class StreamingDetector:
                 self._announced[s] = False
             # a twitch found in a blink is judged after the blink, so it may precede twitches already here
             insort(self._group[s], run, key=lambda r: r.onset_s)
-            if not self._announced[s] and (run.evidence is None or run.evidence.confidence >= self.p.confident):
+            if not self._announced[s] and self.fps >= MIN_TWITCH_FPS and (
+                    run.evidence is None or run.evidence.confidence >= self.p.confident):
                 self._announced[s] = True  # a spasm: report it now (a 'possible' one never is)
                 self.started.append((SIDES[s], self._group[s][0].onset_s))
 
@@ -804,7 +806,8 @@ class StreamingDetector:
         if self._mouth[s].open:
             mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
         mouth = has_mouth([r.onset_s for r in group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
-        event = spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s], self.p.confident)
+        confident = self.p.confident if self.fps >= MIN_TWITCH_FPS else math.inf
+        event = spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s], confident)
         if not event.confidence <= 0:  # no evidence at all (NaN: none was measured) is no event
             events.append(event)
         self._group[s] = []

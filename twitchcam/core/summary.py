@@ -9,6 +9,7 @@ from importlib import metadata
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
+from twitchcam.core.detector import MIN_TWITCH_FPS
 from twitchcam.core.events import BOTH, Event
 
 SUMMARY_FORMAT = 1
@@ -150,6 +151,8 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
         "gaps": totals.gaps,
         "no_face": bool(valid_s == 0),
         "spasms": spasms,
+        # a twitch lasts 90-250 ms: below MIN_TWITCH_FPS spasms are listed as possible, never counted
+        "too_slow_for_spasms": bool(totals.fps < MIN_TWITCH_FPS),
         "blinks": {"count": len(blinks), "per_min": _rate(len(blinks), valid_s)},
         "affected_side": affected,
         "affected_side_rule": f">= {AFFECTED_MIN_SPASMS} spasms and >= {AFFECTED_MIN_SHARE:.0%} of all spasms on one side",
