@@ -5,7 +5,7 @@ UV := python3 -m uv
 endif
 PY := .venv/bin/python
 
-.PHONY: run test test-busy setup bench accuracy clean
+.PHONY: run test test-fast test-busy setup bench accuracy clean
 
 setup: .venv/.synced
 
@@ -23,6 +23,10 @@ run: setup
 test: setup
 	$(PY) -m twitchcam models --fetch >/dev/null
 	$(PY) -m pytest -q
+
+# The edit-test loop: everything that needs neither MediaPipe nor a real video (about a minute).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 # The suite with every core kept busy by other processes, as on a loaded CI machine.
 test-busy: setup

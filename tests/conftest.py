@@ -24,3 +24,18 @@ def model():
 # nothing.  A handler here (not SIG_IGN) makes each exec'd child start with the default again.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# Tiers: `make test-fast` runs what needs neither MediaPipe nor a real video (pure core, store,
+# report, CLI errors, API on stored signals), `make test` everything.  A test is slow when it
+# uses the real videos or the model, or lives in a module that drives real video throughout.
+SLOW_FIXTURES = {"videos", "model"}
+SLOW_MODULES = {"test_live", "test_privacy", "test_fuzz", "test_batch", "test_prefetch", "test_landmarks",
+                "test_analyze", "test_damaged_input", "test_synth_dataset", "test_spasm_injection",
+                "test_recordings"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
