@@ -92,3 +92,53 @@ def test_values_no_database_stores_leave_the_session_listed(tmp_path):
     assert finite(10 ** 400) is None
     p = twitchcam("sessions", "--recordings", tmp_path)
     assert p.returncode == 0 and "s" in p.stdout, p.stderr
+
+
+# -- links inside a session folder are never written through (item 2) ---------------------------
+def _links(folder: Path, outside: Path, names) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = {}
+    for name in names:
+        target = outside / f"precious-{name}"
+        target.write_text("mine")
+        (folder / name).symlink_to(target)
+        targets[name] = target
+    return targets
+
+
+def test_a_new_session_writes_no_file_through_a_link(tmp_path):
+    from twitchcam.store.session import SessionWriter
+
+    outside = tmp_path / "home"
+    outside.mkdir()
+    folder = tmp_path / "s"
+    targets = _links(folder, outside, ["frames.csv", "events.csv", "session.lock", "session.json.tmp",
+                                       "summary.json.tmp", "markers.csv"])
+    w = SessionWriter(folder, {"source": "x.mp4", "mode": "analyze", "fps": 30.0})
+    w.marker(1.0, "coffee")
+    w.close("complete", {"status": "complete"})
+    assert all(t.read_text() == "mine" for t in targets.values())
+    assert not any((folder / n).is_symlink() for n in targets if not n.endswith(".tmp"))
+    assert (folder / "summary.json").is_file() and not (folder / "summary.json").is_symlink()
+
+
+def test_overwrite_removes_a_link_never_its_target_and_detect_writes_no_link(tmp_path):
+    from twitchcam.store.redetect import redetect
+    from twitchcam.store.session import remove_session
+
+    outside = tmp_path / "home"
+    (outside / "d").mkdir(parents=True)
+    s = fake_session(tmp_path / "s")
+    targets = _links(s, outside, ["video.avi"])
+    (s / "detect").symlink_to(outside / "d")
+    remove_session(s)
+    assert targets["video.avi"].read_text() == "mine" and (outside / "d").is_dir()
+    assert not (s / "detect").exists() and not (s / "video.avi").exists()
+    import twitchcam
+
+    real = tmp_path / "real"
+    twitchcam.detect(twitchcam.simulate(20, seed=3)).save(real)
+    (real / "detect").symlink_to(outside / "d")
+    redetect(real, real / "detect", lambda p: p)
+    assert list((outside / "d").iterdir()) == []
+    assert (real / "detect" / "events.csv").is_file() and not (real / "detect").is_symlink()

@@ -33,6 +33,7 @@ from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
+from twitchcam.store.atomic import unlink_link
 from twitchcam.store.paths import live_folder, recordings_dir
 from twitchcam.store.session import SUMMARY_FILE, VIDEO_FILE, SessionWriter, check_session_folder, read_json_or_none, write_json
 
@@ -156,6 +157,7 @@ class VideoRecorder:
     def write(self, bgr: np.ndarray) -> None:
         if self._w is None:
             self._size = (bgr.shape[1], bgr.shape[0])
+            unlink_link(self.path)
             self._w = cv2.VideoWriter(str(self.path), cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*"MJPG"),
                                       self.fps, self._size)
             if not self._w.isOpened():

@@ -19,9 +19,9 @@ from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.atomic import unlink_link, write_text_atomic
 from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE, SessionLock, StoredSession,
-                                     event_cells, read_session, write_json)
+                                     event_cells, is_session_dir, read_session, write_json)
 
 
 def stored_params(meta: dict) -> PipelineParams:
@@ -107,6 +107,8 @@ def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], Detecto
     result, summary = detect_session(session, params)
     lock = SessionLock(out)
     try:
+        if is_session_dir(out.parent):
+            unlink_link(out)  # SESSION/detect as a link: replaced, not written through
         out.mkdir(parents=True, exist_ok=True)
         lock.acquire()  # two detects into one folder: the second says so
         try:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.atomic import NO_FOLLOW, open_new, unlink_link, write_text_atomic
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
@@ -103,7 +103,8 @@ class SessionLock:
 
     def acquire(self, what: str = "a session") -> "SessionLock":
         path = self.folder / LOCK_NAME
-        f = open(path, "a+")
+        unlink_link(path)
+        f = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o666), "r+")
         try:
             if fcntl is not None:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -195,6 +196,7 @@ def remove_session(folder: Path) -> None:
     for name in SESSION_FILES:
         (folder / name).unlink(missing_ok=True)
         (folder / (name + ".tmp")).unlink(missing_ok=True)
+    unlink_link(folder / DETECT_DIR)  # a link is removed, never what it points to
     shutil.rmtree(folder / DETECT_DIR, ignore_errors=True)
 
 
@@ -299,8 +301,8 @@ class SessionWriter:
                 timespec="seconds"), **meta, "status": "running", "ended_at": None}
             write_json(self.folder / SESSION_FILE, self.meta)
             self._started = True
-            self._frames_f = open(self.folder / FRAMES_FILE, "w", newline="")
-            self._events_f = open(self.folder / EVENTS_FILE, "w", newline="")
+            self._frames_f = open_new(self.folder / FRAMES_FILE, newline="")
+            self._events_f = open_new(self.folder / EVENTS_FILE, newline="")
             self._frames = csv.writer(self._frames_f)
             self._events = csv.writer(self._events_f)
             self._frames.writerow(FRAME_COLUMNS)
@@ -340,7 +342,7 @@ class SessionWriter:
 
     def marker(self, t_s: float, label: str) -> None:
         if self._markers_f is None:
-            self._markers_f = open(self.folder / MARKERS_FILE, "w", newline="")
+            self._markers_f = open_new(self.folder / MARKERS_FILE, newline="")
             csv.writer(self._markers_f).writerow(("t_s", "label"))
         self._guard(csv.writer(self._markers_f).writerow, (repr(float(t_s)), label))
         self.flush()  # a marker is a patient's note: on disk at once
