@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.test_cli import needs_tmpfs, on_full_disk
 from twitchcam.synth.inject import write_pingpong
 from twitchcam.batch import pool as batch
 from twitchcam.batch.pool import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
@@ -264,18 +265,24 @@ def test_seek_matches_sequential_timestamps(long_video, model):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@needs_tmpfs
 def test_batch_full_disk_on_one_session_is_its_error_only(tmp_path, videos, model):
     """A disk that fills while one session is written fails that session with one line;
-    the others finish and the batch says so."""
+    the others finish (on a disk with room) and the batch says so."""
+    import sys
+
     inputs = [videos["single_face.mp4"], videos["no_face.mp4"]]
-    folders = output_folders(inputs, tmp_path / "out")
-    folders[0].mkdir(parents=True)
-    (folders[0] / "frames.csv").symlink_to("/dev/full")  # every write to it fails with ENOSPC
-    rows = run_batch(inputs, tmp_path / "out", model, jobs=2, on_row=None)
-    assert rows[0].status == "error" and "disk full" in rows[0].reason and "\n" not in rows[0].reason
-    assert rows[1].status == "complete"
-    assert json.loads((folders[1] / "session.json").read_text())["status"] == "complete"
+    disk, roomy = tmp_path / "disk", tmp_path / "roomy"
+    script = ("import json, sys\nfrom pathlib import Path\nfrom twitchcam.batch.pool import run_batch\n"
+              "a, b, model, disk, roomy = sys.argv[1:]\n"
+              "full = run_batch([Path(a)], Path(disk), Path(model), jobs=1, on_row=None)\n"
+              "ok = run_batch([Path(b)], Path(roomy), Path(model), jobs=1, on_row=None)\n"
+              "print(json.dumps([[r.status, r.reason] for r in full + ok]))\n")
+    p, rc, _ = on_full_disk(disk, 48, [sys.executable, "-c", script, *inputs, model, disk, roomy])
+    assert rc == 0, p.stderr
+    (full_status, full_reason), (ok_status, _) = json.loads(p.stdout.strip().splitlines()[-1])
+    assert full_status == "error" and "disk full" in full_reason and "\n" not in full_reason
+    assert ok_status == "complete"
 
 
 @pytest.mark.slow

@@ -20,6 +20,48 @@ def twitchcam(*args, env=None):
     return proc
 
 
+FULL_DISK_SH = r"""
+set -e
+mount -t tmpfs -o size=4m tmpfs "$D"
+dd if=/dev/zero of="$D/.fill" bs=1k count="$FILL" status=none 2>/dev/null || true
+set +e
+"$@"
+echo "@@rc=$?"
+for f in $SHOW; do echo "@@file $f"; cat "$D/$f" 2>/dev/null; echo; done
+"""
+
+
+def can_mount_tmpfs() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        _unshare() + ["sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+def _unshare() -> list[str]:
+    return ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+
+
+def on_full_disk(folder: Path, free_kib: int, argv, show=()) -> tuple[subprocess.CompletedProcess, int, dict]:
+    """Run argv with `folder` on a disk of its own that has only `free_kib` KiB free (a 4-MiB
+    tmpfs in a mount namespace of the child's own, filled up first: a real ENOSPC, seen by no
+    other process).  Returns the process, argv's exit code, and the text of each `show` file
+    (relative to `folder`) as argv left it, read before the disk goes away."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "D": str(folder), "FILL": str(4096 - free_kib), "SHOW": " ".join(show)}
+    proc = subprocess.run(_unshare() + ["sh", "-c", FULL_DISK_SH, "sh", *map(str, argv)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+    out, _, tail = proc.stdout.partition("@@rc=")
+    rc, _, files = tail.partition("\n")
+    shown = {}
+    for chunk in files.split("@@file ")[1:]:
+        name, _, text = chunk.partition("\n")
+        shown[name] = text
+    proc.stdout = out
+    return proc, int(rc or -1), shown
+
+
+needs_tmpfs = pytest.mark.skipif(not can_mount_tmpfs(), reason="needs unshare and a mount namespace")
+
+
 def one_line_error(proc) -> str:
     assert "Traceback" not in proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("twitchcam:")]
@@ -100,14 +142,16 @@ def test_unwritable_out(tmp_path, videos):
         ro.chmod(0o700)
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@needs_tmpfs
 def test_full_disk_is_one_line_and_keeps_the_folder(tmp_path, videos):
-    out = tmp_path / "s"
-    out.mkdir()
-    (out / "frames.csv").symlink_to("/dev/full")  # every write to it fails with ENOSPC
-    p = twitchcam("analyze", videos["WolfgangLanger_Pexels.mp4"], "--out", out)
-    assert p.returncode != 0 and "disk full" in one_line_error(p)
-    assert json.loads((out / "session.json").read_text())["status"] in ("running", "interrupted")
+    """The disk fills while frames.csv grows (a real ENOSPC): one line, and the session so far
+    is kept."""
+    disk = tmp_path / "disk"
+    p, rc, shown = on_full_disk(disk, 48, [sys.executable, "-m", "twitchcam.cli.main", "analyze",
+                                           videos["WolfgangLanger_Pexels.mp4"], "--out", disk / "s"],
+                                show=["s/session.json"])
+    assert rc != 0 and "disk full" in one_line_error(p)
+    assert json.loads(shown["s/session.json"])["status"] in ("running", "interrupted")
 
 
 def test_models_command_reports_a_valid_model():

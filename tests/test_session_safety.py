@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_cli import ROOT, one_line_error, twitchcam
+from tests.test_cli import ROOT, needs_tmpfs, on_full_disk, one_line_error, twitchcam
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.paths import output_folders
 from twitchcam.store.session import (LOCK_NAME, SessionLock, SessionWriter, check_session_folder, finished_session,
@@ -240,15 +240,15 @@ def test_killed_session_is_reported_as_interrupted(tmp_path, videos):
 
 
 # -- item 14: the smaller defects ----------------------------------------------------------------
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_nothing_written_says_so_instead_of_session_kept(tmp_path):
-    s = tmp_path / "s"
-    s.mkdir()
-    (s / "session.json.tmp").symlink_to("/dev/full")  # the very first write fails with ENOSPC
-    with pytest.raises(TwitchcamError) as err:
-        SessionWriter(s, {"fps": 30.0})
-    assert "nothing was recorded" in str(err.value) and "kept" not in str(err.value)
-    assert not (s / "session.json").exists() and not is_being_written(s)
+@needs_tmpfs
+def test_nothing_written_says_so_instead_of_session_kept(tmp_path, videos):
+    """A disk already full: the very first write (session.json) fails with ENOSPC."""
+    disk = tmp_path / "disk"
+    p, rc, shown = on_full_disk(disk, 0, [sys.executable, "-m", "twitchcam.cli.main", "analyze",
+                                          videos["no_face.mp4"], "--out", disk / "s"], show=["s/session.json"])
+    err = one_line_error(p)
+    assert rc != 0 and "nothing was recorded" in err and "kept" not in err, p.stderr
+    assert shown["s/session.json"].strip() == ""
 
 
 def test_detect_never_writes_into_a_session_folder(tmp_path):
