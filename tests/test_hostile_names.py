@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import twitchcam
+from tests.test_cli import twitchcam as twitchcam_cli
 from tests.test_session_safety import fake_session
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
@@ -142,3 +143,32 @@ def test_overwrite_removes_a_link_never_its_target_and_detect_writes_no_link(tmp
     redetect(real, real / "detect", lambda p: p)
     assert list((outside / "d").iterdir()) == []
     assert (real / "detect" / "events.csv").is_file() and not (real / "detect").is_symlink()
+
+
+# -- option values (item 10) --------------------------------------------------------------------
+@pytest.mark.parametrize("option,value", [("--merge-gap-s", "nan"), ("--spasm-on", "inf"), ("--open-quantile", "2"),
+                                          ("--baseline-window-s", "1e12"), ("--spasm-on", "-1"), ("--tonic-s", "-5"),
+                                          ("--off-ratio", "0")])
+def test_a_bad_detector_value_is_one_line_before_anything_is_made(tmp_path, option, value):
+    out = tmp_path / "s"
+    p = twitchcam("analyze", tmp_path / "any.mp4", "--out", out, option, value)
+    assert p.returncode == 2 and option in p.stderr.strip() and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not out.exists()
+
+
+def test_the_default_detector_parameters_are_sane():
+    from twitchcam.core.detector import DetectorParams
+
+    assert DetectorParams().problems() == []
+
+
+def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path):
+    import twitchcam
+
+    s = tmp_path / "s"
+    twitchcam.detect(twitchcam.simulate(10, seed=4)).save(s)
+    meta = json.loads((s / "session.json").read_text())
+    for bad in ("abc", 0, -5, 1e9):
+        (s / "session.json").write_text(json.dumps({**meta, "fps": bad}))
+        p = twitchcam_cli("detect", s)
+        assert p.returncode == 2 and "damaged session" in p.stderr and "Traceback" not in p.stderr, (bad, p.stderr)

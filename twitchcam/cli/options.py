@@ -24,7 +24,14 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
 def detector_params(args: argparse.Namespace, base=None):
     from twitchcam.core.detector import DetectorParams
 
+    from twitchcam.errors import TwitchcamError
+
     base = base or DetectorParams()
     changes = {f.name: getattr(args, f"det_{f.name}") for f in dataclasses.fields(DetectorParams)
                if getattr(args, f"det_{f.name}", None) is not None}
-    return dataclasses.replace(base, **changes)
+    params = dataclasses.replace(base, **changes)
+    bad = params.problems()
+    if bad:  # before anything is created or read
+        name, why = bad[0]
+        raise TwitchcamError(f"--{name.replace('_', '-')} {why}")
+    return params

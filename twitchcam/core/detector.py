@@ -118,6 +118,26 @@ class DetectorParams:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, what is wrong) for each unusable value (empty when all are fine): every value a
+        finite number >= 0, at most an hour (the *_s durations) or a million, shares and
+        quantiles within 0..1, some more than 0."""
+        out = []
+        for name, v in asdict(self).items():
+            top = 1.0 if name in UNIT_INTERVAL else 3600.0 if name.endswith("_s") else 1e6
+            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+                out.append((name, f"must be a finite number, not {v!r}"))
+            elif not 0 <= v <= top or (v == 0 and name in POSITIVE):
+                out.append((name, f"must be {'more than' if name in POSITIVE else 'at least'} 0 and at most {top:g}, "
+                                  f"not {v!r}"))
+        return out
+
+
+# DetectorParams fields that are shares or quantiles (0..1), and those that must not be 0
+UNIT_INTERVAL = {"open_quantile", "rest_quantile", "off_ratio", "confident", "blink_symmetry", "other_open_min",
+                 "mouth_boost"}
+POSITIVE = {"baseline_window_s", "update_every_s", "off_ratio", "open_max"}
+
 
 JITTER = 1.4826 / np.sqrt(2.0)  # robust SD of a signal from the MAD of its differences
 

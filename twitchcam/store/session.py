@@ -33,6 +33,7 @@ from twitchcam.store.atomic import NO_FOLLOW, open_new, unlink_link, write_text_
 from twitchcam.errors import TwitchcamError
 from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+from twitchcam.core.summary import finite
 
 SESSION_FORMAT = 2  # 2: appearance and blendshape features, face_px; validity judged against the person
 # The files of a session folder (see the module docstring).
@@ -480,7 +481,13 @@ class StoredSession:
 
     @property
     def fps(self) -> float:
-        return float(self.meta.get("fps") or 30.0)
+        """The nominal frame rate session.json gives; a damaged one (not a number within
+        0.1-1000) is a damaged session, one line."""
+        fps = finite(self.meta.get("fps", 30.0))
+        if fps is None or not 0.1 <= fps <= 1000.0:
+            raise TwitchcamError(f"{self.folder / SESSION_FILE}: fps is {self.meta.get('fps')!r}, not a frame rate "
+                                 "(damaged session)")
+        return fps
 
     @property
     def status(self) -> str:
