@@ -172,3 +172,17 @@ def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path):
         (s / "session.json").write_text(json.dumps({**meta, "fps": bad}))
         p = twitchcam_cli("detect", s)
         assert p.returncode == 2 and "damaged session" in p.stderr and "Traceback" not in p.stderr, (bad, p.stderr)
+
+
+# -- frame rates and stamps no camera makes (item 5) ----------------------------------------------
+def test_broken_decoder_stamps_are_replaced_by_one_frame_steps():
+    from twitchcam.video.source import MAX_STEP_S, frame_time
+
+    t, times = -float("inf"), []
+    for k in range(5):  # a header of 4.7e-10 frames/s: each stamp ~2e9 s after the last
+        t = frame_time(k / 4.7e-10, t, 30.0)
+        times.append(t)
+    assert times == pytest.approx([0.0, 1 / 30, 2 / 30, 3 / 30, 4 / 30])
+    assert frame_time(70.0, 10.0, 30.0) == 70.0  # a real pause of a minute is kept
+    assert frame_time(10.0 + MAX_STEP_S + 1, 10.0, 30.0) == pytest.approx(10.0 + 1 / 30)
+    assert frame_time(float("nan"), 1.0, 25.0) == pytest.approx(1.04) and frame_time(0.5, 1.0, 25.0) == pytest.approx(1.04)

@@ -133,6 +133,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         elif lost:
             print(f"twitchcam: warning: {video}: damaged{lost}; analysed the rest (session saved in {folder})",
                   file=sys.stderr)
+        if summary.get("fps_note"):
+            print(f"twitchcam: warning: {video}: {summary['fps_note']}", file=sys.stderr)
         if summary.get("too_slow_for_spasms"):
             print(f"twitchcam: warning: {video}: {summary.get('fps', 0):.3g} frames/s is too slow to see a twitch "
                   "of 90-250 ms; no spasm was counted (one-sided closures are listed as possible)", file=sys.stderr)

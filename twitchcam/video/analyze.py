@@ -26,6 +26,8 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     source = FileSource(video)
     meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
     meta["source_id"] = source_identity(video)
+    if source.fps_note:
+        meta["fps_note"] = source.fps_note
     made = []
 
     def make_writer() -> SessionWriter:

@@ -146,7 +146,12 @@ class FileSource:
             self.close()
             raise TwitchcamError(f"{self.path}: not a video OpenCV can decode (corrupt or unsupported)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and 1.0 <= fps <= 1000.0 else 30.0
+        usable = bool(fps) and 1.0 <= fps <= 1000.0
+        self.fps = float(fps) if usable else ASSUMED_FPS
+        # said once: where a file gives no usable rate, its frames are timed by the decoder's own
+        # stamps, and ASSUMED_FPS only stands in where it gives none
+        self.fps_note = None if usable else (f"the file gives no usable frame rate ({fps:g}/s); "
+                                             f"{ASSUMED_FPS:g}/s assumed where its frames carry no time")
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.expected_frames = int(count) if count and np.isfinite(count) and 0 < count < 1e9 else 0
         if self.expected_frames == 0 and not self._cap.get(cv2.CAP_PROP_BITRATE) and _fourcc(self._cap) in IMAGE_CODECS:
@@ -192,13 +197,22 @@ class FileSource:
         self._handle.close()
 
 
+ASSUMED_FPS = 30.0  # the frame rate assumed where a file gives none
+MAX_STEP_S = 86400.0  # a pause between two frames longer than a day is a broken stamp, not a pause
+
+
 def decoder_time(cap: cv2.VideoCapture, last: float, fps: float) -> float:
-    """Time (s) of the frame just grabbed: the decoder's own stamp (real files have variable
-    frame rates), or one frame after the last where a container repeats or omits stamps."""
-    t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-    if not np.isfinite(t) or t <= last:
-        t = last + 1.0 / fps if np.isfinite(last) else 0.0
-    return t
+    """Time (s) of the frame just grabbed (see `frame_time`)."""
+    return frame_time(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, last, fps)
+
+
+def frame_time(stamp_s: float, last: float, fps: float) -> float:
+    """A frame's time from the decoder's own stamp (real files have variable frame rates), or one
+    frame after the last where a container repeats, omits or garbles stamps (one 'frame' after
+    the last by more than MAX_STEP_S: a header claiming 1e-9 frames/s)."""
+    if not np.isfinite(last):
+        return stamp_s if np.isfinite(stamp_s) and stamp_s >= 0 else 0.0
+    return stamp_s if last < stamp_s <= last + MAX_STEP_S else last + 1.0 / fps  # False for NaN
 
 
 def is_truncated(decoded: int, expected: int, fps: float) -> bool:
