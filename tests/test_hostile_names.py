@@ -186,3 +186,36 @@ def test_broken_decoder_stamps_are_replaced_by_one_frame_steps():
     assert frame_time(70.0, 10.0, 30.0) == 70.0  # a real pause of a minute is kept
     assert frame_time(10.0 + MAX_STEP_S + 1, 10.0, 30.0) == pytest.approx(10.0 + 1 / 30)
     assert frame_time(float("nan"), 1.0, 25.0) == pytest.approx(1.04) and frame_time(0.5, 1.0, 25.0) == pytest.approx(1.04)
+
+
+# -- stored files of any size (item 6) -------------------------------------------------------------
+def test_a_huge_summary_or_first_row_is_a_damaged_file_read_no_further(tmp_path):
+    import resource
+
+    import twitchcam as tc
+
+    s = tmp_path / "s"
+    tc.detect(tc.simulate(10, seed=5)).save(s)
+    (s / "summary.json").write_text('{"pad": "' + "x" * (5 << 20) + '"}')
+    with pytest.raises(TwitchcamError, match="damaged"):
+        read_json(s / "summary.json")
+    frames = (s / "frames.csv").read_text().split("\n", 1)
+    (s / "frames.csv").write_text(frames[0] + ",x" * 2_000_000 + "\n" + frames[1])
+    p = twitchcam("detect", s)
+    assert p.returncode == 2 and "damaged" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1_000_000  # KiB: no child grew to 14 GB
+
+
+def test_unknown_extra_columns_are_not_read(tmp_path):
+    import numpy as np
+
+    import twitchcam as tc
+    from twitchcam.store.session import read_frames
+
+    s = tmp_path / "s"
+    tc.detect(tc.simulate(10, seed=6)).save(s)
+    lines = (s / "frames.csv").read_text().splitlines()
+    wide = [lines[0] + ",extra1,extra2"] + [ln + ",1,2" for ln in lines[1:]]
+    (s / "frames.csv").write_text("\n".join(wide) + "\n")
+    table = read_frames(s / "frames.csv")
+    assert not table.has("extra1") and table.bad_rows == 0 and np.isfinite(table.column("t_s")).all()

@@ -266,8 +266,8 @@ def read_json_or_none(path: Path) -> dict | None:
     """A JSON object from `path`, or None when it is missing, unreadable or not an object
     (the lenient twin of `read_json`, for files whose absence only means 'not done')."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(_json_text(Path(path)))
+    except (OSError, ValueError, RecursionError, TwitchcamError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -415,6 +415,11 @@ class FrameTable:
         return self.df[list(names)].to_numpy(dtype=np.float64)
 
 
+MAX_HEADER_BYTES = 1 << 16  # frames.csv's header is ~2 KB
+KNOWN_FRAME_COLUMNS = frozenset(FRAME_COLUMNS)
+MAX_JSON_BYTES = 4 << 20  # session.json and summary.json are a few KB
+
+
 def read_frames(path: Path) -> FrameTable:
     """frames.csv as a FrameTable: the one reader that detect, the report and the API use.
 
@@ -423,8 +428,15 @@ def read_frames(path: Path) -> FrameTable:
     import pandas as pd
 
     try:
+        with open(path, "rb") as f:
+            head = f.readline(MAX_HEADER_BYTES + 1)
+    except OSError as exc:
+        raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(head) > MAX_HEADER_BYTES:  # no header of ours is this long: damaged, and not read whole
+        raise TwitchcamError(f"{path}: its first row is over {MAX_HEADER_BYTES} bytes, not a frames table (damaged)")
+    try:  # only the columns we know (any others could be millions)
         df = pd.read_csv(path, on_bad_lines="skip", encoding_errors="replace", dtype={"reason": str},
-                         low_memory=False)
+                         low_memory=False, usecols=lambda c: c in KNOWN_FRAME_COLUMNS)
     except pd.errors.EmptyDataError:
         raise TwitchcamError(f"{path}: empty, not a frames table") from None
     except (OSError, pd.errors.ParserError) as exc:
@@ -503,11 +515,19 @@ def is_session_dir(path: Path) -> bool:
     return (Path(path) / SESSION_FILE).is_file()
 
 
+def _json_text(path: Path) -> str:
+    """A JSON file's text, read no further than MAX_JSON_BYTES (a larger one is damaged)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read(MAX_JSON_BYTES + 1)
+    if len(text) > MAX_JSON_BYTES:
+        raise TwitchcamError(f"{path} is over {MAX_JSON_BYTES >> 20} MiB: not a twitchcam file (damaged)")
+    return text
+
+
 def read_json(path: Path) -> dict:
     """A JSON object from ``path``; TwitchcamError with a one-line reason otherwise."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(_json_text(path))
     except FileNotFoundError:
         raise TwitchcamError(f"{path} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
