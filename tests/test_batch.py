@@ -404,3 +404,54 @@ def test_dask_local_cluster(tmp_path, videos, model, long_video, sequential, sma
     assert "not a video" in rows[1].reason
     assert json.loads((tmp_path / "out" / "single_face" / "session.json").read_text())["status"] == "complete"
     assert_same_as_sequential(sequential, Path(rows[2].session), 3)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what", ["batch", "long"])
+def test_workers_die_with_a_killed_parent(tmp_path, long_video, videos, what):
+    """kill -9 of `analyze --jobs 2` (a batch, or one long video in chunks): its workers die with
+    it instead of living on as orphans that write sessions and then block forever."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "in"
+    src.mkdir()
+    if what == "batch":
+        for k in range(3):
+            shutil.copy(long_video, src / f"v{k}.avi")
+        target = src
+    else:
+        target = long_video
+    proc = subprocess.Popen([sys.executable, "-m", "twitchcam.cli.main", "analyze", str(target), "--jobs", "2",
+                             "--out", str(tmp_path / "out")],
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while not _workers_ignore_sigint(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [c for c in _children(proc.pid) if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert proc.poll() is None and workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text()
+              for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+    for w in alive:  # leave nothing behind whatever the outcome
+        os.kill(w, signal.SIGKILL)
+    assert not alive

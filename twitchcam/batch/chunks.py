@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -242,6 +243,31 @@ def chunk_info(chunks: list[tuple[float, float]], warmup_s: float) -> dict:
             "reseeked": []}
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def worker_init(parent: int) -> None:
+    """Every worker process (batches and chunks): idle workers ignore Ctrl-C (no stray
+    tracebacks; a running task handles exactly one), and die with the process that made them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Linux: the kernel kills this worker when the process that made it dies, however it dies
+    (kill -9 included), so no orphan goes on analysing and writing sessions."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
 def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
                         warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
     """(joined raw features, info for session.json) for the whole video, cut as `chunks`.
@@ -251,7 +277,7 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
     info = chunk_info(chunks, warmup_s)
     ctx = multiprocessing.get_context(MP_CONTEXT)
     ex = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(chunks)) - 1), mp_context=ctx,
-                             initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+                             initializer=worker_init, initargs=(os.getpid(),))
 
     def task(k: int, seek: bool = True) -> tuple:
         return (str(video), str(model), mirrored, chunks[k][0], chunks[k][1],

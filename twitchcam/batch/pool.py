@@ -39,7 +39,7 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
 from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
-                               plan_chunks, probe_video, write_chunked_session)
+                               plan_chunks, probe_video, worker_init, write_chunked_session)
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.store.paths import output_folders
 from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session, read_json_or_none
@@ -134,11 +134,6 @@ def row_from_summary(video: Path, folder: Path, summary: dict, status: str | Non
 
 
 # -- worker side ---------------------------------------------------------------------------
-def _worker_init() -> None:
-    # Idle workers ignore Ctrl-C (no stray tracebacks); a running task handles exactly one.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _warm_up() -> None:
     """A worker's first task: load what every analysis needs (MediaPipe, OpenCV, numpy, the
     pipeline) while the parent is still planning, so its first video starts at once.  The
@@ -188,7 +183,7 @@ def _session_task(folder: str, write_session: Callable[..., dict], *args) -> tup
 # -- parent side ---------------------------------------------------------------------------
 def _new_executor() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(MP_CONTEXT),
-                               initializer=_worker_init)
+                               initializer=worker_init, initargs=(os.getpid(),))
 
 
 def _worker_pids(executor: ProcessPoolExecutor) -> list[int]:
