@@ -115,3 +115,31 @@ def test_injection_helpers():
     only_right = log[:1]
     assert treatments.last_injection_before(only_right, dt.date(2024, 5, 1), "left").date == \
         dt.date(2024, 1, 1)
+
+
+def test_add_and_remove_at_once_lose_no_entry(tmp_path):
+    """Two processes: one adds 30 injections while the other removes 30 that were there: every
+    add is kept (a read-modify-rename without a lock lost some)."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "treatments.csv"
+    for k in range(30):
+        treatments.add(log, f"2024-01-{k + 1:02d}", "left")
+    code = ("import sys\nfrom twitchcam.store import treatments as t\n"
+            "op, log = sys.argv[1:]\n"
+            "for k in range(30):\n"
+            "    if op == 'add': t.add(log, f'2025-01-{k + 1:02d}', 'right')\n"
+            "    else: t.remove(log, f'2024-01-{k + 1:02d}')\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, op, str(log)]) for op in ("remove", "add")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    kept = treatments.load(log)
+    assert [t.date.isoformat() for t in kept] == [f"2025-01-{k + 1:02d}" for k in range(30)]
+
+
+def test_a_crlf_log_keeps_its_line_endings(tmp_path):
+    log = tmp_path / "treatments.csv"
+    log.write_bytes(b"date,side,kind,note\r\n2024-01-01,left,botox,a\r\n2024-02-01,left,botox,b\r\n")
+    treatments.remove(log, "2024-01-01")
+    treatments.add(log, "2024-03-01", "right", note="c")
+    assert log.read_bytes() == b"date,side,kind,note\r\n2024-02-01,left,botox,b\r\n2024-03-01,right,botox,c\r\n"

@@ -15,6 +15,7 @@ written (see `twitchcam.store.csvcell`).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -84,7 +85,8 @@ def _read(path: Path) -> str:
     if not path.is_file():
         return ""
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as f:  # line endings as they are (CRLF kept)
+            return f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise TwitchcamError(f"cannot read treatment log {path}: {e}") from None
 
@@ -93,7 +95,7 @@ def _entries(path: Path, text: str) -> list[tuple[slice, Treatment]]:
     """Every entry in file order with the lines it spans.  Comments, blank lines and the
     header are skipped; anything else that is not an entry is an error naming its line."""
     out: list[tuple[slice, Treatment]] = []
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     start = 0
     for row in reader:
         lines, start = slice(start, reader.line_num), reader.line_num
@@ -129,25 +131,38 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
                              f"{EARLIEST.isoformat()} and today")
     if "\n" in t.note or "\r" in t.note:
         raise TwitchcamError("the note must be a single line")
-    load(path)  # refuse to append to a log we could not read back
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        prefix = ""
-        if not path.is_file() or path.stat().st_size == 0:
-            prefix = ",".join(HEADER) + "\n"
-        else:
-            with open(path, "rb") as f:
-                f.seek(-1, 2)
-                if f.read(1) not in (b"\n", b"\r"):
-                    prefix = "\n"
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(
-            [t.date.isoformat(), t.side, t.kind, safe_cell(t.note)])
-        with open(path, "a", encoding="utf-8", newline="") as f:
-            f.write(prefix + buf.getvalue())
+        with _locked(path):
+            text = _read(path)
+            _entries(path, text)  # refuse to append to a log we could not read back
+            end = "\r\n" if "\r\n" in text else "\n"  # the file's own line endings
+            prefix = ",".join(HEADER) + end if not text else "" if text.endswith(("\n", "\r")) else end
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator=end).writerow([t.date.isoformat(), t.side, t.kind, safe_cell(t.note)])
+            with open(path, "a", encoding="utf-8", newline="") as f:
+                f.write(prefix + buf.getvalue())
     except OSError as e:
         raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
     return t
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an OS lock on `path`.lock while the log is read and written: `treatment add` and
+    `treatment remove` at once never lose an entry (remove's rewrite would drop an add that
+    landed between its read and its rename).  Waits for the other; no lock where the OS has none."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def remove(path: str | Path, date: str, side: str | None = None, kind: str | None = None) -> Treatment:
@@ -158,6 +173,16 @@ def remove(path: str | Path, date: str, side: str | None = None, kind: str | Non
     """
     path = Path(path)
     day = parse_date(date)
+    if not path.is_file():
+        raise TwitchcamError(f"no treatment {day.isoformat()} in {path}")
+    try:
+        with _locked(path):
+            return _remove(path, day, side, kind)
+    except OSError as e:
+        raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
+
+
+def _remove(path: Path, day: dt.date, side: str | None, kind: str | None) -> Treatment:
     text = _read(path)
     matches = [(lines, t) for lines, t in _entries(path, text)  # never rewrite a log we could not read
                if t.date == day and side in (None, t.side) and kind in (None, t.kind)]
@@ -168,12 +193,9 @@ def remove(path: str | Path, date: str, side: str | None = None, kind: str | Non
         listed = "; ".join(f"{t.side} {t.kind}" + (f" ({t.note})" if t.note else "") for _, t in matches)
         raise TwitchcamError(f"{len(matches)} treatments {which}: {listed}; say which with --side/--kind")
     lines, removed = matches[0]
-    kept = io.StringIO(text).readlines()  # the very lines csv.reader counted
+    kept = io.StringIO(text, newline="").readlines()  # the very lines csv.reader counted, endings kept
     del kept[lines]
-    try:
-        write_text_atomic(path, "".join(kept))
-    except OSError as e:
-        raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
+    write_text_atomic(path, "".join(kept))
     return removed
 
 
