@@ -118,23 +118,25 @@ def test_injection_helpers():
 
 
 def test_add_and_remove_at_once_lose_no_entry(tmp_path):
-    """Two processes: one adds 30 injections while the other removes 30 that were there: every
+    """Two processes: one adds 150 entries while the other removes 150 that were there: every
     add is kept (a read-modify-rename without a lock lost some)."""
     import subprocess
     import sys
 
     log = tmp_path / "treatments.csv"
-    for k in range(30):
-        treatments.add(log, f"2024-01-{k + 1:02d}", "left")
+    days = [dt.date(2020, 1, 1) + dt.timedelta(days=k) for k in range(150)]
+    for d in days:
+        treatments.add(log, d.isoformat(), "left")
     code = ("import sys\nfrom twitchcam.store import treatments as t\n"
             "op, log = sys.argv[1:]\n"
-            "for k in range(30):\n"
-            "    if op == 'add': t.add(log, f'2025-01-{k + 1:02d}', 'right')\n"
-            "    else: t.remove(log, f'2024-01-{k + 1:02d}')\n")
+            "import datetime as dt\n"
+            "for k in range(150):\n"
+            "    d = dt.date(2020 if op == 'remove' else 2021, 1, 1) + dt.timedelta(days=k)\n"
+            "    t.add(log, d.isoformat(), 'right') if op == 'add' else t.remove(log, d.isoformat())\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, op, str(log)]) for op in ("remove", "add")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     kept = treatments.load(log)
-    assert [t.date.isoformat() for t in kept] == [f"2025-01-{k + 1:02d}" for k in range(30)]
+    assert [t.date for t in kept] == [dt.date(2021, 1, 1) + dt.timedelta(days=k) for k in range(150)]
 
 
 def test_a_crlf_log_keeps_its_line_endings(tmp_path):
