@@ -219,3 +219,18 @@ def test_unknown_extra_columns_are_not_read(tmp_path):
     (s / "frames.csv").write_text("\n".join(wide) + "\n")
     table = read_frames(s / "frames.csv")
     assert not table.has("extra1") and table.bad_rows == 0 and np.isfinite(table.column("t_s")).all()
+
+
+# -- state shown right (item 14) ----------------------------------------------------------------
+def test_a_killed_session_shows_as_interrupted_and_escapes_reach_no_terminal(tmp_path):
+    rec = tmp_path / "rec"
+    fake_session(rec / "killed", status="running")  # its writer died: no process holds its lock
+    evil = fake_session(rec / "x\x1b]0;owned\x07\x1b[2J")
+    assert evil.is_dir()
+    p = twitchcam("sessions", "--recordings", rec)
+    assert p.returncode == 0, p.stderr
+    assert "\x1b" not in p.stdout and "\x07" not in p.stdout and "\\x1b" in p.stdout
+    line = next(ln for ln in p.stdout.splitlines() if ln.rstrip().endswith("killed"))
+    assert "interrupted" in line and "running" not in line
+    p = twitchcam("report", evil, "--out", tmp_path / "r\x1b[2J.html")
+    assert "\x1b" not in p.stdout + p.stderr

@@ -25,7 +25,8 @@ from typing import Any
 from twitchcam.core.clock import format_clock
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, is_session_dir, read_json, read_summary_file
+from twitchcam.store.session import (SESSION_FILE, SUMMARY_FILE, is_being_written, is_session_dir, read_json,
+                                     read_summary_file)
 
 INDEX_NAME = "sessions.sqlite"
 SCHEMA_VERSION = 1
@@ -296,6 +297,8 @@ def format_table(rows: list[SessionRow]) -> str:
         else:
             affected = "—"
         status = r.status or "?"
+        if status == "running" and not is_being_written(Path(r.path)):
+            status = "interrupted"  # its writer died (kill -9, power loss) before it finished
         if r.problem and not r.has_summary:
             status = f"{status} ({r.problem})"
         table.append((date, format_clock(r.duration_s), format_clock(r.valid_s),
