@@ -234,3 +234,40 @@ def test_a_killed_session_shows_as_interrupted_and_escapes_reach_no_terminal(tmp
     assert "interrupted" in line and "running" not in line
     p = twitchcam("report", evil, "--out", tmp_path / "r\x1b[2J.html")
     assert "\x1b" not in p.stdout + p.stderr
+
+
+# -- the session index (item 9) ------------------------------------------------------------------
+def test_a_damaged_index_is_rebuilt_by_itself(tmp_path):
+    from twitchcam.store.index import INDEX_NAME
+
+    rec = tmp_path / "rec"
+    for k in range(40):
+        fake_session(rec / f"s{k}")
+    assert twitchcam("sessions", "--recordings", rec).returncode == 0
+    db = rec / INDEX_NAME
+    data = bytearray(db.read_bytes())
+    data[4096:8192] = b"\xff" * 4096  # a page of the table overwritten
+    db.write_bytes(bytes(data))
+    for _ in range(2):
+        p = twitchcam("sessions", "--recordings", rec)
+        assert p.returncode == 0 and "40 session(s)" in p.stdout, p.stderr
+
+
+def test_a_read_only_recordings_folder_is_indexed_in_memory(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_cli import ROOT, _unshare, can_mount_tmpfs
+
+    if not can_mount_tmpfs():
+        pytest.skip("needs a mount namespace")
+    rec = tmp_path / "rec"
+    for k in range(3):
+        fake_session(rec / f"s{k}")
+    assert twitchcam("sessions", "--recordings", rec).returncode == 0  # the index exists ...
+    fake_session(rec / "s3")  # ... and has a session to add when the folder turns read-only
+    script = ('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && touch "$1/x" 2>/dev/null '
+              '&& exit 9; shift; exec "$@"')
+    p = subprocess.run(_unshare() + ["sh", "-c", script, "sh", str(rec), sys.executable, "-m", "twitchcam.cli.main",
+                                     "sessions", "--recordings", str(rec)], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0 and "4 session(s)" in p.stdout, p.stderr

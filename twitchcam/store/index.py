@@ -235,21 +235,11 @@ def _open(db_path: Path, rebuild: bool) -> sqlite3.Connection:
     return con
 
 
-def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
-    """Bring the index up to date with the folders and return all rows, oldest first.
-
-    ``rebuild=True`` throws the cached rows away and re-reads every folder.
-    """
-    root = Path(recordings)
-    if not root.is_dir():
-        raise TwitchcamError(f"recordings folder {root} does not exist")
-    dirs = find_session_dirs(root)
-    con = _open(root / INDEX_NAME, rebuild)
+def _sync(con: sqlite3.Connection, dirs: list[Path]) -> list[SessionRow]:
+    """Update the index in `con` from the session folders `dirs`; all its rows (closes `con`)."""
     try:
         cached = {r[0]: r[1] for r in con.execute("SELECT path, sig FROM sessions")}
-        current = {}
-        for d in dirs:
-            current[storable(str(d.resolve()))] = d
+        current = {storable(str(d.resolve())): d for d in dirs}
         stale = [p for p in cached if p not in current]
         changed = [d for p, d in current.items() if cached.get(p) != signature(d)]
         if stale:
@@ -261,17 +251,33 @@ def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
                 f"INSERT OR REPLACE INTO sessions ({', '.join(_COLUMNS)}) VALUES ({marks})",
                 [tuple(getattr(r, c) for c in _COLUMNS) for r in rows])
         if stale or changed:
-            try:
-                con.commit()
-            except sqlite3.Error as e:  # e.g. read-only file: the answer is still right
-                print(f"twitchcam: could not update {root / INDEX_NAME}: {e}",
-                      file=sys.stderr)
-        rows = [SessionRow(*r) for r in con.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM sessions")]
-    except sqlite3.Error as e:
-        raise TwitchcamError(f"session index {root / INDEX_NAME}: {e}") from None
+            con.commit()
+        return [SessionRow(*r) for r in con.execute(f"SELECT {', '.join(_COLUMNS)} FROM sessions")]
     finally:
         con.close()
+
+
+def sync(recordings: str | Path, rebuild: bool = False) -> list[SessionRow]:
+    """Bring the index up to date with the folders and return all rows, oldest first.
+
+    ``rebuild=True`` throws the cached rows away and re-reads every folder.
+    """
+    root = Path(recordings)
+    if not root.is_dir():
+        raise TwitchcamError(f"recordings folder {root} does not exist")
+    dirs = find_session_dirs(root)
+    db = root / INDEX_NAME
+    try:
+        rows = _sync(_open(db, rebuild), dirs)
+    except sqlite3.Error:
+        # a damaged index ("database disk image is malformed") is rebuilt from the folders; one
+        # that cannot be written (a read-only folder) is kept in memory for this run
+        try:
+            rows = _sync(_open(db, rebuild=True), dirs)
+        except sqlite3.Error:
+            con = sqlite3.connect(":memory:")
+            _create(con)
+            rows = _sync(con, dirs)
     rows.sort(key=lambda r: (r.started or dt.datetime.max, r.path))
     return rows
 
