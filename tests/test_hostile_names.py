@@ -89,10 +89,26 @@ def test_values_no_database_stores_leave_the_session_listed(tmp_path):
                                                  "spasms": {"left": {"count": 1e300}, "right": {"count": 10 ** 400}},
                                                  "model_sha256": 5}))
     row = read_row(s)
-    assert row.left_count is None and row.right_count is None and row.mode is None and row.problem is None
+    assert row.left_count is None and row.right_count is None and row.mode is None and "damaged" in row.problem
     assert finite(10 ** 400) is None
+    good = fake_session(tmp_path / "t")
     p = twitchcam("sessions", "--recordings", tmp_path)
-    assert p.returncode == 0 and "s" in p.stdout, p.stderr
+    assert p.returncode == 0 and "damaged" in p.stdout and "2 session(s)" in p.stdout, p.stderr
+    p = twitchcam("report", s, "--out", tmp_path / "r.html")
+    assert p.returncode == 2 and "damaged" in p.stderr and "Traceback" not in p.stderr
+    p = twitchcam("report", s, good, "--out", tmp_path / "r.html")  # the other session is still reported
+    assert p.returncode == 0 and "1 skipped" in p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("bad", [{"duration_s": 1e300}, {"spasms": {"left": {"count": 1e300}}}, {"model_sha256": 5},
+                                 {"valid_s": -1}, {"fps": "abc"}])
+def test_out_of_range_summary_values_are_a_damaged_summary(tmp_path, bad):
+    from twitchcam.store.session import read_summary_file
+
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"status": "complete", "duration_s": 60.0, **bad}))
+    with pytest.raises(TwitchcamError, match="damaged summary"):
+        read_summary_file(path)
 
 
 # -- links inside a session folder are never written through (item 2) ---------------------------

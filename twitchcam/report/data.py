@@ -24,7 +24,7 @@ from twitchcam.store.index import find_session_dirs, parse_started_at
 from twitchcam.core.features import INVALID_REASONS, UNREADABLE
 from twitchcam.core.summary import CLOSED_AT
 from twitchcam.store.session import (EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE, is_session_dir,
-                                     read_event_rows, read_frames as read_frame_table, read_json, read_summary_file)
+                                     read_event_rows, read_frames as read_frame_table, read_meta, read_summary_file)
 
 DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,
@@ -174,7 +174,7 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
     path = Path(path)
     if not is_session_dir(path):
         raise TwitchcamError(f"{path} is not a session folder (no {SESSION_FILE})")
-    meta = read_json(path / SESSION_FILE)
+    meta = read_meta(path)
     notes = []
     if (path / SUMMARY_FILE).is_file():
         summary = read_summary_file(path / SUMMARY_FILE)

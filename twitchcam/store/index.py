@@ -13,11 +13,8 @@ Also home to the light helpers for reading a session folder, shared with the rep
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import os
 import sqlite3
-import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -25,11 +22,11 @@ from typing import Any
 from twitchcam.core.clock import format_clock
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.session import (SESSION_FILE, SUMMARY_FILE, is_being_written, is_session_dir, read_json,
+from twitchcam.store.session import (SESSION_FILE, SUMMARY_FILE, is_being_written, is_session_dir, read_meta,
                                      read_summary_file)
 
 INDEX_NAME = "sessions.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 # --------------------------------------------------------------------------- folder helpers
@@ -139,7 +136,7 @@ def read_row(session_dir: Path) -> SessionRow:
     sig = signature(session_dir)
     problem = None
     try:
-        meta = read_json(session_dir / SESSION_FILE)
+        meta = read_meta(session_dir)
     except TwitchcamError as e:
         meta, problem = {}, str(e)
     summary: dict[str, Any] = {}

@@ -539,26 +539,41 @@ def read_json(path: Path) -> dict:
     return data
 
 
-# What the parts of a summary.json must be for anything to read them (numbers are checked
-# where they are used: `finite` turns a wrong one into "not available").
-_SUMMARY_SHAPE = {"spasms": dict, "blinks": dict, "params": dict, "versions": dict, "grades": dict,
-                  "status": str, "affected_side": str, "started_at": str, "source": str}
+# What the parts of session.json and summary.json must be for anything to read them: a type,
+# and for numbers the range a real session can have (a duration of 1e300 s, a count SQLite
+# cannot store, a mode that is a list: a damaged or hand-edited file, one line, skipped).
+_TEXT = ("status", "affected_side", "started_at", "source", "mode", "model_sha256", "ended_at")
+_META_SHAPE = {**{k: str for k in _TEXT}, "params": dict, "source_id": dict, "fps": (int, float),
+               "mirrored": bool}
+_SUMMARY_SHAPE = {**_META_SHAPE, "spasms": dict, "blinks": dict, "versions": dict, "grades": dict}
+_RANGES = {"duration_s": 1e8, "valid_s": 1e8, "fps": 1e4, "frames": 1e10, "valid_frames": 1e10,
+           "lost_frames": 1e10, "count": 1e9, "per_min": 1e6, "clonic": 1e9, "tonic": 1e9, "twitches": 1e10,
+           "mean_duration_s": 1e8, "max_duration_s": 1e8, "with_mouth": 1e9, "possible": 1e9}
+
+
+def check_shape(path: Path, data: dict, shape: dict, what: str) -> dict:
+    """`data` if its parts have the types in `shape` and its numbers (at the top, and per side
+    under 'spasms') are within _RANGES; else a one-line TwitchcamError naming the first that
+    is not ('damaged <what>')."""
+    for key, kind in shape.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            want = {dict: "JSON object", str: "string", bool: "true/false"}.get(kind, "number")
+            raise TwitchcamError(f"{path}: {key!r} is a {type(data[key]).__name__}, not a {want} (damaged {what})")
+    parts = [("", data)] + [(f"spasms.{side}.", (data.get("spasms") or {}).get(side)) for side in SIDES]
+    for prefix, part in parts:
+        if part is not None and not isinstance(part, dict):
+            raise TwitchcamError(f"{path}: {prefix[:-1]!r} is a {type(part).__name__}, not a JSON object "
+                                 f"(damaged {what})")
+        for key, top in _RANGES.items():
+            v = (part or {}).get(key)
+            if v is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and not 0 <= v <= top:
+                raise TwitchcamError(f"{path}: {prefix}{key} is {v!r}, out of range (damaged {what})")
+    return data
 
 
 def read_summary_file(path: Path) -> dict:
-    """summary.json as a dict whose parts have the types the readers expect; a one-line
-    TwitchcamError naming the first part that does not (a damaged or hand-edited file)."""
-    data = read_json(path)
-    for key, kind in _SUMMARY_SHAPE.items():
-        if data.get(key) is not None and not isinstance(data[key], kind):
-            raise TwitchcamError(f"{path}: {key!r} is a {type(data[key]).__name__}, not a "
-                                 f"{'JSON object' if kind is dict else 'string'} (damaged summary)")
-    for side in ("left", "right"):
-        value = (data.get("spasms") or {}).get(side)
-        if value is not None and not isinstance(value, dict):
-            raise TwitchcamError(f"{path}: 'spasms.{side}' is a {type(value).__name__}, not a JSON object "
-                                 f"(damaged summary)")
-    return data
+    """summary.json as a dict whose parts have the types and ranges the readers expect."""
+    return check_shape(path, read_json(path), _SUMMARY_SHAPE, "summary")
 
 
 def read_summary(folder: Path) -> dict | None:
@@ -571,7 +586,7 @@ def read_meta(folder: Path) -> dict:
     """session.json: what the session is (source, mode, fps, parameters, status)."""
     if not (Path(folder) / SESSION_FILE).is_file():
         raise TwitchcamError(f"{folder}: not a twitchcam session folder (no {SESSION_FILE})")
-    return read_json(Path(folder) / SESSION_FILE)
+    return check_shape(Path(folder) / SESSION_FILE, read_json(Path(folder) / SESSION_FILE), _META_SHAPE, "session")
 
 
 def read_session(folder: Path) -> StoredSession:
