@@ -7,7 +7,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "twitchcam"
 # Each layer may import itself and the layers listed after it (and errors.py, which imports nothing).
-LAYERS = ["cli|__main__", "api", "live|batch|report|synth", "video", "store", "core"]
+LAYERS = ["cli|__main__", "api", "live|batch|report|review|synth", "video", "store", "core"]
 
 
 def modules() -> dict[str, Path]:

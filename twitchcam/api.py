@@ -137,10 +137,28 @@ def read_session(folder: str | Path) -> Result:
     """A session folder (from `analyze`, `live` or `Result.save`) as a Result."""
     from twitchcam.store.session import FRAMES_FILE, read_events, read_frames, read_meta, read_summary
 
+    import pandas as pd
+
+    from twitchcam.store import review
+
     folder = Path(folder)
     meta = read_meta(folder)
     frames = read_frames(folder / FRAMES_FILE).df
-    return Result(frames, events_frame(read_events(folder)), read_summary(folder) or {}, meta)
+    events = read_events(folder)
+    summary = read_summary(folder) or {}
+    items, _ = review.items(folder, events)
+    table = events_frame(events)
+    # a person's decisions beside the events (review.csv): the one-sided events' ids, what was
+    # decided, and the side they gave it; blinks have none
+    one_sided = (table.side != "both").to_numpy()
+    table["id"] = pd.array([None] * len(table), dtype="Int64")
+    table.loc[one_sided, "id"] = [it.id for it in items]
+    table["decision"] = ""
+    table.loc[one_sided, "decision"] = [it.decision or "unreviewed" for it in items]
+    table["reviewed_side"] = table.side
+    table.loc[one_sided, "reviewed_side"] = [it.final_side for it in items]
+    summary = {**summary, "review": review.counts(items, summary.get("valid_s"))}
+    return Result(frames, table, summary, meta)
 
 
 def detect(frames, fps: float | None = None, **detector_params) -> Result:

@@ -281,9 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from twitchcam.cli.live import register as add_live_command
     from twitchcam.cli.report import add_report_commands
+    from twitchcam.cli.review import add_review_command
 
     add_live_command(sub)
     add_report_commands(sub)
+    add_review_command(sub)
     return parser
 
 

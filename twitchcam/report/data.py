@@ -16,6 +16,7 @@ import numpy as np
 
 from twitchcam.core import grades as grades_mod
 from twitchcam.core.events import POSSIBLE
+from twitchcam.store import review
 from twitchcam.store.paths import redacted_source
 from twitchcam.core.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
@@ -79,6 +80,7 @@ class Session:
     events: Events | None = None
     markers: list[tuple[float, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # problems with plot inputs
+    review: dict | None = None  # a person's decisions per side (store.review.counts), once there are any
 
     @property
     def name(self) -> str:
@@ -219,6 +221,14 @@ def load_detail(s: Session) -> None:
                 s.notes.append(f"events.csv unreadable ({e})")
         else:
             s.notes.append("events.csv is missing: no events marked")
+    if (s.path / review.REVIEW_FILE).is_file():
+        try:
+            found, bad = review.items(s.path)
+            s.review = review.counts(found, s.valid_s)
+            if bad:
+                s.notes.append(f"review.csv: {bad} damaged row(s) ignored")
+        except TwitchcamError as e:
+            s.notes.append(f"review.csv unreadable ({e})")
     p = s.path / MARKERS_FILE
     if p.is_file():
         try:

@@ -296,6 +296,13 @@ def _key_table(s: Session) -> str:
     row('With same-side mouth <span class="sub">spasms (share)</span>', cells)
     row('Possible <span class="sub">listed, not counted</span>',
         {sd: num(k(sd, "possible"), s.side(sd).get("possible"), "int", sid) for sd in SIDES})
+    if s.review:  # a person checked the events (twitchcam review)
+        rv = s.review
+        row('Reviewed <span class="sub">confirmed / rejected / not yet</span>',
+            {sd: f'{rv[sd]["confirmed"]} / {rv[sd]["rejected"]} / {rv[sd]["unreviewed"]}' for sd in SIDES})
+        row('Confirmed rate <span class="sub">per valid minute</span>',
+            {sd: (format_value(rv[sd]["confirmed_per_min"], "rate") if rv["fully_reviewed"]
+                  else '<span class="sub">once every spasm is reviewed</span>') for sd in SIDES})
     blinks = s.summary.get("blinks") or {}
     context = (f'<p class="context"><b>Blinks</b> (both eyes, for context): '
                f'{num("blinks.count", blinks.get("count"), "int", sid)}, '
