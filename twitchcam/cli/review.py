@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from twitchcam.cli.options import add_recordings_option
 from twitchcam.core.anatomy import SIDES
