@@ -602,3 +602,18 @@ def _check_screenshot(canvas: np.ndarray) -> None:
     hd = LAYOUT.header
     pill = canvas[hd.y + 10:hd.y + 34, hd.w // 2 - 40:hd.w // 2 + 40]
     assert _color_mask(pill, (90, 200, 90), 40).mean() > 0.3 or _color_mask(pill, (0, 190, 255), 40).mean() > 0.3
+
+
+def test_live_keeps_evidence_strips_of_its_events(clip, model, tmp_path):
+    """`live --evidence`: a strip per one-sided event (ids as events.csv orders them), written as
+    the events are final, from a ring of a few seconds of eye crops."""
+    import cv2
+
+    video, _ = clip
+    out = tmp_path / "live"
+    proc, _ = run_live(model, "--source", str(video), "--no-display", "--no-drop", "--evidence", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    one_sided = [e for e in read_events(out) if e.side != "both"]
+    strips = sorted((out / "evidence").glob("[0-9]*.png"), key=lambda p: int(p.stem))
+    assert one_sided and [int(p.stem) for p in strips] == list(range(1, len(one_sided) + 1))
+    assert all(cv2.imread(str(p)) is not None and p.stat().st_size < 150_000 for p in strips)

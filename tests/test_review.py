@@ -150,3 +150,80 @@ def test_two_pages_on_one_session_do_not_interleave(session):
             t.join()
     found, bad = review.items(session)
     assert bad == 0 and [it.decision for it in found] == ["confirmed" if k % 2 else "rejected" for k in ids]
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+SHOTS = Path(__file__).resolve().parent.parent / ".screenshots"
+
+
+@pytest.mark.skipif(__import__("twitchcam.report.pdf", fromlist=["find_chromium"]).find_chromium() is None,
+                    reason="needs chromium")
+def test_a_person_reviews_in_chromium_with_the_keys(session, tmp_path):
+    """Debian's Chromium opens the page, confirms one event (y), rejects the next (n), moves the
+    third to the other side (s); review.csv and the report say so."""
+    from tests.cdp import Browser
+
+    first = review.items(session)[0][:3]
+    with ReviewServer([session]) as server, Browser() as browser:
+        browser.open(server.url)
+        browser.wait_for("document.querySelectorAll('.ev').length > 0")
+        for key in ("y", "n", "s"):
+            before = browser.eval("document.querySelectorAll('.dec.unreviewed').length")
+            browser.press(key)
+            browser.wait_for(f"document.querySelectorAll('.dec.unreviewed').length < {before}")
+        SHOTS.mkdir(exist_ok=True)
+        browser.screenshot(SHOTS / "review_page.png")
+        assert (SHOTS / "review_page.png").stat().st_size > 10_000
+    found = review.items(session)[0][:3]
+    assert [it.decision for it in found] == ["confirmed", "rejected", "confirmed"]
+    assert found[2].final_side != first[2].event.side
+    out = tmp_path / "r.html"
+    assert cli("report", session, "--out", out).returncode == 0
+    assert "Reviewed" in out.read_text()
+
+
+# -- evidence strips -------------------------------------------------------------------------------
+def test_the_evidence_ring_stays_a_few_seconds_long():
+    import numpy as np
+
+    from twitchcam.video.evidence import RING_S, EvidenceRecorder
+
+    rec = EvidenceRecorder(Path("/nonexistent"), 30.0)
+    points = np.zeros((478, 3))
+    points[33, :2], points[263, :2] = (100, 120), (180, 120)
+    rgb = np.zeros((240, 320, 3), np.uint8)
+    for k in range(30 * 60):  # a minute of frames
+        rec.add(k / 30, rgb, points, True)
+    assert len(rec.ring) <= RING_S * 30 + 1 and rec.ring[-1][0] == pytest.approx(1799 / 30)
+
+
+@pytest.mark.slow
+def test_analyze_with_evidence_writes_a_strip_per_one_sided_event_and_the_report_shows_them(tmp_path, videos, model):
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from twitchcam.synth import inject as si
+
+    clip = si.SourceClip.load(videos["single_face.mp4"], model)
+    rng = np.random.default_rng(3)
+    events = [si.make_event(rng, 3.0, "left", "clonic", 1.0), si.make_event(rng, 7.0, "right", "tonic", 1.0)]
+    si.inject_video(clip, tmp_path / "inj.avi", tmp_path / "inj_truth.csv", events, duration_s=12.0)
+    folder = tmp_path / "s"
+    p = cli("analyze", tmp_path / "inj.avi", "--evidence", "--out", folder)
+    assert p.returncode == 0, p.stderr
+    found = review.items(folder)[0]
+    strips = sorted((folder / "evidence").glob("[0-9]*.png"), key=lambda q: int(q.stem))
+    assert {it.event.side for it in found} >= {"left", "right"}
+    assert [int(q.stem) for q in strips] == [it.id for it in found]
+    for q in strips:
+        img = cv2.imread(str(q))
+        assert img is not None and img.shape[1] > 4 * img.shape[0] and q.stat().st_size < 150_000
+    out = tmp_path / "r.html"
+    assert cli("report", folder, "--out", out).returncode == 0
+    html = out.read_text()
+    assert "Evidence" in html and base64.b64encode(strips[0].read_bytes()).decode()[:200] in html
+    with ReviewServer([folder]) as server:
+        code, body = _get(server.url.split("?")[0] + f"strip/0/1.png?t={server.token}")
+        assert code == 200 and body == strips[0].read_bytes()

@@ -36,6 +36,9 @@ def register(subparsers) -> None:
                    help="no window: print a status line every few seconds (automatic without a display)")
     p.add_argument("--record-video", action="store_true",
                    help="also save the analysed raw (unmirrored) frames as video.avi in the session folder")
+    p.add_argument("--evidence", nargs="?", const="eye", choices=("eye", "face"), default=None,
+                   help="also keep a strip of both eyes (or the face) around every one-sided event in "
+                        "SESSION/evidence/, for `twitchcam review` (a few seconds of crops in memory)")
     p.add_argument("--stall-timeout", type=_positive, default=10.0, metavar="S",
                    help="keep retrying a source that stops sending frames for S seconds, then end the "
                         "session (default 10)")
@@ -64,6 +67,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         duration_s=args.duration, display=False if args.no_display else None,
         record_video=args.record_video, stall_timeout_s=args.stall_timeout, mirrored=args.mirrored,
         fps=args.fps, status_every_s=args.status_every, no_drop=args.no_drop, overwrite=args.overwrite,
+        evidence=args.evidence,
         params=PipelineParams(detector=detector_params(args)))
     outcome = run_live(opts)
     print(summary_table(Path(str(outcome.folder)).name, outcome.summary))

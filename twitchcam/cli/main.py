@@ -90,6 +90,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     folders, named = _output_folders(videos, args)
     model = ensure_model(args.model)
     params = PipelineParams(detector=detector_params(args))
+    if args.evidence and jobs not in (None, 1):
+        raise TwitchcamError("--evidence analyses one video at a time, in order: leave out --jobs (or --jobs 1)")
+    if args.evidence:
+        jobs = 1  # the strips need each video's frames in order, in this process
     args.jobs = jobs if jobs is not None else 1 if args.shard or args.scheduler else _auto_jobs(videos)
     if len(videos) > 1 and (args.jobs > 1 or args.shard or args.scheduler or args.batch_csv):
         return _batch(args, videos, folders, model, params)
@@ -117,7 +121,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             else:
                 from twitchcam.video.analyze import analyze_file
 
-                summary = analyze_file(video, folder, model, params, mirrored=args.mirrored, overwrite=overwrite)
+                summary = analyze_file(video, folder, model, params, mirrored=args.mirrored, overwrite=overwrite,
+                                       evidence=args.evidence)
         except Interrupted:
             raise  # Ctrl-C stops the whole run (exit 130), not just this video
         except TwitchcamError as exc:
@@ -246,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "unchanged file was already analysed")
     p.add_argument("--mirrored", action="store_true",
                    help="selfie-view recording: flip so left/right are the patient's own sides")
+    p.add_argument("--evidence", nargs="?", const="eye", choices=("eye", "face"), default=None,
+                   help="also keep a strip of both eyes (or the face) around every one-sided event and a few "
+                        "blinks in SESSION/evidence/, for `twitchcam review` and the report")
     p.add_argument("--model", help="path to face_landmarker.task (or set TWITCHCAM_MODEL)")
     p.add_argument("--jobs", "-j", default="auto", metavar="N",
                    help="worker processes: N videos at once, or one long video split into N time chunks; "

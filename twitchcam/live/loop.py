@@ -32,6 +32,7 @@ from twitchcam.core.clock import format_clock
 from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
+from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
 from twitchcam.store.atomic import unlink_link
 from twitchcam.store.paths import live_folder, recordings_dir
@@ -66,6 +67,7 @@ class LiveOptions:
     status_every_s: float = 5.0
     no_drop: bool = False  # files only: slow playback down rather than drop frames
     overwrite: bool = False  # replace a session already in `out`
+    evidence: str | None = None  # 'eye' or 'face': a strip per one-sided event (video/evidence.py)
     params: PipelineParams = field(default_factory=PipelineParams)
 
 
@@ -200,6 +202,7 @@ class LiveRun:
                  window: Window | None, video: VideoRecorder | None, out):
         self.source, self.pipeline, self.writer, self.opts = source, pipeline, writer, opts
         self.window, self.video, self.out = window, video, out
+        self.evidence = writer.recorder if isinstance(writer, EvidenceWriter) else None
         det = pipeline.params.detector
         self.hist = LiveHistory(fps=pipeline.fps, calibration_frames=pipeline.chain.detector.schedule.calibration,
                                 mouth_ref=det.cocontraction_rise)
@@ -273,6 +276,8 @@ class LiveRun:
         frame = self.current
         if self.video is not None and frame is not None:
             self.video.write(frame.bgr)
+        if self.evidence is not None and frame is not None:  # a short ring of eye crops (bounded memory)
+            self.evidence.add(r.t_s, frame.rgb, r.points, r.valid)
         spasms = self.hist.update(r, wall)
         if frame is not None and self.window is not None:
             self.last_frame, self.last_points = frame.bgr, r.points
@@ -423,6 +428,8 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
             if opts.record_video:
                 meta["video"] = VIDEO_FILE
             writer = SessionWriter(folder, meta, overwrite=opts.overwrite)  # the folder exists from here on
+            if opts.evidence:
+                writer = EvidenceWriter(writer, EvidenceRecorder(folder, source.fps, opts.evidence))
             if opts.record_video:
                 video = VideoRecorder(folder / VIDEO_FILE, source.fps)
             run = LiveRun(source, pipeline, writer, opts, window, video, out)

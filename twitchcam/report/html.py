@@ -48,6 +48,7 @@ from twitchcam.core.summary import finite
 from twitchcam.store.index import parse_started_at
 from twitchcam.report.data import DETAIL_CHOICES, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
 from twitchcam.core.style import SIDE_NAME
+from twitchcam.video.evidence import EVIDENCE_DIR, strip_path
 from twitchcam.report.figures import histogram_figure, timeline_figure, trend_figure
 from twitchcam.report.pdf import html_to_pdf, require_chromium
 from twitchcam.report.trends import PRE_WINDOW_DAYS, aggregate_rows, overall_affected_side, treatment_effect, trend_rows
@@ -176,6 +177,8 @@ figcaption { font-size: 7.5pt; color: var(--muted); margin-top: 1mm; }
 table.list th, table.list td { padding: 1mm 2mm; border-bottom: 1px solid var(--rule);
   font-size: 8pt; text-align: right; font-variant-numeric: tabular-nums; }
 table.list th { border-bottom: 1.5px solid var(--ink); background: #fff; }
+table.evidence img.strip { width: 118mm; display: block; }
+table.evidence td { vertical-align: middle; }
 table.list th:first-child, table.list td:first-child { text-align: left; }
 table.list td.txt, table.list th.txt { text-align: left; }
 table.list tr.treat td { background: #e9f6f1; color: var(--ok); font-weight: 600;
@@ -469,6 +472,46 @@ def _skipped_banner(skipped: list[tuple[str, str]]) -> list[str]:
         f"{e(n)} ({e(why)})" for n, why in skipped) + "</div>"]
 
 
+MAX_STRIPS = 60  # evidence strips embedded in one report (~50 KB each); the rest are in `twitchcam review`
+
+
+def _evidence_html(s: Session) -> str:
+    """Each one-sided event's evidence strip beside its row (analysed with --evidence)."""
+    import base64
+
+    ev = s.events
+    decisions = {}
+    if s.review is not None:
+        from twitchcam.store import review
+
+        decisions = {it.id: it.decision or "not reviewed" for it in review.items(s.path)[0]}
+    rows, shown = [], 0
+    ids = np.cumsum(ev.side != "both")
+    for k in np.flatnonzero(ev.side != "both"):
+        event_id = int(ids[k])
+        path = strip_path(s.path, event_id)
+        if shown >= MAX_STRIPS or not path.is_file():
+            continue
+        shown += 1
+        img = base64.b64encode(path.read_bytes()).decode()
+        kind = "possible" if ev.kind[k] == "possible" else ev.kind[k]
+        rows.append(f"<tr><td>{event_id}</td><td>{format_clock(float(ev.onset[k]))}</td>"
+                    f"<td>{e(SIDE_NAME.get(str(ev.side[k]), ev.side[k]))}</td><td>{e(kind)}</td>"
+                    f"<td>{format_value(float(ev.duration[k]), 's')}</td>"
+                    f"<td>{e(decisions.get(event_id, ''))}</td>"
+                    f'<td><img class="strip" alt="eyes around event {event_id}" src="data:image/png;base64,{img}">'
+                    "</td></tr>")
+    total = int((ev.side != "both").sum())
+    more = (f" The first {shown} of {total} are shown; `twitchcam review` shows them all."
+            if shown < total else "")
+    return ("<h2>Evidence <span class=\"sub\">what the eyes looked like</span></h2>"
+            '<p class="context">Both eyes before, at the start, middle and end of each one-sided event and just '
+            "after it (the patient's right eye on the left, as you face them); the event's eye is framed in its "
+            f"side's colour.{more}</p>"
+            '<table class="list compact evidence"><thead><tr><th>#</th><th>Time</th><th>Side</th><th>Kind</th>'
+            "<th>Duration</th><th>Review</th><th>Strip</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
 def _possible_html(s: Session) -> str:
     """The one-sided events too weakly one-sided to count: listed with their times, so a
     reader can look, never counted in a rate or a grade."""
@@ -565,6 +608,8 @@ def _session_pages(s: Session, title: str, generated: str, heading: str | None,
                          "</figcaption></figure>")
     if s.events is not None and s.events.possible_mask().any():
         page2.append(_possible_html(s))
+    if s.events is not None and (s.path / EVIDENCE_DIR).is_dir():
+        page2.append(_evidence_html(s))
     if s.markers:
         page2.append("<h2>Patient markers</h2>")
         rows = []

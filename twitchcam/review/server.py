@@ -26,15 +26,10 @@ from twitchcam.errors import TwitchcamError
 from twitchcam.review.page import PAGE
 from twitchcam.store import review
 from twitchcam.store.session import VIDEO_FILE, read_meta_or_empty
+from twitchcam.video.evidence import strip_path
 
-EVIDENCE_DIR = "evidence"
 CLIP_MARGIN_S = 1.0  # a clip shows this much before and after the event
 MAX_BODY = 4096
-
-
-def strip_path(folder: Path, event_id: int) -> Path:
-    """Where an event's evidence strip is (see twitchcam.video.evidence)."""
-    return Path(folder) / EVIDENCE_DIR / f"{event_id}.png"
 
 
 def session_video(folder: Path) -> Path | None:

@@ -9,6 +9,7 @@ from twitchcam.video.landmarks import Landmarker
 from twitchcam.core.stream import PipelineParams
 from twitchcam.store.recorder import run_session
 from twitchcam.video.pipeline import Pipeline, session_meta
+from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.prefetch import Prefetched
 from twitchcam.video.progress import Progress
 from twitchcam.store.session import SessionWriter, source_identity
@@ -18,10 +19,12 @@ PREFETCH_DEPTH = 2  # decoded frames waiting for the landmarker: enough to hide 
 
 
 def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams = PipelineParams(),
-                 mirrored: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
+                 mirrored: bool = False, show_progress: bool = True, overwrite: bool = False,
+                 evidence: str | None = None) -> dict:
     """Analyse one video into a session folder and return its summary.
 
     A folder that already holds a session is refused unless `overwrite` (see SessionWriter).
+    `evidence` ('eye' or 'face') also writes a strip per one-sided event (video/evidence.py).
     """
     source = FileSource(video)
     meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
@@ -30,17 +33,20 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
         meta["fps_note"] = source.fps_note
     made = []
 
+    recorder = EvidenceRecorder(folder, source.fps, evidence) if evidence else None
+
     def make_writer() -> SessionWriter:
         # The folder appears only once everything is loaded: a Ctrl-C during start-up
         # leaves no half-made session behind, and from then on run_session finalises it.
         made.append(SessionWriter(folder, meta, overwrite=overwrite))
-        return made[-1]
+        return EvidenceWriter(made[-1], recorder) if recorder else made[-1]
 
     with Landmarker(model) as landmarker:
         progress = Progress(video.name, source.expected_frames) if show_progress else None
         try:
             return run_file(source, landmarker, make_writer, meta, params, mirrored,
-                            on_result=(lambda r: progress.update(r.index + 1)) if progress else None)
+                            on_result=(lambda r: progress.update(r.index + 1)) if progress else None,
+                            evidence=recorder)
         except KeyboardInterrupt:
             if not made:
                 raise
@@ -51,7 +57,8 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
 
 
 def run_file(source: FileSource, landmarker: Landmarker, make_writer: Callable[[], object], meta: dict,
-             params: PipelineParams, mirrored: bool, on_result: Callable | None = None) -> dict:
+             params: PipelineParams, mirrored: bool, on_result: Callable | None = None,
+             evidence: EvidenceRecorder | None = None) -> dict:
     """A file's frames through the pipeline into the writer `make_writer()` makes once the
     pipeline is ready (`analyze_file`, and the Python API's in-memory writer); the summary."""
     pipeline = Pipeline(landmarker, source.fps, params, mirrored)
@@ -61,7 +68,10 @@ def run_file(source: FileSource, landmarker: Landmarker, make_writer: Callable[[
     def results(located):
         for frame in located:
             lost[0] = frame.skipped_before
-            yield pipeline.measure(frame)
+            result = pipeline.measure(frame)
+            if evidence is not None:
+                evidence.add(frame.t_s, frame.rgb, result.points, result.valid)
+            yield result
 
     # Three stages at once: a thread decodes and converts colour, a second runs the landmarker
     # a frame or two behind it, and this thread measures, filters, detects and writes.  FFmpeg,
