@@ -416,7 +416,6 @@ class FrameTable:
 
 
 MAX_HEADER_BYTES = 1 << 16  # frames.csv's header is ~2 KB
-KNOWN_FRAME_COLUMNS = frozenset(FRAME_COLUMNS)
 MAX_JSON_BYTES = 4 << 20  # session.json and summary.json are a few KB
 
 
@@ -434,9 +433,9 @@ def read_frames(path: Path) -> FrameTable:
         raise TwitchcamError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(head) > MAX_HEADER_BYTES:  # no header of ours is this long: damaged, and not read whole
         raise TwitchcamError(f"{path}: its first row is over {MAX_HEADER_BYTES} bytes, not a frames table (damaged)")
-    try:  # only the columns we know (any others could be millions)
+    try:
         df = pd.read_csv(path, on_bad_lines="skip", encoding_errors="replace", dtype={"reason": str},
-                         low_memory=False, usecols=lambda c: c in KNOWN_FRAME_COLUMNS)
+                         low_memory=False)
     except pd.errors.EmptyDataError:
         raise TwitchcamError(f"{path}: empty, not a frames table") from None
     except (OSError, pd.errors.ParserError) as exc:
