@@ -810,3 +810,59 @@ def test_overall_affected_side_needs_votes_or_a_clear_pooled_majority():
     assert overall_affected_side([ses(None, 22, 20), ses(None, 22, 20)]) is None  # 52 % is no side
     assert overall_affected_side([ses(None, 9, 1), ses(None, 8, 2)]) == "left"  # 85 % pooled
     assert overall_affected_side([ses("right", 1, 5), ses(None, 3, 3)]) == "right"  # a session's vote
+
+
+# ============================================================================ toxin cycles (issue 18)
+def _toxin_rate(days_after: int) -> float:
+    """Left spasms per minute d days after an injection: 2/min before it, 0.2 from week 1 to
+    week 7, back to 2 by week 12 (half the old level, 1/min, crossed during week 9)."""
+    w = days_after / 7
+    return 2.0 if w < 0 else 0.2 if w < 7 else min(2.0, 0.2 + 0.36 * (w - 7))
+
+
+def test_cycle_curves_three_cycles_golden():
+    from twitchcam.report.trends import cycle_curves
+
+    injections = [dt.date(2024, 1, 10) + dt.timedelta(days=91 * k) for k in range(3)]
+    log = [treatments.Treatment(d, "left", "botox", "") for d in injections]
+    rows, day = [], injections[0] - dt.timedelta(days=28)
+    while day < injections[-1] + dt.timedelta(days=90):
+        last = max(d for d in [day - dt.timedelta(days=10 ** 4)] + injections if d < day)
+        rate = _toxin_rate((day - last).days) if last >= injections[0] else 2.0
+        rows.append({"date": day.isoformat(), "valid_s": 600.0, "left_count": round(10 * rate), "right_count": 1})
+        day += dt.timedelta(days=3)
+    c = cycle_curves(rows, log, "left")
+    assert "message" not in c and len(c["cycles"]) == 3
+    assert [cy["injection"] for cy in c["cycles"]] == [d.isoformat() for d in injections]
+    assert all(cy["left_pre"] == pytest.approx(2.0, abs=0.05) for cy in c["cycles"][:1])
+    assert c["median"]["left"][3] == pytest.approx(0.2, abs=0.05) and c["median"]["left"][12] > 1.5
+    assert c["left_wearing_off_week"] == 9  # week 9 (days 63-69) pools 0.92-1.23/min: above 1 on average
+    assert c["median"]["right"][3] == pytest.approx(0.1, abs=0.01)
+
+
+def test_cycle_view_says_when_there_is_not_enough():
+    from twitchcam.report.trends import cycle_curves
+
+    rows = [{"date": "2024-02-01", "valid_s": 600.0, "left_count": 3, "right_count": 0}]
+    one = [treatments.Treatment(dt.date(2024, 1, 10), "left", "botox", "")]
+    assert "two or more injections" in cycle_curves(rows, one, "left")["message"]
+    two = one + [treatments.Treatment(dt.date(2024, 4, 10), "left", "botox", "")]
+    assert "at least 2 weeks" in cycle_curves(rows, two, "left")["message"]
+
+
+def test_the_trend_page_shows_the_toxin_cycles(tmp_path):
+    injections = [dt.date(2024, 1, 10) + dt.timedelta(days=91 * k) for k in range(3)]
+    log = [treatments.Treatment(d, "left", "botox", "25 U") for d in injections]
+    folders, day, k = [], injections[0] - dt.timedelta(days=14), 0
+    while day < injections[-1] + dt.timedelta(days=80):
+        last = max([d for d in injections if d < day] or [injections[0]])
+        n = round(10 * (_toxin_rate((day - last).days) if day > injections[0] else 2.0))
+        sim = Sim(duration_s=600.0, started_at=f"{day.isoformat()}T10:00:00",
+                  events=clonic_and_tonic(n, 0, "left", 10.0, 580.0 / max(n, 1)))
+        folders.append(write_session(tmp_path / f"s{k:03d}", sim, frames=False))
+        day += dt.timedelta(days=7)
+        k += 1
+    doc, _ = report.build_report(folders, treatments=log)
+    assert "Toxin cycles" in doc and "wearing off" in doc and 'alt="Spasm rate per side against weeks' in doc
+    doc, _ = report.build_report(folders, treatments=log[:1])
+    assert "No cycle view: a cycle view needs two or more injections" in doc

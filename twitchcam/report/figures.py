@@ -329,3 +329,38 @@ def _rolling(rows: list[dict], when: list[dt.datetime], side: str,
         v = vmin[m].sum()
         out.append(cnt[m].sum() / v if v > 0 else np.nan)
     return out
+
+
+def cycle_figure(curves: dict) -> str:
+    """Spasm rate per side against weeks since the injection: a thin line per toxin cycle, the
+    median over cycles in bold, the pre-injection level (half of it dashed: 'wearing off' is
+    crossing it again) and the median wearing-off week."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.4, 2.6)
+        axes = fig.subplots(1, 2, sharey=True, gridspec_kw={"wspace": 0.08})
+        fig.subplots_adjust(left=0.08, right=0.985, top=0.86, bottom=0.16)
+        for ax, sd in zip(axes, SIDES):
+            colour = SIDE_COLOUR[sd]
+            pre = [c[f"{sd}_pre"] for c in curves["cycles"] if c[f"{sd}_pre"] is not None]
+            for c in curves["cycles"]:
+                pts = [(w, v) for w, v in zip(c["weeks"], c[sd]) if v is not None]
+                if pts:
+                    ax.plot(*zip(*pts), color=SIDE_TINT[sd], lw=0.9, marker="o", ms=2)
+            med = curves["median"].get(sd) or {}
+            if med:
+                ax.plot(list(med), list(med.values()), color=colour, lw=2.0, label="median over cycles")
+            if pre:
+                level = float(np.median(pre))
+                ax.axhline(level, color="#777777", lw=0.8)
+                ax.axhline(0.5 * level, color="#777777", lw=0.8, ls="--")
+            off = curves.get(f"{sd}_wearing_off_week")
+            if off is not None:
+                ax.axvline(off, color=colour, lw=0.8, ls=":")
+                ax.text(off, ax.get_ylim()[1] * 0.95, f" wearing off ~week {off:g}", color=colour, va="top", fontsize=6.5)
+            ax.set_title(f"{SIDE_NAME[sd]} eye ({len(curves['cycles'])} cycles)")
+            ax.set_xlabel("weeks since injection")
+        axes[0].set_ylabel("spasms per valid minute")
+        axes[0].set_ylim(bottom=0)
+        return _png(fig)

@@ -49,9 +49,10 @@ from twitchcam.store.index import parse_started_at
 from twitchcam.report.data import DETAIL_CHOICES, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
 from twitchcam.core.style import SIDE_NAME
 from twitchcam.video.evidence import EVIDENCE_DIR, strip_path
-from twitchcam.report.figures import histogram_figure, timeline_figure, trend_figure
+from twitchcam.report.figures import cycle_figure, histogram_figure, timeline_figure, trend_figure
 from twitchcam.report.pdf import html_to_pdf, require_chromium
-from twitchcam.report.trends import PRE_WINDOW_DAYS, aggregate_rows, overall_affected_side, treatment_effect, trend_rows
+from twitchcam.report.trends import (PRE_WINDOW_DAYS, aggregate_rows, cycle_curves, overall_affected_side,
+                                     treatment_effect, trend_rows)
 from twitchcam.core.summary import CLOSED_AT
 
 REPORT_FORMAT = 1
@@ -743,6 +744,21 @@ def _treatment_kpis(effect: dict, side: str | None, treatments: list[tr.Treatmen
     return f'<div class="kpis">{"".join(kpis)}</div>'
 
 
+def _cycle_html(curves: dict) -> str:
+    """The treatment-cycle view, or why there is none."""
+    head = '<h2>Toxin cycles <span class="sub">spasm rate against weeks since each injection</span></h2>'
+    if curves.get("message"):
+        return head + f'<div class="nodata">No cycle view: {e(curves["message"])}.</div>'
+    offs = [f"{SIDE_NAME[sd].lower()}: ~week {curves[f'{sd}_wearing_off_week']:g}" for sd in SIDES
+            if curves.get(f"{sd}_wearing_off_week") is not None]
+    note = ("The rate came back above half its pre-injection level (wearing off) at the median " + "; ".join(offs)
+            + "." if offs else "In these cycles the rate did not come back above half its pre-injection level.")
+    return (head + f'<figure><img alt="Spasm rate per side against weeks since injection, one line per cycle" '
+            f'src="{cycle_figure(curves)}"><figcaption>One thin line per toxin cycle (sessions pooled per week '
+            "after the injection), the median over cycles in bold; grey: the level in the 30 days before the "
+            f"injections (median), dashed: half of it. {e(note)}</figcaption></figure>")
+
+
 def _trend_pages(sessions: list[Session], rows: list[dict], treatments: list[tr.Treatment],
                  side: str | None, effect: dict, title: str, generated: str,
                  skipped: list[tuple[str, str]]) -> tuple[list[str], dict]:
@@ -771,6 +787,7 @@ def _trend_pages(sessions: list[Session], rows: list[dict], treatments: list[tr.
                      "shown as grey crosses and excluded from rates.</div>")
     parts += _skipped_banner(skipped)
     parts.append("<h2>Treatment</h2>" + _treatment_kpis(effect, side, treatments))
+    parts.append(_cycle_html(cycle_curves(rows, treatments, side)))
     parts.append("<h2>Trend</h2>")
     if any(r["started_at"] and parse_started_at(r["started_at"]) for r in rows):
         parts.append(f'<figure><img alt="Spasm rate and eye closure per session against date" '

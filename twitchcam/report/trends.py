@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+
 from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.summary import finite
@@ -164,3 +166,69 @@ def treatment_effect(rows: list[dict], treatments: list[tr.Treatment],
     elif not post:
         out["message"] = "no sessions after this injection yet"
     return out
+
+
+MIN_CYCLES = 2  # a cycle view needs this many injections with sessions after them
+MIN_WEEKS = 2  # ... each with sessions in this many distinct weeks
+
+
+def cycle_curves(rows: list[dict], treatments: list[tr.Treatment], side: str | None) -> dict:
+    """The spasm rate per side against weeks since the last injection, one curve per toxin cycle.
+
+    A cycle runs from an injection to the next one (the last: to the latest session).  Week w
+    pools the sessions of days 7w..7w+6 after the injection (spasms / valid minutes); the
+    injection day itself belongs to no cycle.  Each cycle's pre-injection level is its
+    injection's PRE_WINDOW_DAYS before it (as `treatment_effect`); 'wearing off' is the first
+    week after a cycle's lowest week whose rate is back above half that level.  The median
+    over cycles is taken week by week, over the cycles that have that week.  With fewer than
+    MIN_CYCLES cycles of MIN_WEEKS weeks, `message` says why there is no view."""
+    inj = tr.relevant_injections(treatments, side)
+    dated = sorted((dt.date.fromisoformat(r["date"]), r) for r in rows if r["date"])
+    out: dict[str, Any] = {"side": side, "cycles": [], "median": {}}
+    for k, t in enumerate(inj):
+        end = inj[k + 1].date if k + 1 < len(inj) else dt.date.max
+        after = [(d, r) for d, r in dated if t.date < d < end]
+        if not after:
+            continue
+        since = max(t.date - dt.timedelta(days=PRE_WINDOW_DAYS), inj[k - 1].date + dt.timedelta(days=1)
+                    if k else dt.date.min)
+        pre = [r for d, r in dated if since <= d < t.date]
+        weeks: dict[int, list[dict]] = {}
+        for d, r in after:
+            weeks.setdefault((d - t.date).days // 7, []).append(r)
+        cycle = {"injection": t.date.isoformat(), "weeks": sorted(weeks)}
+        for s in SIDES:
+            rates = [_pooled_rate(weeks[w], s) for w in cycle["weeks"]]
+            cycle[s] = rates
+            level = _pooled_rate(pre, s) if pre else None
+            cycle[f"{s}_pre"] = level
+            cycle[f"{s}_wearing_off_week"] = _wearing_off(cycle["weeks"], rates, level)
+        out["cycles"].append(cycle)
+    usable = [c for c in out["cycles"] if len(c["weeks"]) >= MIN_WEEKS]
+    if len(inj) < 2:
+        out["message"] = "a cycle view needs two or more injections in the treatment log"
+    elif len(usable) < MIN_CYCLES:
+        out["message"] = (f"a cycle view needs sessions in at least {MIN_WEEKS} weeks after each of "
+                          f"{MIN_CYCLES} injections; the log and the sessions have {len(usable)} such cycle(s)")
+    out["cycles"] = usable
+    if "message" in out:
+        return out
+    for s in SIDES:
+        by_week: dict[int, list[float]] = {}
+        for c in usable:
+            for w, v in zip(c["weeks"], c[s]):
+                if v is not None:
+                    by_week.setdefault(w, []).append(v)
+        out["median"][s] = {w: float(np.median(v)) for w, v in sorted(by_week.items())}
+        offs = [c[f"{s}_wearing_off_week"] for c in usable if c[f"{s}_wearing_off_week"] is not None]
+        out[f"{s}_wearing_off_week"] = float(np.median(offs)) if offs else None
+    return out
+
+
+def _wearing_off(weeks: list[int], rates: list[float | None], level: float | None) -> int | None:
+    """The first week after the lowest one whose rate is back above half the pre-injection level."""
+    pts = [(w, r) for w, r in zip(weeks, rates) if r is not None]
+    if not pts or not level:
+        return None
+    low = min(range(len(pts)), key=lambda k: pts[k][1])
+    return next((w for w, r in pts[low + 1:] if r > 0.5 * level), None)
