@@ -866,3 +866,14 @@ def test_the_trend_page_shows_the_toxin_cycles(tmp_path):
     assert "Toxin cycles" in doc and "wearing off" in doc and 'alt="Spasm rate per side against weeks' in doc
     doc, _ = report.build_report(folders, treatments=log[:1])
     assert "No cycle view: a cycle view needs two or more injections" in doc
+
+
+def test_sessions_on_the_same_day_are_one_week_of_a_cycle():
+    from twitchcam.report.trends import cycle_curves
+
+    log = [treatments.Treatment(dt.date(2024, 1, 10), "left", "botox", ""),
+           treatments.Treatment(dt.date(2024, 4, 10), "left", "botox", "")]
+    rows = [{"date": d, "valid_s": 600.0, "left_count": 2, "right_count": 0}
+            for d in ("2024-01-20", "2024-01-20", "2024-02-20", "2024-04-20", "2024-04-20", "2024-05-20")]
+    c = cycle_curves(rows, log, "left")
+    assert "message" not in c and [cy["weeks"] for cy in c["cycles"]] == [[1, 5], [1, 5]]

@@ -183,7 +183,7 @@ def cycle_curves(rows: list[dict], treatments: list[tr.Treatment], side: str | N
     over cycles is taken week by week, over the cycles that have that week.  With fewer than
     MIN_CYCLES cycles of MIN_WEEKS weeks, `message` says why there is no view."""
     inj = tr.relevant_injections(treatments, side)
-    dated = sorted((dt.date.fromisoformat(r["date"]), r) for r in rows if r["date"])
+    dated = sorted(((dt.date.fromisoformat(r["date"]), r) for r in rows if r["date"]), key=lambda x: x[0])
     out: dict[str, Any] = {"side": side, "cycles": [], "median": {}}
     for k, t in enumerate(inj):
         end = inj[k + 1].date if k + 1 < len(inj) else dt.date.max
