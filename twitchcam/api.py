@@ -35,13 +35,27 @@ EVENT_FRAME_COLUMNS = ("onset", "duration", "offset", "side", "kind", "twitches"
                        "detected_at", "confidence", "asym", "asym_s", "sources")
 
 
-def events_frame(events: list[Event]):
-    """Events as a DataFrame with BIDS-style `onset`/`duration` columns (seconds)."""
+def events_frame(events: list[Event], items=None):
+    """The events as a DataFrame, with a person's decisions beside the one-sided ones (review.csv;
+    `items` from twitchcam.store.review.items): their `id`, the `decision` (unreviewed where none)
+    and the `reviewed_side`; blinks have none."""
     import pandas as pd
+
+    from twitchcam.store import review
 
     rows = [(e.onset_s, e.duration_s, e.offset_s, e.side, e.kind, e.twitches, e.peak_closure, e.region,
              e.detected_at_s, e.confidence, e.asym, e.asym_s, e.sources) for e in events]
-    return pd.DataFrame(rows, columns=list(EVENT_FRAME_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(EVENT_FRAME_COLUMNS))
+    if items is None:
+        items = [review.Item(k, e) for k, e in review.number(events)]
+    one_sided = (table.side != "both").to_numpy()
+    table["id"] = pd.array([None] * len(table), dtype="Int64")
+    table.loc[one_sided, "id"] = [it.id for it in items]
+    table["decision"] = ""
+    table.loc[one_sided, "decision"] = [it.decision or "unreviewed" for it in items]
+    table["reviewed_side"] = table.side
+    table.loc[one_sided, "reviewed_side"] = [it.final_side for it in items]
+    return table
 
 
 def events_from_frame(df) -> list[Event]:
@@ -137,8 +151,6 @@ def read_session(folder: str | Path) -> Result:
     """A session folder (from `analyze`, `live` or `Result.save`) as a Result."""
     from twitchcam.store.session import FRAMES_FILE, read_events, read_frames, read_meta, read_summary
 
-    import pandas as pd
-
     from twitchcam.store import review
 
     folder = Path(folder)
@@ -147,18 +159,8 @@ def read_session(folder: str | Path) -> Result:
     events = read_events(folder)
     summary = read_summary(folder) or {}
     items, _ = review.items(folder, events)
-    table = events_frame(events)
-    # a person's decisions beside the events (review.csv): the one-sided events' ids, what was
-    # decided, and the side they gave it; blinks have none
-    one_sided = (table.side != "both").to_numpy()
-    table["id"] = pd.array([None] * len(table), dtype="Int64")
-    table.loc[one_sided, "id"] = [it.id for it in items]
-    table["decision"] = ""
-    table.loc[one_sided, "decision"] = [it.decision or "unreviewed" for it in items]
-    table["reviewed_side"] = table.side
-    table.loc[one_sided, "reviewed_side"] = [it.final_side for it in items]
     summary = {**summary, "review": review.counts(items, summary.get("valid_s"))}
-    return Result(frames, table, summary, meta)
+    return Result(frames, events_frame(events, items), summary, meta)
 
 
 def detect(frames, fps: float | None = None, **detector_params) -> Result:
