@@ -32,10 +32,12 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 SLOW_FIXTURES = {"videos", "model"}
 SLOW_MODULES = {"test_live", "test_privacy", "test_fuzz", "test_batch", "test_prefetch", "test_landmarks",
                 "test_analyze", "test_damaged_input", "test_synth_dataset", "test_spasm_injection",
-                "test_recordings"}
+                "test_recordings", "test_report_privacy"}
+SLOW_WORDS = ("chromium", "browser", "pdf")  # tests that start a real browser
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or any(w in item.name for w in SLOW_WORDS)
+                or item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
