@@ -5,6 +5,7 @@ and a failed write (a full disk) must not leave a stray temporary file behind ei
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,6 +17,25 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@contextlib.contextmanager
+def locked(lock_path: str | os.PathLike):
+    """Hold an exclusive OS lock (flock) on `lock_path` while a file is read, changed and written
+    back, so that two processes doing so never lose each other's change; waits for the other.
+    No lock where the OS has none."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    unlink_link(lock_path)
+    with os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o666), "r+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def unlink_link(path: str | os.PathLike) -> None:

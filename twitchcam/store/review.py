@@ -11,7 +11,6 @@ one session never interleave, and not while the session is still being written (
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
@@ -22,7 +21,7 @@ from pathlib import Path
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.events import BOTH, Event
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.atomic import locked, write_text_atomic
 from twitchcam.store.session import EVENTS_FILE, is_being_written, read_event_rows
 
 REVIEW_FILE = "review.csv"
@@ -92,23 +91,6 @@ def items(folder: Path, events: list[Event] | None = None) -> tuple[list[Item], 
     return out, bad
 
 
-@contextlib.contextmanager
-def _locked(folder: Path):
-    """An OS lock on review.csv.lock while decisions are read and written (no lock where the
-    OS has none)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(Path(folder) / (REVIEW_FILE + ".lock"), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
 def decide(folder: Path, changes: dict[int, tuple[str | None, str | None]]) -> list[Item]:
     """Apply `changes` {id: (decision or None, side or None)} and return every item.
 
@@ -118,7 +100,7 @@ def decide(folder: Path, changes: dict[int, tuple[str | None, str | None]]) -> l
     folder = Path(folder)
     if is_being_written(folder):
         raise TwitchcamError(f"{folder} is still being recorded; review it once the recording has ended")
-    with _locked(folder):
+    with locked(folder / (REVIEW_FILE + ".lock")):
         current, _ = items(folder)
         by_id = {it.id: it for it in current}
         unknown = sorted(k for k in changes if k not in by_id)

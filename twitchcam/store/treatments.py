@@ -15,14 +15,13 @@ written (see `twitchcam.store.csvcell`).
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.atomic import locked, write_text_atomic
 from twitchcam.store.csvcell import read_cell, safe_cell
 from twitchcam.errors import TwitchcamError
 
@@ -133,7 +132,7 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
         raise TwitchcamError("the note must be a single line")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path):
+        with locked(_lock_path(path)):
             text = _read(path)
             _entries(path, text)  # refuse to append to a log we could not read back
             end = "\r\n" if "\r\n" in text else "\n"  # the file's own line endings
@@ -147,22 +146,11 @@ def add(path: str | Path, date: str, side: str, kind: str = "botox",
     return t
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """Hold an OS lock on `path`.lock while the log is read and written: `treatment add` and
+def _lock_path(path: Path) -> Path:
+    """treatments.csv.lock: held while the log is read and written, so `treatment add` and
     `treatment remove` at once never lose an entry (remove's rewrite would drop an add that
-    landed between its read and its rename).  Waits for the other; no lock where the OS has none."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    landed between its read and its rename)."""
+    return path.with_name(path.name + ".lock")
 
 
 def remove(path: str | Path, date: str, side: str | None = None, kind: str | None = None) -> Treatment:
@@ -176,7 +164,7 @@ def remove(path: str | Path, date: str, side: str | None = None, kind: str | Non
     if not path.is_file():
         raise TwitchcamError(f"no treatment {day.isoformat()} in {path}")
     try:
-        with _locked(path):
+        with locked(_lock_path(path)):
             return _remove(path, day, side, kind)
     except OSError as e:
         raise TwitchcamError(f"cannot write treatment log {path}: {e}") from None
