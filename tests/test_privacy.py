@@ -181,3 +181,38 @@ def test_report_pdf_opens_no_connection_and_asks_no_dns(analyzed, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert network_leaks(trace.read_text()) == []
+
+
+@needs_strace
+def test_the_review_page_opens_no_connection_beyond_loopback(tmp_path):
+    """`twitchcam review` under strace while a client loads the page, its events and a strip,
+    and saves a decision: only loopback."""
+    import json
+    import signal
+    import urllib.request
+
+    import twitchcam
+
+    session = tmp_path / "s"
+    twitchcam.detect(twitchcam.simulate(60, seed=2, sides=("left", "right"))).save(session)
+    trace = tmp_path / "review.strace"
+    cmd = [STRACE, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-e", "signal=none",
+           "-o", str(trace), sys.executable, "-m", "twitchcam", "review", str(session), "--no-browser"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        url = proc.stdout.readline().split()[-1]
+        base, token = url.split("?")
+        assert urllib.request.urlopen(url, timeout=30).status == 200
+        items = json.loads(urllib.request.urlopen(f"{base}api/items?{token}", timeout=30).read())
+        req = urllib.request.Request(f"{base}api/decide?{token}", json.dumps(
+            {"session": 0, "id": items[0]["id"], "decision": "confirmed"}).encode(), {"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req, timeout=30).status == 200
+    finally:
+        import os
+
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the page closes
+        proc.wait(timeout=30)
+    text = trace.read_text()
+    assert network_leaks(text) == [], network_leaks(text)[:3]
+    assert "confirmed" in (session / "review.csv").read_text()
