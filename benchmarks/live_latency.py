@@ -70,6 +70,7 @@ def main(argv=None) -> int:
     ap.add_argument("--video", default="single_face.mp4", help="test video to inject spasms into")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", help="keep the session folder here")
+    ap.add_argument("--evidence", action="store_true", help="run live with --evidence (its memory and CPU cost)")
     ap.add_argument("--check", action="store_true", help=f"exit 1 if p95 latency > {BOUND_S * 1000:.0f} ms")
     args = ap.parse_args(argv)
 
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
             source = str(item.video)
         cmd = [sys.executable, "-m", "twitchcam.cli.main", "live", "--source", source, "--no-display",
                "--duration", f"{args.duration:g}", "--out", str(out), "--status-every", "10"]
+        if args.evidence:
+            cmd.append("--evidence")
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         samples: list[tuple[float, float]] = []
