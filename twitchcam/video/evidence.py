@@ -132,7 +132,7 @@ def render(picked, times, e: Event, mode: str) -> bytes:
     strip = np.hstack(cols[:-1])
     bar = np.full((6, strip.shape[1], 3), SIDE_RGB.get(e.side, SIDE_RGB[BOTH]), np.uint8)
     ok, png = cv2.imencode(".png", cv2.cvtColor(np.vstack([bar, strip]), cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_PNG_COMPRESSION, 9])
+                           [cv2.IMWRITE_PNG_COMPRESSION, 3])  # fast: written in the analysis loop
     return png.tobytes() if ok else b""
 
 
