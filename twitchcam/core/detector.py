@@ -678,14 +678,13 @@ class StreamingDetector:
         """A twitch inside or beside a blink that is not clearly a spasm: its eyes' difference
         no larger than this person's own blinks show (nor than blink_asym_min), seen by the
         mesh's lid gap alone, or not confident: their uneven blink, no spasm."""
-        p, absorb = self.p, self.p.blink_absorb_s
-        ev = run.evidence
-        if ev is None or (ev.asym >= max(p.blink_asym_min, self._own_blink_asym()) and ev.confidence >= p.confident
-                          and ev.sources != (SOURCE_NAMES[0],)):
-            return False
-        bil = self._bilateral
-        return (bil.open and bil.onset - absorb <= run.offset_s) or any(
+        p, absorb, ev, bil = self.p, self.p.blink_absorb_s, run.evidence, self._bilateral
+        touches = (bil.open and bil.onset - absorb <= run.offset_s) or any(
             b.onset_s - absorb <= run.offset_s and run.onset_s <= b.offset_s + absorb for b in self._bilaterals)
+        if ev is None or not touches:
+            return False
+        clear = ev.confidence >= p.confident and ev.sources != (SOURCE_NAMES[0],)
+        return not (clear and ev.asym >= max(p.blink_asym_min, self._own_blink_asym()))
 
     def _under_way(self, t: float) -> bool:
         """A one-sided closure began well before t (longer ago than any blink lasts) and lasted

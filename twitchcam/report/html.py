@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from twitchcam.core import grades as grades_mod
+from twitchcam.store import review
 from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
@@ -484,29 +485,21 @@ def _evidence_html(s: Session) -> str:
     """Each one-sided event's evidence strip beside its row (analysed with --evidence)."""
     import base64
 
-    ev = s.events
-    decisions = {}
-    if s.review is not None:
-        from twitchcam.store import review
-
-        decisions = {it.id: it.decision or "not reviewed" for it in review.items(s.path)[0]}
+    found, _ = review.items(s.path)  # the ids (events.csv order) the strips are named by, and the decisions
     rows, shown = [], 0
-    ids = np.cumsum(ev.side != "both")
-    for k in np.flatnonzero(ev.side != "both"):
-        event_id = int(ids[k])
-        path = strip_path(s.path, event_id)
+    for it in found:
+        path = strip_path(s.path, it.id)
         if shown >= MAX_STRIPS or not path.is_file():
             continue
         shown += 1
         img = base64.b64encode(path.read_bytes()).decode()
-        kind = "possible" if ev.kind[k] == "possible" else ev.kind[k]
-        rows.append(f"<tr><td>{event_id}</td><td>{format_clock(float(ev.onset[k]))}</td>"
-                    f"<td>{e(SIDE_NAME.get(str(ev.side[k]), ev.side[k]))}</td><td>{e(kind)}</td>"
-                    f"<td>{format_value(float(ev.duration[k]), 's')}</td>"
-                    f"<td>{e(decisions.get(event_id, ''))}</td>"
-                    f'<td><img class="strip" alt="eyes around event {event_id}" src="data:image/png;base64,{img}">'
+        decision = it.decision or ("not reviewed" if s.review is not None else "")
+        rows.append(f"<tr><td>{it.id}</td><td>{format_clock(it.event.onset_s)}</td>"
+                    f"<td>{e(SIDE_NAME.get(it.event.side, it.event.side))}</td><td>{e(it.event.kind)}</td>"
+                    f"<td>{format_value(it.event.duration_s, 's')}</td><td>{e(decision)}</td>"
+                    f'<td><img class="strip" alt="eyes around event {it.id}" src="data:image/png;base64,{img}">'
                     "</td></tr>")
-    total = int((ev.side != "both").sum())
+    total = len(found)
     more = (f" The first {shown} of {total} are shown; `twitchcam review` shows them all."
             if shown < total else "")
     return ("<h2>Evidence <span class=\"sub\">what the eyes looked like</span></h2>"

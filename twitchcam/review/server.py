@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from twitchcam.errors import TwitchcamError
 from twitchcam.review.page import PAGE
 from twitchcam.store import review
-from twitchcam.store.session import VIDEO_FILE, read_meta_or_empty
+from twitchcam.store.session import VIDEO_FILE, read_meta_or_empty, source_changed
 from twitchcam.video.evidence import strip_path
 
 CLIP_MARGIN_S = 1.0  # a clip shows this much before and after the event
@@ -37,14 +37,12 @@ def session_video(folder: Path) -> Path | None:
     folder = Path(folder)
     if (folder / VIDEO_FILE).is_file():
         return folder / VIDEO_FILE
-    ident = read_meta_or_empty(folder).get("source_id")
+    meta = read_meta_or_empty(folder)
+    ident = meta.get("source_id")
     if isinstance(ident, dict) and isinstance(ident.get("path"), str):
         path = Path(ident["path"])
-        try:
-            if path.is_file() and path.stat().st_size == ident.get("size"):
-                return path
-        except OSError:
-            return None
+        if path.is_file() and not source_changed(meta, path):
+            return path
     return None
 
 
@@ -53,17 +51,16 @@ class ReviewApp:
 
     def __init__(self, folders: list[Path]):
         self.folders = [Path(f) for f in folders]
+        self.videos = [session_video(f) for f in self.folders]  # looked up once: it hashes the file's ends
 
     def items(self) -> list[dict]:
         out = []
         for s, folder in enumerate(self.folders):
             found, _ = review.items(folder)
-            has_video = session_video(folder) is not None
-            for it in found:
-                out.append(self._row(s, folder, it, has_video))
+            out += [self._row(s, folder, it) for it in found]
         return out
 
-    def _row(self, s: int, folder: Path, it: review.Item, has_video: bool) -> dict:
+    def _row(self, s: int, folder: Path, it: review.Item) -> dict:
         e = it.event
 
         def num(x: float) -> float | None:
@@ -72,13 +69,13 @@ class ReviewApp:
         return {"session": s, "name": folder.name, "id": it.id, "onset_s": num(e.onset_s),
                 "duration_s": num(e.duration_s), "side": it.final_side, "detected_side": e.side, "kind": e.kind,
                 "confidence": num(e.confidence), "asym": num(e.asym), "decision": it.decision,
-                "strip": strip_path(folder, it.id).is_file(), "clip": has_video}
+                "strip": strip_path(folder, it.id).is_file(), "clip": self.videos[s] is not None}
 
     def decide(self, s: int, event_id: int, decision: str | None, side: str | None) -> dict:
         folder = self.folders[s]
         found = review.decide(folder, {event_id: (decision, side)})
         it = next(x for x in found if x.id == event_id)
-        return self._row(s, folder, it, session_video(folder) is not None)
+        return self._row(s, folder, it)
 
     def event(self, s: int, event_id: int) -> review.Item:
         found, _ = review.items(self.folders[s])
@@ -146,7 +143,7 @@ def make_handler(app: ReviewApp, token: str):
         def _clip(self, s: int, event_id: int) -> None:
             from twitchcam.review.clip import mjpeg_frames
 
-            video = session_video(app.folders[s])
+            video = app.videos[s]
             try:
                 it = app.event(s, event_id)
             except KeyError:

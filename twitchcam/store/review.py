@@ -39,6 +39,7 @@ class Item:
     event: Event
     decision: str = ""  # '' (not reviewed), confirmed or rejected
     side: str = ""  # the side a person gave it, where they moved it
+    decided_at: str = ""  # when (ISO time), as review.csv keeps it
 
     @property
     def final_side(self) -> str:
@@ -85,7 +86,7 @@ def items(folder: Path, events: list[Event] | None = None) -> tuple[list[Item], 
     for key, e in number(events):
         d = decided.get(key)
         if d is not None and abs(d["onset_s"] - e.onset_s) <= ONSET_TOLERANCE_S:
-            out.append(Item(key, e, d["decision"], d["side"] if d["side"] != e.side else ""))
+            out.append(Item(key, e, d["decision"], d["side"] if d["side"] != e.side else "", d["decided_at"]))
         else:
             out.append(Item(key, e))
     return out, bad
@@ -116,14 +117,9 @@ def decide(folder: Path, changes: dict[int, tuple[str | None, str | None]]) -> l
             new_decision = it.decision if decision is None else decision
             if side is not None and decision is None:
                 new_decision = CONFIRMED
-            by_id[key] = Item(key, it.event, new_decision, new_side)
-        decided, _ = read_decisions(folder)
-        rows = []
-        for key, it in sorted(by_id.items()):
-            if not it.decision:
-                continue
-            when = now if key in changes else decided.get(key, {}).get("decided_at", now)
-            rows.append([key, repr(it.event.onset_s), it.decision, it.side, when])
+            by_id[key] = Item(key, it.event, new_decision, new_side, now)
+        rows = [[key, repr(it.event.onset_s), it.decision, it.side, it.decided_at or now]
+                for key, it in sorted(by_id.items()) if it.decision]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(REVIEW_COLUMNS)
