@@ -10,6 +10,7 @@ import math
 from typing import Callable, Iterable
 
 from twitchcam.core.events import Event
+from twitchcam.core.features import OTHER
 from twitchcam.core.stream import FrameResult, SignalChain
 from twitchcam.core.summary import FrameTotals, summarize
 from twitchcam.errors import TwitchcamError
@@ -29,7 +30,7 @@ class SessionRecorder:
     def add(self, r: FrameResult, dropped: int = 0) -> None:
         self.writer.frame(r.index, r.t_s, r.valid, r.reason, r.pose, r.raw, r.filt, r.closure, dropped)
         self.add_events(r.events)
-        self.totals.add(r.t_s, r.valid, r.closure, dropped)
+        self.totals.add(r.t_s, r.valid, r.closure, dropped, r.reason == OTHER)
         self.last_t = r.t_s
 
     def add_events(self, events: list[Event]) -> None:
