@@ -1,49 +1,4 @@
-"""Lateralized spasm detector: the performance-critical loop.
-
-Input per frame: a timestamp, a validity flag, the FILTERED per-side eye and mouth
-features, and the head's yaw (no video, no I/O).  Output: events.
-
-How it decides, per side s (o = the other side):
-1. Normalise to the person.  closure_s = 1 - eye_open_s / B_s, where B_s is a high
-   quantile of that eye's own recent valid openings (its open-eye level).  Resting
-   asymmetry cancels because each eye is measured against itself.
-2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o (open = 1 -
-   closure) is large only when s closes and o does not; it is judged only while o is
-   open enough to compare (see `lateral`).  bilateral = min(closure_l, closure_r),
-   measured above its lowest level of the last blink_floor_s, is large only when both
-   close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
-   eye's landmarks partly along with a closing one) and for <= blink_max_s (above half its
-   peak, if the lids settle a little lower after it).
-   A one-sided run counts only if MediaPipe's mesh finds that eye more closed too
-   (mesh_support), and more so while the head turns (turn_support): a turn changes what the
-   camera sees of each eye, while the mesh is measured in a head-fixed frame.
-3. Hysteresis with person-adapted thresholds: a run is a stretch above the 'off' level
-   (half the 'on' level) that reaches 'on' somewhere.  'on' is the larger of a floor and
-   noise_k robust SDs of that eye's frame-to-frame jitter.  A one-sided run survives a
-   brief blind stretch (the other eye blinking mid-spasm) of up to blink_max_s, and its
-   onset is dated back to where the lid began to move (tangent method).
-4. A same-side mouth-corner pull (a quick rise of that corner over the other one, so
-   talking and smiling cancel) lowers the eye threshold by mouth_boost.  The event is
-   eye+mouth when such a pull STARTS with one of its twitches (-cocontraction_s to
-   +mouth_lag_s around the lid's onset): co-contraction is strong evidence of HFS, while a
-   corner that moves later in a long hold (talking through it) proves nothing.  The mouth
-   alone never makes an event.
-5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
-   uneven edge; twitches closer than merge_gap_s (not counting time both eyes were shut)
-   form one clonic train; a sustained closure of >= tonic_s makes it tonic.
-6. How sure (Asymmetry, confidence): each twitch carries its evidence, the eyes' difference
-   in one-sided closure held over two frames and a third of the twitch, which sources agree,
-   and whether the same-side mouth corner rose as far as in a smile.  Real faces without HFS
-   make one-sided runs too (issue 16: uneven blinks, one-sided smiles, head turns), so a train
-   is counted only if its clearest twitch is confident; the rest are 'possible' (listed, never
-   counted).  A lid leading or trailing a blink is a spasm only if it lags by more than
-   blink_lag_frames frames and the difference is confident and beyond this person's own blinks
-   (_within_own_blinks); otherwise it may still join a train, but never makes one.
-
-One implementation: `StreamingDetector.update` takes one frame at a time, whether the
-frame was just decoded (analyze, live) or read back from a session (`twitchcam detect`,
-the Python API), so the same inputs always give the same events.
-"""
+"""The streaming detector: one frame at a time, the same rules for every feeder (see the package)."""
 from __future__ import annotations
 
 import dataclasses
@@ -51,320 +6,19 @@ import math
 from array import array
 from bisect import insort
 from collections import deque
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
+from twitchcam.core.detector.evidence import Asymmetry
+from twitchcam.core.detector.params import MIN_TWITCH_FPS, DetectorParams
+from twitchcam.core.detector.person import SideStats, Schedule, blink_levels, side_stats
+from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, is_bilateral, is_blink, lateral
 from twitchcam.core.events import (SOURCE_NAMES, Event, Evidence, Run, blink_asymmetry, blink_event, has_mouth,
                                    is_absorbed, spasm_event, tangent_onset, with_onset)
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 NAN3 = (math.nan, math.nan, math.nan)
-MIN_TWITCH_FPS = 8.0  # below this a 90-250 ms twitch may fall between frames: nothing one-sided is counted
-
-
-@dataclass(frozen=True)
-class DetectorParams:
-    baseline_window_s: float = 20.0  # open-eye level: quantile over this much valid time
-    open_quantile: float = 0.9
-    rest_quantile: float = 0.2  # a blendshape's resting level (it rises as the eye closes)
-    update_every_s: float = 1.0  # how often the person's statistics are refreshed
-    calibration_s: float = 1.0  # valid time needed before any event can be reported
-    lateral_appearance: float = 1.0  # how much each source counts in the one-sided opening: the
-    lateral_geometry: float = 0.5  # eye's own pixels most, the mesh (which drags the open eye along
-    lateral_blendshape: float = 0.5  # with a closing one) half
-    mesh_support: float = 0.05  # a one-sided run counts only if the mesh (geometry or blendshape)
-    #   finds that eye at least this much more closed than the other too, on average over the run
-    turn_deg: float = 6.0  # a head turning this much (yaw range over the run and turn_before_s
-    turn_before_s: float = 0.3  # before it) changes what the camera sees of each eye, so ...
-    turn_support: float = 0.125  # ... the mesh (head-fixed, blind to the turn) must support it this much
-    spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
-    other_open_min: float = 0.5  # laterality is judged only while the other eye is this open ...
-    other_closed_max: float = 0.5  # ... and no source finds it more closed than this
-    open_max: float = 1.5  # an eye 'more open' than this x its open level means a stale baseline
-    blink_on: float = 0.35  # floor of the two-sided 'on' level
-    blink_symmetry: float = 0.5  # a blink closes both eyes alike: min >= this * max
-    blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
-    blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
-    noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the one-sided opening's own spread
-    off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
-    mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
-    mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past
-    mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
-    min_event_s: float = 0.06
-    merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
-    tonic_s: float = 1.0
-    blink_absorb_s: float = 0.07  # about two frames at 30 fps
-    onset_back_s: float = 0.15  # how far the tangent method may move an onset back
-    blink_edge_s: float = 0.15  # one-sided closures this brief touching a two-sided one are its edge
-    blink_lead_s: float = 0.02  # a lid closing this much earlier than the other in a blink is a spasm...
-    blink_trail_s: float = 0.04  # ...and so is one reopening this much later (natural blinks: < 0.015 s)
-    blink_lag_frames: float = 1.25  # ... and this many frame periods (a one-frame lag, with a little jitter, is none)
-    blink_judge_s: float = 0.3  # a blink's sides are compared this long after it ends (a trailing lid)
-    cocontraction_rise: float = 0.10  # a same-side pull of this much (a weaker one than mouth_rise)...
-    cocontraction_s: float = 0.1  # ...starting from this long before a twitch's onset...
-    mouth_lag_s: float = 0.3  # ...to this long after it marks eye+mouth (<= merge_gap_s + min_event_s)
-    asym_floor: float = 0.05  # confidence: an eyes' closure difference (Evidence.asym) of this is no evidence...
-    asym_full: float = 0.2  # ... and this much is full evidence
-    source_agree: float = 0.1  # a source agrees when it finds the eye this much more closed than the other
-    confident: float = 0.5  # spasms this sure are counted; the rest are listed as 'possible'
-    smile_rise: float = 0.35  # a smile: the same-side mouth corner rising this much (a spasm's pull: ~0.1-0.25) ...
-    smile_asym: float = 0.45  # ... while the eye narrows less than this (a wink, a full spasm: ~0.55)
-    blink_asym_min: float = 0.1  # a lid leading/trailing a blink is evidence only with at least this asym ...
-    blink_asym_margin: float = 0.1  # ... and this much beyond the person's usual blink (the lower quartile
-    #   of their recent blinks' asym: robust to the blinks that do hold a spasm, as long as most do not)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(field, what is wrong) for each unusable value (empty when all are fine): every value a
-        finite number >= 0, at most an hour (the *_s durations) or a million, shares and
-        quantiles within 0..1, some more than 0."""
-        out = []
-        for name, v in asdict(self).items():
-            top = 1.0 if name in UNIT_INTERVAL else 3600.0 if name.endswith("_s") else 1e6
-            if not (isinstance(v, (int, float)) and math.isfinite(v)):
-                out.append((name, f"must be a finite number, not {v!r}"))
-            elif not 0 <= v <= top or (v == 0 and name in POSITIVE):
-                out.append((name, f"must be {'more than' if name in POSITIVE else 'at least'} 0 and at most {top:g}, "
-                                  f"not {v!r}"))
-        return out
-
-
-# DetectorParams fields that are shares or quantiles (0..1), and those that must not be 0
-UNIT_INTERVAL = {"open_quantile", "rest_quantile", "off_ratio", "confident", "blink_symmetry", "other_open_min",
-                 "mouth_boost"}
-POSITIVE = {"baseline_window_s", "update_every_s", "off_ratio", "open_max"}
-
-
-JITTER = 1.4826 / np.sqrt(2.0)  # robust SD of a signal from the MAD of its differences
-
-
-def _order_stat(a: np.ndarray, k: int) -> float:
-    return float(np.partition(a, k)[k])
-
-
-def _median(a: np.ndarray) -> float:
-    """Exact median from order statistics, so it does not depend on the order of `a`."""
-    n = a.size
-    if n % 2:
-        return _order_stat(a, n // 2)
-    lo, hi = np.partition(a, [n // 2 - 1, n // 2])[[n // 2 - 1, n // 2]]
-    return float((lo + hi) / 2.0)
-
-
-@dataclass(frozen=True)
-class SideStats:
-    """One side's statistics over the recent window (see DetectorParams.baseline_window_s)."""
-
-    geometry_open: float  # the mesh's lid gap with the eye open (a high quantile)
-    appearance_open: float  # the eye patch's vertical-edge share with the eye open
-    blink_rest: float  # the blendshape eyeBlink at rest (a low quantile)
-    lateral_noise: float  # robust SD of this side's one-sided opening difference
-    on: float
-    off: float
-
-    def closures(self, g: float, a: float, b: float) -> tuple[float, float, float]:
-        """Each source's closure (0 = this eye's own open level, ~1 = closed)."""
-        return 1.0 - g / self.geometry_open, 1.0 - a / self.appearance_open, (b - self.blink_rest) / (1.0 - self.blink_rest)
-
-
-def _quantile(a: np.ndarray, q: float) -> float:
-    a = a[np.isfinite(a)]
-    return _order_stat(a, int(q * (a.size - 1))) if a.size else math.nan
-
-
-def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> SideStats:
-    """The person's statistics for one side: `window` rows are geometry, appearance and
-    blendshape values of recent valid frames, `lateral` that side's recent one-sided
-    openings (NaN where not judged).  Quantiles and medians only: the order of the frames
-    does not matter.
-
-    The 'on' level adapts to the spread of the one-sided opening itself (MAD around its
-    median): landmark jitter, appearance noise on a small face and the slow lopsided
-    changes of expression alike raise it, so the same rule fits a sharp webcam and a
-    176x144 phone video."""
-    lat = lateral[np.isfinite(lateral)]
-    noise = 1.4826 * _median(np.abs(lat - _median(lat))) if lat.size >= 10 else 0.0
-    on = max(p.spasm_on, p.noise_k * noise)
-    return SideStats(max(_quantile(window[0], p.open_quantile), 1e-6), max(_quantile(window[1], p.open_quantile), 1e-6),
-                     min(_quantile(window[2], p.rest_quantile), 0.7), noise, on, p.off_ratio * on)
-
-
-def blink_levels(p: DetectorParams) -> tuple[float, float]:
-    """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
-    return p.blink_on, p.off_ratio * p.blink_on
-
-
-def confidence(asym: float, agree: int, measured: int, mouth: float, p: DetectorParams) -> float:
-    """How sure a one-sided twitch is, 0-1: how much more one eye closed than the other (asym,
-    from asym_floor = 0 to asym_full = 1), times how many of the eye's measured sources agree
-    (all: x1, none: x0.5), and a quarter of that for a smile: an eye narrowed only partway (asym < smile_asym)
-    while the same-side mouth corner rose far more (mouth >= smile_rise) than a spasm pulls it."""
-    depth = min(1.0, max(0.0, (asym - p.asym_floor) / (p.asym_full - p.asym_floor)))
-    smile = 0.25 if mouth >= p.smile_rise and asym < p.smile_asym else 1.0
-    return round(depth * (0.5 + 0.5 * (agree / measured if measured else 0.0)) * smile, 3)
-
-
-HIST_BINS = 40  # Asymmetry's histogram of closure differences over 0..1
-
-
-class Asymmetry:
-    """One side's evidence over frames (an open one-sided run, or a lid leading a blink): a
-    histogram of the eyes' closure difference (constant memory, however long a tonic spasm
-    lasts) and each source's summed difference."""
-
-    __slots__ = ("hist", "n", "src", "src_n", "mouth")
-
-    def __init__(self):
-        self.hist = [0] * HIST_BINS
-        self.n = 0
-        self.src = [0.0, 0.0, 0.0]
-        self.src_n = [0, 0, 0]
-        self.mouth = 0.0  # the most the same-side mouth corner rose over the other one
-
-    def add(self, diff: float, mine, other, mouth: float = 0.0) -> None:
-        """One frame: this eye's closure minus the other's, each source's closure per eye, and
-        how far this side's mouth corner has risen over the other one (see DetectorParams.mouth_rise)."""
-        if mouth > self.mouth:
-            self.mouth = mouth
-        if diff != diff:
-            return
-        self.hist[min(HIST_BINS - 1, max(0, int(diff * HIST_BINS)))] += 1
-        self.n += 1
-        for k in range(3):
-            d = mine[k] - other[k]
-            if d == d:
-                self.src[k] += d
-                self.src_n[k] += 1
-
-    def held(self, share: float) -> float:
-        """The difference held over at least two frames and `share` of them (a bin's lower edge)."""
-        need = max(2, math.ceil(share * self.n))
-        total = 0
-        for b in range(HIST_BINS - 1, -1, -1):
-            total += self.hist[b]
-            if total >= need:
-                return b / HIST_BINS
-        return 0.0
-
-    def evidence(self, origin: str, fps: float, p: DetectorParams) -> Evidence:
-        """A run's evidence is what held over a third of it (a brief peak of a slow expression
-        is none); a lid leading or trailing a blink differs from the other only over the lead
-        or trail, so what held over two frames (a one-frame lag is none)."""
-        asym = self.held(1 / 3 if origin == "run" else 0.0)
-        half = int(asym / 2 * HIST_BINS)
-        asym_s = sum(self.hist[half:]) / fps if asym > 0 else 0.0
-        measured = [k for k in range(3) if self.src_n[k]]
-        agree = tuple(SOURCE_NAMES[k] for k in measured if self.src[k] / self.src_n[k] >= p.source_agree)
-        return Evidence(asym, asym_s, agree, origin, confidence(asym, len(agree), len(measured), self.mouth, p))
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Frame counts derived from the nominal frame rate."""
-
-    window: int
-    every: int
-    calibration: int
-
-    @classmethod
-    def of(cls, p: DetectorParams, fps: float) -> "Schedule":
-        return cls(max(3, round(p.baseline_window_s * fps)), max(1, round(p.update_every_s * fps)),
-                   max(3, round(p.calibration_s * fps)))
-
-    def is_update(self, count: int) -> bool:
-        return count >= self.calibration and (count - self.calibration) % self.every == 0
-
-
-def lateral(r_self: float, r_other: float, ok: bool, p: DetectorParams) -> float:
-    """How much less open side s is than the other (openings, 1 = own open level), relative
-    to how open the other is.
-
-    A relative difference, so a symmetric narrowing (smiling, squinting) cancels; 0 where
-    `ok` (from `comparable`) says it cannot be judged.
-    """
-    if not ok:
-        return 0.0
-    r_other = min(r_other, 1.0)  # the other eye opening wider than usual is no closure of this one
-    return (r_other - r_self) / max(r_other, p.other_open_min)
-
-
-def comparable(r_self: float, r_other: float, c_other: float, p: DetectorParams) -> bool:
-    """Whether laterality can be judged: the other eye open enough to compare against, by the
-    lateral sources (opening r) and by every source (c_other, the most any source finds it
-    closed: eyes nearly shut while crying or looking down fool one source, rarely all), and
-    both readings sane (NaN compares False)."""
-    return p.other_open_min <= r_other <= p.open_max and r_self <= p.open_max and c_other <= p.other_closed_max
-
-
-def is_bilateral(run: Run, p: DetectorParams) -> bool:
-    """A two-sided run that reached 'on', lasted, and closed both eyes alike."""
-    return run.accepted and run.duration_s >= p.min_event_s and run.peak >= p.blink_symmetry * run.ref_peak
-
-
-def is_blink(run: Run, p: DetectorParams) -> bool:
-    """A two-sided closure as brief as a blink (longer ones: looking down, resting the eyes)."""
-    return is_bilateral(run, p) and run.duration_s <= p.blink_max_s
-
-
-class _SlidingMin:
-    """Minimum of the last n pushed values (monotonic deque, O(1) amortised)."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.i = 0
-        self.q: deque[tuple[int, float]] = deque()
-
-    def push(self, x: float) -> float:
-        q = self.q
-        while q and q[-1][1] >= x:
-            q.pop()
-        q.append((self.i, x))
-        if q[0][0] <= self.i - self.n:
-            q.popleft()
-        self.i += 1
-        return q[0][1]
-
-
-class _RunState:
-    """Streaming run extraction for one signal (see detector step 3)."""
-
-    __slots__ = ("open", "onset", "peak", "ref_peak", "accepted", "blind_since")
-
-    def __init__(self):
-        self.open = False
-        self.onset = self.peak = self.ref_peak = 0.0
-        self.accepted = False
-        self.blind_since = math.nan
-
-    def hold(self, t: float, hold_s: float) -> Run | None:
-        """A frame on which the signal cannot be judged: keep an open run open for up to
-        hold_s, else end it where the blind stretch began."""
-        if math.isnan(self.blind_since):
-            self.blind_since = t
-        if t - self.blind_since <= hold_s:
-            return None
-        return self.step(self.blind_since, False, False, 0.0)
-
-    def step(self, t: float, above_off: bool, above_on: bool, value: float, ref: float = 0.0) -> Run | None:
-        self.blind_since = math.nan
-        if above_off:
-            if self.open:
-                if value > self.peak:
-                    self.peak = value
-                if ref > self.ref_peak:
-                    self.ref_peak = ref
-                self.accepted = self.accepted or above_on
-            else:
-                self.open, self.onset, self.peak, self.ref_peak, self.accepted = True, t, value, ref, above_on
-            return None
-        if self.open:
-            self.open = False
-            return Run(self.onset, t, self.peak, self.accepted, self.ref_peak)
-        return None
 
 
 class StreamingDetector:
@@ -384,11 +38,11 @@ class StreamingDetector:
         self.lag = input_lag_s
         self.schedule = Schedule.of(params, fps)
         self.recalibrate()
-        self._lateral = [_RunState(), _RunState()]
-        self._bilateral = _RunState()
-        self._floor = _SlidingMin(max(1, round(params.blink_floor_s * fps)))
-        self._mouth_floor = [_SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
-        self._mouth = [_RunState(), _RunState()]
+        self._lateral = [RunState(), RunState()]
+        self._bilateral = RunState()
+        self._floor = SlidingMin(max(1, round(params.blink_floor_s * fps)))
+        self._mouth_floor = [SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
+        self._mouth = [RunState(), RunState()]
         # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
         self._unconfirmed: list[list[tuple[Run, float, bool]]] = [[], []]
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
@@ -850,3 +504,4 @@ class StreamingDetector:
             runs = self._mouth_runs[s]
             if runs and runs[0].offset_s < keep_from:
                 self._mouth_runs[s] = [m for m in runs if m.offset_s >= keep_from]
+
