@@ -61,11 +61,6 @@ def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> Si
                      min(_quantile(window[2], p.rest_quantile), 0.7), noise, on, p.off_ratio * on)
 
 
-def blink_levels(p: DetectorParams) -> tuple[float, float]:
-    """Two-sided 'on'/'off' rise above the recent floor (see blink_floor_s)."""
-    return p.blink_on, p.off_ratio * p.blink_on
-
-
 @dataclass(frozen=True)
 class Schedule:
     """Frame counts derived from the nominal frame rate."""

@@ -6,19 +6,65 @@ import math
 from array import array
 from bisect import insort
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import MIN_TWITCH_FPS, DetectorParams
-from twitchcam.core.detector.person import SideStats, Schedule, blink_levels, side_stats
+from twitchcam.core.detector.person import SideStats, Schedule, side_stats
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, is_bilateral, is_blink, lateral
 from twitchcam.core.events import (SOURCE_NAMES, Event, Evidence, Run, blink_asymmetry, blink_event, has_mouth,
                                    is_absorbed, spasm_event, tangent_onset, with_onset)
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 NAN3 = (math.nan, math.nan, math.nan)
+
+
+@dataclass(eq=False, slots=True)
+class Side:
+    """Everything the detector keeps for one side: a side is a parameter, and the code for a
+    side takes its record."""
+
+    name: str  # left | right
+    mouth_floor: SlidingMin  # the same-side mouth corner's rise over the other, from its recent lowest
+    # the person: recent valid frames' geometry, appearance and blendshape values, and one-sided
+    # openings (NaN where not judged), overwritten in turn (array.array: a cheap write per frame,
+    # read by numpy without a copy); their statistics, None while calibrating
+    ring: tuple[array, array, array] = ()
+    lat_ring: array = field(default_factory=lambda: array("d"))
+    stats: SideStats | None = None
+    # this frame's eye (StreamingDetector._read_eye)
+    closure: float = math.nan  # from all sources (0 = own open level, ~1 = closed)
+    opening: float = 1.0  # from the sources weighted for laterality (1 = open)
+    parts: tuple[float, float, float] = NAN3  # each source's closure (SOURCE_NAMES)
+    shut: float = 0.0  # the most any source finds it closed
+    # the mouth corner's pulls
+    mouth: RunState = field(default_factory=RunState)
+    mouth_runs: list[Run] = field(default_factory=list)
+    # the one-sided run and what is gathered over it while it is open
+    lateral: RunState = field(default_factory=RunState)
+    asym: Asymmetry = field(default_factory=Asymmetry)  # its evidence
+    support: float = 0.0  # the mesh's lateral agreement, summed over its 'on' frames ...
+    support_n: int = 0  # ... and how many
+    reopened_at: float = math.nan  # when the eye reopened while it could not be compared
+    turn: tuple[float, float] = (math.inf, -math.inf)  # the head's yaw range around it
+    recent: deque = field(default_factory=lambda: deque(maxlen=RISE_BEFORE))  # (t, lateral) before now
+    rise: list[tuple[float, float]] = field(default_factory=list)  # (t, lateral) from just before its start
+    last_run: Run | None = None  # the last one-sided run kept
+    # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
+    unconfirmed: list[tuple[Run, float, bool]] = field(default_factory=list)
+    # the train under way: its twitches, when it was first reported, whether as a spasm
+    group: list[Run] = field(default_factory=list)
+    reported_at: float = math.nan
+    announced: bool = False
+
+    def forget(self, window: int) -> None:
+        """Forget the person's statistics: empty rings of `window` frames."""
+        self.ring = tuple(array("d", bytes(8 * window)) for _ in range(3))
+        self.lat_ring = array("d", [math.nan]) * window
+        self.stats = None
 
 
 class StreamingDetector:
@@ -37,95 +83,67 @@ class StreamingDetector:
         self.fps = fps
         self.lag = input_lag_s
         self.schedule = Schedule.of(params, fps)
+        self.sides = tuple(Side(name, SlidingMin(max(1, round(params.mouth_floor_s * fps)))) for name in SIDES)
         self.recalibrate()
-        self._lateral = [RunState(), RunState()]
         self._bilateral = RunState()
         self._floor = SlidingMin(max(1, round(params.blink_floor_s * fps)))
-        self._mouth_floor = [SlidingMin(max(1, round(params.mouth_floor_s * fps))) for _ in SIDES]
-        self._mouth = [RunState(), RunState()]
-        # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
-        self._unconfirmed: list[list[tuple[Run, float, bool]]] = [[], []]
+        self._blink_on, self._blink_off = params.blink_on, params.off_ratio * params.blink_on
         self._judge: list[Run] = []  # blinks whose two sides are still to be compared
-        self._last_run: list[Run | None] = [None, None]  # per side: the last one-sided run kept
-        self._support = [[0.0, 0], [0.0, 0]]  # per side: the mesh's lateral agreement over the open run
-        self._asym = [Asymmetry(), Asymmetry()]  # per side: the evidence over the open run
         self._blink_asym: deque[float] = deque(maxlen=30)  # the person's recent blinks' asym (both sides' max)
-        self._reopened_at = [math.nan, math.nan]  # per side: when its eye reopened while it could not be compared
-        self._turn = [[math.inf, -math.inf], [math.inf, -math.inf]]  # per side: yaw range around the open run
         self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
+        self._weight_sum = self._weights[0] + self._weights[1] + self._weights[2]
         keep = round((2 * params.blink_max_s + params.blink_judge_s + 0.5) * fps)
         # (t, closure l, r, sources' closures l, r, one-sided openings l, r)
         self._recent_c: deque[tuple] = deque(maxlen=max(8, keep))
-        self._group: list[list[Run]] = [[], []]
-        self._reported_at = [math.nan, math.nan]
         self._now = 0.0  # the stream time of the frame being judged (frames kept while calibrating: later)
-        self._announced = [False, False]  # per side: the train under way was reported as a spasm
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
         self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
-        self._mouth_runs: list[list[Run]] = [[], []]
-        self._recent = [deque(maxlen=RISE_BEFORE), deque(maxlen=RISE_BEFORE)]  # (t, lateral) before now
-        self._rise: list[list[tuple[float, float]]] = [[], []]  # (t, lateral) from just before a run's start
         self.closure = (math.nan, math.nan)  # last frame's per-side closure, for frames.csv
 
     def recalibrate(self) -> None:
         """Forget the person's statistics (e.g. after they moved or changed lighting)."""
-        w = self.schedule.window
-        # Recent valid frames, overwritten in turn (array.array: a cheap write per frame, read by
-        # numpy without a copy): left geometry, appearance, blendshape, right ditto; and each
-        # side's one-sided opening.
-        self._ring = [array("d", bytes(8 * w)) for _ in range(6)]
-        self._lat_ring = [array("d", [math.nan]) * w for _ in range(2)]
+        for side in self.sides:
+            side.forget(self.schedule.window)
         self._count = 0
-        self._stats: tuple[SideStats, SideStats] | None = None
         # frames seen while calibrating, judged once the statistics are known (bounded: a face
         # that stays away does not grow it)
         self._early: deque[tuple] = deque(maxlen=2 * self.schedule.calibration + 1)
-        self._blink_levels = (math.inf, math.inf)
 
     @property
     def calibrating(self) -> bool:
-        return self._stats is None
+        return self.sides[0].stats is None
 
     def _refresh(self) -> None:
         n = min(self._count, self.schedule.window)
-        ring = [np.frombuffer(r)[:n] for r in self._ring]
-        lat = [np.frombuffer(r)[:n] for r in self._lat_ring]
-        self._stats = (side_stats(ring[0:3], lat[0], self.p), side_stats(ring[3:6], lat[1], self.p))
-        self._blink_levels = blink_levels(self.p)
+        for side in self.sides:
+            side.stats = side_stats([np.frombuffer(r)[:n] for r in side.ring], np.frombuffer(side.lat_ring)[:n],
+                                    self.p)
 
-    def _closures(self, eyes):
-        """Per side: the closure from all sources (0 = own open level, ~1 = closed), the
-        one-sided opening (1 = open) from the sources weighted for laterality, each source's
-        closure (SOURCE_NAMES), and the most any source finds it closed."""
-        p, stats = self.p, self._stats
-        closure, opening, each, shut = [0.0, 0.0], [1.0, 1.0], [(0.0, 0.0, 0.0)] * 2, [0.0, 0.0]
+    def _read_eye(self, side: Side, eye) -> None:
+        """This frame's eye of `side` (geometry, appearance, blendshape) against its own levels."""
+        parts = side.stats.closures(*eye)
+        side.parts = parts
+        g, a, b = parts
         weights = self._weights
-        wsum_all = weights[0] + weights[1] + weights[2]
-        for s in (0, 1):
-            parts = stats[s].closures(*eyes[s])
-            g, a, b = parts
-            if g == g and a == a and b == b:  # all three measured: the usual case, quickly
-                closure[s] = (g + a + b) / 3.0
-                opening[s] = 1.0 - (weights[0] * g + weights[1] * a + weights[2] * b) / wsum_all
-                each[s] = parts
-                shut[s] = max(parts)
-                continue
-            total = n = wsum = lat = 0.0
-            most = -math.inf
-            for x, wx in zip(parts, weights):
-                if x == x:  # not NaN
-                    total += x
-                    most = x if x > most else most
-                    n += 1
-                    if wx > 0:
-                        lat += wx * x
-                        wsum += wx
-            closure[s] = total / n if n else math.nan
-            opening[s] = 1.0 - lat / wsum if wsum else math.nan
-            each[s] = parts
-            shut[s] = most
-        return (closure[0], closure[1]), (opening[0], opening[1]), (each[0], each[1]), (shut[0], shut[1])
+        if g == g and a == a and b == b:  # all three measured: the usual case, quickly
+            side.closure = (g + a + b) / 3.0
+            side.opening = 1.0 - (weights[0] * g + weights[1] * a + weights[2] * b) / self._weight_sum
+            side.shut = max(parts)
+            return
+        total = n = wsum = lat = 0.0
+        most = -math.inf
+        for x, wx in zip(parts, weights):
+            if x == x:  # not NaN
+                total += x
+                most = x if x > most else most
+                n += 1
+                if wx > 0:
+                    lat += wx * x
+                    wsum += wx
+        side.closure = total / n if n else math.nan
+        side.opening = 1.0 - lat / wsum if wsum else math.nan
+        side.shut = most
 
     def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float],
                yaw: float = math.nan) -> list[Event]:
@@ -142,12 +160,13 @@ class StreamingDetector:
         slot = -1
         if valid:
             slot = self._count % self.schedule.window
-            ring = self._ring
-            (ring[0][slot], ring[1][slot], ring[2][slot]), (ring[3][slot], ring[4][slot], ring[5][slot]) = eyes
+            for side, eye in zip(self.sides, eyes):
+                ring = side.ring
+                ring[0][slot], ring[1][slot], ring[2][slot] = eye
             self._count += 1
             if self.schedule.is_update(self._count):
                 self._refresh()
-        if self._stats is None:
+        if self.sides[0].stats is None:
             self._early.append((t_stream, valid, eyes, mouth, yaw, slot))
             self.closure = (math.nan, math.nan)
             return events
@@ -158,65 +177,72 @@ class StreamingDetector:
 
     def _step(self, t_stream: float, valid: bool, eyes, mouth, yaw: float, slot: int, events: list[Event]) -> None:
         """One frame once the person's statistics are known (`slot`: its place in the rings)."""
-        p, stats = self.p, self._stats
         t = t_stream - self.lag
+        left, right = self.sides
         if valid:
-            c, e, parts, most = self._closures(eyes)
-            pull = (float(mouth[0]) - float(mouth[1]), float(mouth[1]) - float(mouth[0]))
-            self.closure = c
-            self._recent_c.append((t, c[0], c[1], parts[0], parts[1], e[0], e[1]))
+            self._read_eye(left, eyes[0])
+            self._read_eye(right, eyes[1])
+            c = self.closure = (left.closure, right.closure)
+            self._recent_c.append((t, c[0], c[1], left.parts, right.parts, left.opening, right.opening))
             bil = min(c)
             if bil != bil:
                 bil = 0.0
             rise = bil - self._floor.push(bil)
-            run = self._bilateral.step(t, rise > self._blink_levels[1], rise >= self._blink_levels[0], bil, max(c))
+            run = self._bilateral.step(t, rise > self._blink_off, rise >= self._blink_on, bil, max(c))
             if run is not None:
                 self._on_blink_run(run, events)
-            for s in (0, 1):
-                o = 1 - s
-                corner_rise = pull[s] - self._mouth_floor[s].push(pull[s])
-                pulled = corner_rise >= p.mouth_rise
-                moving = corner_rise >= p.cocontraction_rise
-                run = self._mouth[s].step(t, moving, moving, pull[s])
-                if run is not None:
-                    self._mouth_runs[s].append(run)
-                ok = comparable(e[s], e[o], most[o], p)
-                lat = lateral(e[s], e[o], ok, p)
-                self._lat_ring[s][slot] = lat if ok else math.nan
-                was_open = self._lateral[s].open
-                if not ok and was_open:
-                    run = self._lateral[s].hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
-                    self._track_reopening(s, t, c[s])
-                else:
-                    on = stats[s].on * p.mouth_boost if pulled else stats[s].on
-                    run = self._lateral[s].step(t, lat > stats[s].off, lat >= on, c[s])
-                    if self._lateral[s].open:
-                        if not was_open:
-                            self._asym[s] = Asymmetry()
-                        self._asym[s].add(e[o] - e[s], parts[s], parts[o], corner_rise)
-                        if lat >= on:
-                            self._add_support(s, was_open, parts[s][0::2], parts[o][0::2])
-                self._track_rise(s, t, lat, was_open)
-                self._track_turn(s, yaw, was_open)
-                if run is not None:
-                    self._on_lateral_run(s, run)
+            pull = float(mouth[0]) - float(mouth[1])
+            self._one_sided(left, right, t, pull, yaw, slot)
+            self._one_sided(right, left, t, float(mouth[1]) - float(mouth[0]), yaw, slot)
             self._recent_yaw.append(yaw)
         else:
             self.closure = (math.nan, math.nan)
             self._recent_c.append((t, math.nan, math.nan, NAN3, NAN3, math.nan, math.nan))
-            for floor in (self._floor, *self._mouth_floor):
-                floor.push(math.inf)
+            self._floor.push(math.inf)
+            for side in self.sides:
+                side.mouth_floor.push(math.inf)
             self._close_all(t, events)
-            for s in (0, 1):
-                self._track_rise(s, t, math.nan, False)
+            for side in self.sides:
+                self._track_rise(side, t, math.nan, False)
         if self._judge:
             self._judge_blinks(t, final=False)
-        for s in (0, 1):
-            if self._unconfirmed[s]:
-                self._confirm(s, t, events, final=False)
-            if self._group[s]:
-                self._flush(s, t, events, final=False)
+        for side in self.sides:
+            if side.unconfirmed:
+                self._confirm(side, t, events, final=False)
+            if side.group:
+                self._flush(side, t, events, final=False)
         self._prune(t)
+
+    def _one_sided(self, me: Side, other: Side, t: float, pull: float, yaw: float, slot: int) -> None:
+        """Side `me`'s one-sided run on this frame, and its mouth corner's `pull` over the other's."""
+        p = self.p
+        corner_rise = pull - me.mouth_floor.push(pull)
+        pulled = corner_rise >= p.mouth_rise
+        moving = corner_rise >= p.cocontraction_rise
+        run = me.mouth.step(t, moving, moving, pull)
+        if run is not None:
+            me.mouth_runs.append(run)
+        ok = comparable(me.opening, other.opening, other.shut, p)
+        lat = lateral(me.opening, other.opening, ok, p)
+        me.lat_ring[slot] = lat if ok else math.nan
+        was_open = me.lateral.open
+        if not ok and was_open:
+            run = me.lateral.hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
+            self._track_reopening(me, t)
+        else:
+            stats = me.stats
+            on = stats.on * p.mouth_boost if pulled else stats.on
+            run = me.lateral.step(t, lat > stats.off, lat >= on, me.closure)
+            if me.lateral.open:
+                if not was_open:
+                    me.asym = Asymmetry()
+                me.asym.add(other.opening - me.opening, me.parts, other.parts, corner_rise)
+                if lat >= on:
+                    self._add_support(me, was_open, me.parts[0::2], other.parts[0::2])
+        self._track_rise(me, t, lat, was_open)
+        self._track_turn(me, yaw, was_open)
+        if run is not None:
+            self._on_lateral_run(me, run)
 
     def finish(self, t_end: float) -> list[Event]:
         """End of stream (stream time): close what is open and report everything still pending."""
@@ -226,9 +252,9 @@ class StreamingDetector:
         self._now = t_end
         self._close_all(t, events)
         self._judge_blinks(t, final=True)
-        for s in (0, 1):
-            self._confirm(s, t, events, final=True)
-            self._flush(s, t, events, final=True)
+        for side in self.sides:
+            self._confirm(side, t, events, final=True)
+            self._flush(side, t, events, final=True)
         return events
 
     # -- internals -----------------------------------------------------------------------
@@ -236,13 +262,13 @@ class StreamingDetector:
         run = self._bilateral.step(t, False, False, 0.0)
         if run is not None:
             self._on_blink_run(run, events)
-        for s in (0, 1):
-            run = self._mouth[s].step(t, False, False, 0.0)
+        for side in self.sides:
+            run = side.mouth.step(t, False, False, 0.0)
             if run is not None:
-                self._mouth_runs[s].append(run)
-            run = self._lateral[s].step(t, False, False, 0.0)
+                side.mouth_runs.append(run)
+            run = side.lateral.step(t, False, False, 0.0)
             if run is not None:
-                self._on_lateral_run(s, run)
+                self._on_lateral_run(side, run)
 
     def _on_blink_run(self, run: Run, events: list[Event]) -> None:
         if is_bilateral(run, self.p):
@@ -307,7 +333,7 @@ class StreamingDetector:
             s, on, off = odd[0]
             evidence = self._frames_evidence(near, s, on, off, "blink")
             twitch = Run(on, off, max(x[1 + s] for x in near), True, evidence=evidence)
-            pending = self._unconfirmed[s]
+            pending = self.sides[s].unconfirmed
             k = len(pending)
             while k and pending[k - 1][0].offset_s > off:
                 k -= 1
@@ -344,8 +370,8 @@ class StreamingDetector:
         """A one-sided closure began well before t (longer ago than any blink lasts) and lasted
         until about t: a lid already partly shut, whose half-peak timing in a blink means nothing."""
         p = self.p
-        for s in (0, 1):
-            lat, last = self._lateral[s], self._last_run[s]
+        for side in self.sides:
+            lat, last = side.lateral, side.last_run
             if lat.open and lat.onset < t - p.blink_max_s:
                 return True
             if last is not None and last.onset_s < t - p.blink_max_s and last.offset_s >= t - p.blink_absorb_s:
@@ -362,63 +388,63 @@ class StreamingDetector:
         before_last, _, off_l, _, off_r = crossings
         return off_l < before_last and off_r < before_last  # False for NaN
 
-    def _track_rise(self, s: int, t: float, lat: float, was_open: bool) -> None:
+    def _track_rise(self, side: Side, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
-        if self._lateral[s].open and not was_open:
-            self._rise[s] = list(self._recent[s])
-        if self._lateral[s].open and len(self._rise[s]) < RISE_BEFORE + RISE_AFTER:
-            self._rise[s].append((t, lat))
-        self._recent[s].append((t, lat))
+        if side.lateral.open and not was_open:
+            side.rise = list(side.recent)
+        if side.lateral.open and len(side.rise) < RISE_BEFORE + RISE_AFTER:
+            side.rise.append((t, lat))
+        side.recent.append((t, lat))
 
-    def _track_reopening(self, s: int, t: float, closure: float) -> None:
-        """While side s's open run is held (the other eye shut too), note when s's own eye
+    def _track_reopening(self, side: Side, t: float) -> None:
+        """While the side's open run is held (the other eye shut too), note when its own eye
         reopened (its closure below off_ratio of the run's peak), or forget it if it shuts again."""
-        if closure >= self.p.off_ratio * self._lateral[s].peak:
-            self._reopened_at[s] = math.nan
-        elif self._reopened_at[s] != self._reopened_at[s]:
-            self._reopened_at[s] = t
+        if side.closure >= self.p.off_ratio * side.lateral.peak:
+            side.reopened_at = math.nan
+        elif side.reopened_at != side.reopened_at:
+            side.reopened_at = t
 
-    def _track_turn(self, s: int, yaw: float, was_open: bool) -> None:
-        """The head's yaw range from turn_before_s before side s's open run to now."""
-        if not self._lateral[s].open:
+    def _track_turn(self, side: Side, yaw: float, was_open: bool) -> None:
+        """The head's yaw range from turn_before_s before the side's open run to now."""
+        if not side.lateral.open:
             return
         if not was_open:
             before = [y for y in self._recent_yaw if y == y]
-            self._turn[s] = [min(before, default=math.inf), max(before, default=-math.inf)]
+            side.turn = (min(before, default=math.inf), max(before, default=-math.inf))
         if yaw == yaw:
-            lo, hi = self._turn[s]
-            self._turn[s] = [min(lo, yaw), max(hi, yaw)]
+            lo, hi = side.turn
+            side.turn = (min(lo, yaw), max(hi, yaw))
 
-    def _add_support(self, s: int, was_open: bool, mine, other) -> None:
-        """How much more closed the mesh finds side s than the other, over the run's 'on' frames."""
+    def _add_support(self, side: Side, was_open: bool, mine, other) -> None:
+        """How much more closed the mesh finds the side than the other, over the run's 'on' frames."""
         if not was_open:
-            self._support[s] = [0.0, 0]
+            side.support, side.support_n = 0.0, 0
         diffs = [a - b for a, b in zip(mine, other) if a == a and b == b]
         if diffs:
-            self._support[s][0] += max(diffs)
-            self._support[s][1] += 1
+            side.support += max(diffs)
+            side.support_n += 1
 
-    def _on_lateral_run(self, s: int, run: Run) -> None:
-        total, n = self._support[s]
-        self._support[s] = [0.0, 0]
-        reopened, self._reopened_at[s] = self._reopened_at[s], math.nan
+    def _on_lateral_run(self, side: Side, run: Run) -> None:
+        total, n = side.support, side.support_n
+        side.support, side.support_n = 0.0, 0
+        reopened, side.reopened_at = side.reopened_at, math.nan
         if reopened < run.offset_s:  # it ended when its eye reopened, not when it could be compared again
             run = dataclasses.replace(run, offset_s=reopened)
-        lo, hi = self._turn[s]
-        self._turn[s] = [math.inf, -math.inf]
+        lo, hi = side.turn
+        side.turn = (math.inf, -math.inf)
         needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
         if n and total / n < needed:  # no mesh reading at all is no veto
             return
         if run.accepted and run.duration_s >= self.p.min_event_s:
-            run = dataclasses.replace(run, evidence=self._asym[s].evidence("run", self.fps, self.p))
-            pts = self._rise[s]
+            run = dataclasses.replace(run, evidence=side.asym.evidence("run", self.fps, self.p))
+            pts = side.rise
             onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
-            self._unconfirmed[s].append((run, onset, True))
-            self._last_run[s] = run
+            side.unconfirmed.append((run, onset, True))
+            side.last_run = run
 
-    def _confirm(self, s: int, t: float, events: list[Event], final: bool) -> None:
+    def _confirm(self, side: Side, t: float, events: list[Event], final: bool) -> None:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
-        pending = self._unconfirmed[s]
+        pending = side.unconfirmed
         absorb = self.p.blink_absorb_s
         bil = self._bilateral
         while pending and (final or t >= pending[0][0].offset_s + absorb):
@@ -429,38 +455,37 @@ class StreamingDetector:
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0))
             run = with_onset(run, onset)
-            group = self._group[s]
-            if group:
-                last = max(r.offset_s for r in group)
+            if side.group:
+                last = max(r.offset_s for r in side.group)
                 if run.onset_s - last - self._blind(last, run.onset_s) >= self.p.merge_gap_s:
-                    self._emit(s, events)
-            if not self._group[s]:  # a new train: detected now, its train may still grow
-                self._reported_at[s] = self._now
-                self._announced[s] = False
+                    self._emit(side, events)
+            if not side.group:  # a new train: detected now, its train may still grow
+                side.reported_at = self._now
+                side.announced = False
             # a twitch found in a blink is judged after the blink, so it may precede twitches already here
-            insort(self._group[s], run, key=lambda r: r.onset_s)
-            if not self._announced[s] and self.fps >= MIN_TWITCH_FPS and (
+            insort(side.group, run, key=lambda r: r.onset_s)
+            if not side.announced and self.fps >= MIN_TWITCH_FPS and (
                     run.evidence is None or run.evidence.confidence >= self.p.confident):
-                self._announced[s] = True  # a spasm: report it now (a 'possible' one never is)
-                self.started.append((SIDES[s], self._group[s][0].onset_s))
+                side.announced = True  # a spasm: report it now (a 'possible' one never is)
+                self.started.append((side.name, side.group[0].onset_s))
 
-    def _flush(self, s: int, t: float, events: list[Event], final: bool) -> None:
+    def _flush(self, side: Side, t: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
-        group = self._group[s]
+        group = side.group
         if not group:
             return
         if not final:
             last = max(r.offset_s for r in group)
             horizon = last + self.p.merge_gap_s + self._blind(last, t)
-            lat = self._lateral[s]
+            lat = side.lateral
             # An open run may yet be dated back by up to onset_back_s.
             bil = self._bilateral  # an open two-sided closure may still be judged a spasm's blink
             if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or (
                     bil.open and bil.onset - self.p.onset_back_s < horizon) or any(
-                    onset < horizon for _, onset, _ in self._unconfirmed[s]) or any(
+                    onset < horizon for _, onset, _ in side.unconfirmed) or any(
                     b.onset_s - self.p.onset_back_s < horizon for b in self._judge):
                 return
-        self._emit(s, events)
+        self._emit(side, events)
 
     def _blind(self, a: float, b: float) -> float:
         """How much of the time from a to b both eyes were shut (two-sided closures, ended or
@@ -472,36 +497,34 @@ class StreamingDetector:
             blind += b - max(a, self._bilateral.onset)
         return blind
 
-    def _emit(self, s: int, events: list[Event]) -> None:
+    def _emit(self, side: Side, events: list[Event]) -> None:
         """The train is complete; detected_at_s is when its first twitch was reported."""
-        group = self._group[s]
-        mouth_runs = list(self._mouth_runs[s])
-        if self._mouth[s].open:
-            mouth_runs.append(Run(self._mouth[s].onset, math.inf, 0.0, True))
-        mouth = has_mouth([r.onset_s for r in group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
+        mouth_runs = list(side.mouth_runs)
+        if side.mouth.open:
+            mouth_runs.append(Run(side.mouth.onset, math.inf, 0.0, True))
+        mouth = has_mouth([r.onset_s for r in side.group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
         confident = self.p.confident if self.fps >= MIN_TWITCH_FPS else math.inf
-        event = spasm_event(SIDES[s], group, mouth, self.p.tonic_s, self._reported_at[s], confident)
+        event = spasm_event(side.name, side.group, mouth, self.p.tonic_s, side.reported_at, confident)
         if not event.confidence <= 0:  # no evidence at all (NaN: none was measured) is no event
             events.append(event)
-        self._group[s] = []
+        side.group = []
 
     def _prune(self, t: float) -> None:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
-        if not (self._bilaterals or self._mouth_runs[0] or self._mouth_runs[1]):
+        if not (self._bilaterals or self.sides[0].mouth_runs or self.sides[1].mouth_runs):
             return
-        oldest_off = min([t] + [r.offset_s for side in self._unconfirmed for r, _, _ in side])
-        oldest_on = min([t] + [r.onset_s for side in self._unconfirmed for r, _, _ in side]
-                        + [lat.onset for lat in self._lateral if lat.open]  # open runs will be judged too
-                        + [max(r.offset_s for r in g) for g in self._group if g])  # a train's gaps too
+        oldest_off = min([t] + [r.offset_s for side in self.sides for r, _, _ in side.unconfirmed])
+        oldest_on = min([t] + [r.onset_s for side in self.sides for r, _, _ in side.unconfirmed]
+                        + [side.lateral.onset for side in self.sides if side.lateral.open]  # open runs too
+                        + [max(r.offset_s for r in side.group) for side in self.sides if side.group])  # train gaps
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         if self._bilaterals and self._bilaterals[0].offset_s < horizon:
             self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
-        for s in (0, 1):
-            starts = [t] + [onset for _, onset, _ in self._unconfirmed[s]] + [r.onset_s for r in self._group[s][:1]]
-            if self._lateral[s].open:
-                starts.append(self._lateral[s].onset - self.p.onset_back_s)
+        for side in self.sides:
+            starts = [t] + [onset for _, onset, _ in side.unconfirmed] + [r.onset_s for r in side.group[:1]]
+            if side.lateral.open:
+                starts.append(side.lateral.onset - self.p.onset_back_s)
             keep_from = min(starts) - self.p.cocontraction_s
-            runs = self._mouth_runs[s]
+            runs = side.mouth_runs
             if runs and runs[0].offset_s < keep_from:
-                self._mouth_runs[s] = [m for m in runs if m.offset_s >= keep_from]
-
+                side.mouth_runs = [m for m in runs if m.offset_s >= keep_from]
