@@ -1,5 +1,5 @@
-"""Run extraction: hysteresis on a streamed signal, its sliding floor, and the one-sided and
-two-sided signals it runs on (detector steps 2 and 3)."""
+"""Run extraction (hysteresis on a streamed signal, and its sliding floor) and the one-sided
+signal it runs on (detector steps 2 and 3)."""
 from __future__ import annotations
 
 import math
@@ -28,16 +28,6 @@ def comparable(r_self: float, r_other: float, c_other: float, p: DetectorParams)
     closed: eyes nearly shut while crying or looking down fool one source, rarely all), and
     both readings sane (NaN compares False)."""
     return p.other_open_min <= r_other <= p.open_max and r_self <= p.open_max and c_other <= p.other_closed_max
-
-
-def is_bilateral(run: Run, p: DetectorParams) -> bool:
-    """A two-sided run that reached 'on', lasted, and closed both eyes alike."""
-    return run.accepted and run.duration_s >= p.min_event_s and run.peak >= p.blink_symmetry * run.ref_peak
-
-
-def is_blink(run: Run, p: DetectorParams) -> bool:
-    """A two-sided closure as brief as a blink (longer ones: looking down, resting the eyes)."""
-    return is_bilateral(run, p) and run.duration_s <= p.blink_max_s
 
 
 class SlidingMin:

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
+from twitchcam.core.detector.blinks import NAN_EYE, BlinkJudge, TwoSided
 from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import MIN_TWITCH_FPS, DetectorParams
 from twitchcam.core.detector.person import SideStats, Schedule, side_stats
-from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, is_bilateral, is_blink, lateral
-from twitchcam.core.events import (SOURCE_NAMES, Event, Evidence, Run, blink_asymmetry, blink_event, has_mouth,
-                                   is_absorbed, spasm_event, tangent_onset, with_onset)
+from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
+from twitchcam.core.events import (Event, Run, blink_event, has_mouth, is_absorbed, spasm_event, tangent_onset,
+                                   with_onset)
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 NAN3 = (math.nan, math.nan, math.nan)
@@ -85,20 +86,13 @@ class StreamingDetector:
         self.schedule = Schedule.of(params, fps)
         self.sides = tuple(Side(name, SlidingMin(max(1, round(params.mouth_floor_s * fps)))) for name in SIDES)
         self.recalibrate()
-        self._bilateral = RunState()
-        self._floor = SlidingMin(max(1, round(params.blink_floor_s * fps)))
-        self._blink_on, self._blink_off = params.blink_on, params.off_ratio * params.blink_on
-        self._judge: list[Run] = []  # blinks whose two sides are still to be compared
-        self._blink_asym: deque[float] = deque(maxlen=30)  # the person's recent blinks' asym (both sides' max)
+        self.two_sided = TwoSided(params, fps)  # step 1
+        self.blinks = BlinkJudge(params, fps)  # step 2
         self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         self._weight_sum = self._weights[0] + self._weights[1] + self._weights[2]
-        keep = round((2 * params.blink_max_s + params.blink_judge_s + 0.5) * fps)
-        # (t, closure l, r, sources' closures l, r, one-sided openings l, r)
-        self._recent_c: deque[tuple] = deque(maxlen=max(8, keep))
         self._now = 0.0  # the stream time of the frame being judged (frames kept while calibrating: later)
         self.started: list[tuple[str, float]] = []  # spasms first reported at the last update: (side, onset_s)
-        self._bilaterals: list[Run] = []  # recent two-sided closures, whose edges are no spasms
         self.closure = (math.nan, math.nan)  # last frame's per-side closure, for frames.csv
 
     def recalibrate(self) -> None:
@@ -182,29 +176,25 @@ class StreamingDetector:
         if valid:
             self._read_eye(left, eyes[0])
             self._read_eye(right, eyes[1])
-            c = self.closure = (left.closure, right.closure)
-            self._recent_c.append((t, c[0], c[1], left.parts, right.parts, left.opening, right.opening))
-            bil = min(c)
-            if bil != bil:
-                bil = 0.0
-            rise = bil - self._floor.push(bil)
-            run = self._bilateral.step(t, rise > self._blink_off, rise >= self._blink_on, bil, max(c))
-            if run is not None:
-                self._on_blink_run(run, events)
+            self.closure = (left.closure, right.closure)
+            self.blinks.record(t, (left.closure, left.opening, left.parts), (right.closure, right.opening, right.parts))
+            closure = self.two_sided.step(t, left.closure, right.closure)
+            if closure is not None:
+                self._on_two_sided(closure, events)
             pull = float(mouth[0]) - float(mouth[1])
             self._one_sided(left, right, t, pull, yaw, slot)
             self._one_sided(right, left, t, float(mouth[1]) - float(mouth[0]), yaw, slot)
             self._recent_yaw.append(yaw)
         else:
             self.closure = (math.nan, math.nan)
-            self._recent_c.append((t, math.nan, math.nan, NAN3, NAN3, math.nan, math.nan))
-            self._floor.push(math.inf)
+            self.blinks.record(t, NAN_EYE, NAN_EYE)
+            self.two_sided.skip()
             for side in self.sides:
                 side.mouth_floor.push(math.inf)
             self._close_all(t, events)
             for side in self.sides:
                 self._track_rise(side, t, math.nan, False)
-        if self._judge:
+        if self.blinks.queue:
             self._judge_blinks(t, final=False)
         for side in self.sides:
             if side.unconfirmed:
@@ -259,9 +249,9 @@ class StreamingDetector:
 
     # -- internals -----------------------------------------------------------------------
     def _close_all(self, t: float, events: list[Event]) -> None:
-        run = self._bilateral.step(t, False, False, 0.0)
-        if run is not None:
-            self._on_blink_run(run, events)
+        closure = self.two_sided.close(t)
+        if closure is not None:
+            self._on_two_sided(closure, events)
         for side in self.sides:
             run = side.mouth.step(t, False, False, 0.0)
             if run is not None:
@@ -270,101 +260,25 @@ class StreamingDetector:
             if run is not None:
                 self._on_lateral_run(side, run)
 
-    def _on_blink_run(self, run: Run, events: list[Event]) -> None:
-        if is_bilateral(run, self.p):
-            self._bilaterals.append(run)
-            blink = run if is_blink(run, self.p) else self._blink_within(run)
-            if blink is not None:
-                # known when it ended, or, for one judged after calibration, only now
-                events.append(blink_event(blink, max(run.offset_s + self.lag, self._now)))
-                self._judge.append(blink)
-
-    def _blink_within(self, run: Run) -> Run | None:
-        """A two-sided run too long for a blink whose lids were above half their peak only
-        as briefly as in a blink: a blink after which the lids settled a little lower than
-        before (looking down a little, a tired eye), or lowered before it, so the run's 'off'
-        level came late or its 'on' level early.  The blink is where the lids were above half
-        their peak: from the first lid's rise through it to the last one's fall."""
-        p = self.p
-        if run.duration_s > 2 * p.blink_max_s:  # longer than _recent_c is sure to hold
-            return None
-        crossings = self._half_peak_times(run)
-        if crossings is None:
-            return None
-        _, on_l, off_l, on_r, off_r = crossings
-        blink = dataclasses.replace(run, onset_s=max(run.onset_s, min(on_l, on_r)), offset_s=max(off_l, off_r))
-        return blink if is_blink(blink, p) else None  # False for NaN
-
-    def _half_peak_times(self, run: Run) -> tuple[float, float, float, float, float] | None:
-        """(time of the last recent frame but one, and when the left lid rose above and fell back
-        below half its peak closure of the two-sided `run`, then the right lid); None with too
-        few frames."""
-        near = [x for x in self._recent_c if x[0] >= run.onset_s - self.p.onset_back_s]
-        if len(near) < 3:
-            return None
-        times = [x[0] for x in near]
-        return (times[-2], *blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], run))
+    def _on_two_sided(self, closure: Run, events: list[Event]) -> None:
+        blink = self.blinks.add(closure)
+        if blink is not None:
+            # known when it ended, or, for one judged after calibration, only now
+            events.append(blink_event(blink, max(closure.offset_s + self.lag, self._now)))
 
     def _judge_blinks(self, t: float, final: bool) -> None:
-        """A blink with one lid closing first or reopening last is a spasm on that side that
-        overlaps the blink (JeFaPaTo-style left/right matching, at sub-frame precision)."""
-        p = self.p
-        while self._judge and (final or t >= self._judge[0].offset_s + p.blink_judge_s
-                               or self._reopened(self._judge[0])):
-            blink = self._judge.pop(0)
-            lo, hi = blink.onset_s - p.onset_back_s, blink.offset_s + p.blink_judge_s
-            near = [x for x in self._recent_c if lo <= x[0] <= hi]
-            before = [x for x in near if x[0] < blink.onset_s]
-            if not before or any(not min(x[1 + s] for x in before) < p.other_closed_max for s in (0, 1)) \
-                    or self._under_way(blink.onset_s):
-                continue  # a lid already shut (a spasm under way): its blink is no evidence either way
-            times = [x[0] for x in near]
-            on_l, off_l, on_r, off_r = blink_asymmetry(times, [x[1] for x in near], [x[2] for x in near], blink)
-            frames = p.blink_lag_frames / self.fps  # a one-frame lag is never evidence
-            lead_s, trail_s = max(p.blink_lead_s, frames), max(p.blink_trail_s, frames)
-            odd = [(s, on, off) for s, lead, trail, on, off in ((0, on_r - on_l, off_l - off_r, on_l, off_l),
-                                                                 (1, on_l - on_r, off_r - off_l, on_r, off_r))
-                   if lead >= lead_s or trail >= trail_s]
-            # this person's blink asymmetry: each lid measured as a twitch would be, over its own closure
-            self._blink_asym.append(max(self._frames_evidence(near, 0, on_l, off_l).asym,
-                                        self._frames_evidence(near, 1, on_r, off_r).asym))
-            if len(odd) != 1:  # both lids odd (one leads, the other trails) is a timing offset
-                continue
-            s, on, off = odd[0]
-            evidence = self._frames_evidence(near, s, on, off, "blink")
-            twitch = Run(on, off, max(x[1 + s] for x in near), True, evidence=evidence)
+        """A twitch found in a blink waits with the side's closed runs (by offset) to be confirmed."""
+        for s, twitch in self.blinks.judge(t, final, self._under_way):
             pending = self.sides[s].unconfirmed
             k = len(pending)
-            while k and pending[k - 1][0].offset_s > off:
+            while k and pending[k - 1][0].offset_s > twitch.offset_s:
                 k -= 1
-            pending.insert(k, (twitch, on, False))
-
-    def _frames_evidence(self, near, s: int, lo: float, hi: float, origin: str = "blink") -> Evidence:
-        """Side s's evidence over the recent frames (of _recent_c) from lo to hi."""
-        acc = Asymmetry()
-        for x in near:
-            if lo <= x[0] <= hi:
-                acc.add(x[6 - s] - x[5 + s], x[3 + s], x[4 - s])
-        return acc.evidence(origin, self.fps, self.p)
-
-    def _own_blink_asym(self) -> float:
-        """The top of this person's own range of blink asymmetry: their usual blink's (the
-        lower quartile over their recent blinks) plus blink_asym_margin; 0 before five blinks."""
-        if len(self._blink_asym) < 5:
-            return 0.0
-        return float(np.quantile(np.array(self._blink_asym), 0.25)) + self.p.blink_asym_margin
+            pending.insert(k, (twitch, twitch.onset_s, False))
 
     def _within_own_blinks(self, run: Run) -> bool:
-        """A twitch inside or beside a blink that is not clearly a spasm: its eyes' difference
-        no larger than this person's own blinks show (nor than blink_asym_min), seen by the
-        mesh's lid gap alone, or not confident: their uneven blink, no spasm."""
-        p, absorb, ev, bil = self.p, self.p.blink_absorb_s, run.evidence, self._bilateral
-        touches = (bil.open and bil.onset - absorb <= run.offset_s) or any(
-            b.onset_s - absorb <= run.offset_s and run.onset_s <= b.offset_s + absorb for b in self._bilaterals)
-        if ev is None or not touches:
-            return False
-        clear = ev.confidence >= p.confident and ev.sources != (SOURCE_NAMES[0],)
-        return not (clear and ev.asym >= max(p.blink_asym_min, self._own_blink_asym()))
+        """A twitch inside or beside a blink that is not clearly a spasm (BlinkJudge.like_own_blinks):
+        their uneven blink, no spasm."""
+        return run.evidence is not None and self.two_sided.touches(run) and self.blinks.like_own_blinks(run.evidence)
 
     def _under_way(self, t: float) -> bool:
         """A one-sided closure began well before t (longer ago than any blink lasts) and lasted
@@ -377,16 +291,6 @@ class StreamingDetector:
             if last is not None and last.onset_s < t - p.blink_max_s and last.offset_s >= t - p.blink_absorb_s:
                 return True
         return False
-
-    def _reopened(self, blink: Run) -> bool:
-        """Both lids are back below half their peak closure of this blink, for two frames (a
-        one-frame dip is bridged): a trailing lid can no longer trail, so the blink can be
-        judged now rather than blink_judge_s after it."""
-        crossings = self._half_peak_times(blink)
-        if crossings is None:
-            return False
-        before_last, _, off_l, _, off_r = crossings
-        return off_l < before_last and off_r < before_last  # False for NaN
 
     def _track_rise(self, side: Side, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
@@ -446,18 +350,18 @@ class StreamingDetector:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
         pending = side.unconfirmed
         absorb = self.p.blink_absorb_s
-        bil = self._bilateral
+        two_sided = self.two_sided
         while pending and (final or t >= pending[0][0].offset_s + absorb):
             run, onset, absorbable = pending.pop(0)
-            if absorbable and is_absorbed(run, self._bilaterals, absorb, self.p.blink_edge_s, self.p.blink_max_s,
-                                          bil.onset if bil.open else None, t):
+            if absorbable and is_absorbed(run, two_sided.ended, absorb, self.p.blink_edge_s, self.p.blink_max_s,
+                                          two_sided.open_onset, t):
                 continue
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0))
             run = with_onset(run, onset)
             if side.group:
                 last = max(r.offset_s for r in side.group)
-                if run.onset_s - last - self._blind(last, run.onset_s) >= self.p.merge_gap_s:
+                if run.onset_s - last - self.two_sided.blind(last, run.onset_s) >= self.p.merge_gap_s:
                     self._emit(side, events)
             if not side.group:  # a new train: detected now, its train may still grow
                 side.reported_at = self._now
@@ -476,26 +380,16 @@ class StreamingDetector:
             return
         if not final:
             last = max(r.offset_s for r in group)
-            horizon = last + self.p.merge_gap_s + self._blind(last, t)
+            horizon = last + self.p.merge_gap_s + self.two_sided.blind(last, t)
             lat = side.lateral
             # An open run may yet be dated back by up to onset_back_s.
-            bil = self._bilateral  # an open two-sided closure may still be judged a spasm's blink
+            bil = self.two_sided.run  # an open two-sided closure may still be judged a spasm's blink
             if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or (
                     bil.open and bil.onset - self.p.onset_back_s < horizon) or any(
                     onset < horizon for _, onset, _ in side.unconfirmed) or any(
-                    b.onset_s - self.p.onset_back_s < horizon for b in self._judge):
+                    b.onset_s - self.p.onset_back_s < horizon for b in self.blinks.queue):
                 return
         self._emit(side, events)
-
-    def _blind(self, a: float, b: float) -> float:
-        """How much of the time from a to b both eyes were shut (two-sided closures, ended or
-        still open), when laterality cannot be judged: it does not count in the gap between two
-        twitches of a train, so a blink in the middle of a clonic train does not split it."""
-        blind = sum(min(b, x.offset_s) - max(a, x.onset_s) for x in self._bilaterals
-                    if x.onset_s < b and x.offset_s > a)
-        if self._bilateral.open and self._bilateral.onset < b:
-            blind += b - max(a, self._bilateral.onset)
-        return blind
 
     def _emit(self, side: Side, events: list[Event]) -> None:
         """The train is complete; detected_at_s is when its first twitch was reported."""
@@ -511,15 +405,14 @@ class StreamingDetector:
 
     def _prune(self, t: float) -> None:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
-        if not (self._bilaterals or self.sides[0].mouth_runs or self.sides[1].mouth_runs):
+        if not (self.two_sided.ended or self.sides[0].mouth_runs or self.sides[1].mouth_runs):
             return
         oldest_off = min([t] + [r.offset_s for side in self.sides for r, _, _ in side.unconfirmed])
         oldest_on = min([t] + [r.onset_s for side in self.sides for r, _, _ in side.unconfirmed]
                         + [side.lateral.onset for side in self.sides if side.lateral.open]  # open runs too
                         + [max(r.offset_s for r in side.group) for side in self.sides if side.group])  # train gaps
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
-        if self._bilaterals and self._bilaterals[0].offset_s < horizon:
-            self._bilaterals = [b for b in self._bilaterals if b.offset_s >= horizon]
+        self.two_sided.prune(horizon)
         for side in self.sides:
             starts = [t] + [onset for _, onset, _ in side.unconfirmed] + [r.onset_s for r in side.group[:1]]
             if side.lateral.open:
