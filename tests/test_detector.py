@@ -299,7 +299,7 @@ def test_memory_stays_flat():
     sim = simulate(900, 30.0, 10, sides=("left",), spasms_per_min=20, dropouts=5)
     _, det = stream(sim)
     assert len(det.two_sided.ended) < 5 and all(len(side.mouth_runs) < 5 for side in det.sides)
-    assert all(len(side.group) < 10 for side in det.sides) and len(det.blinks.queue) < 3
+    assert all(len(side.train.twitches) < 10 for side in det.sides) and len(det.blinks.queue) < 3
 
 
 def test_events_in_the_first_second_are_judged_once_the_person_is_known():

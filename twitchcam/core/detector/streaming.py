@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from array import array
-from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -13,11 +12,11 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector.blinks import NAN_EYE, BlinkJudge, TwoSided
 from twitchcam.core.detector.evidence import Asymmetry
-from twitchcam.core.detector.params import MIN_TWITCH_FPS, DetectorParams
+from twitchcam.core.detector.params import DetectorParams
 from twitchcam.core.detector.person import SideStats, Schedule, side_stats
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
-from twitchcam.core.events import (Event, Run, blink_event, has_mouth, is_absorbed, spasm_event, tangent_onset,
-                                   with_onset)
+from twitchcam.core.detector.trains import Train
+from twitchcam.core.events import Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 NAN3 = (math.nan, math.nan, math.nan)
@@ -30,6 +29,7 @@ class Side:
 
     name: str  # left | right
     mouth_floor: SlidingMin  # the same-side mouth corner's rise over the other, from its recent lowest
+    train: Train  # the train under way
     # the person: recent valid frames' geometry, appearance and blendshape values, and one-sided
     # openings (NaN where not judged), overwritten in turn (array.array: a cheap write per frame,
     # read by numpy without a copy); their statistics, None while calibrating
@@ -56,10 +56,6 @@ class Side:
     last_run: Run | None = None  # the last one-sided run kept
     # closed runs, their tangent onsets, and whether a blink may absorb them (by offset)
     unconfirmed: list[tuple[Run, float, bool]] = field(default_factory=list)
-    # the train under way: its twitches, when it was first reported, whether as a spasm
-    group: list[Run] = field(default_factory=list)
-    reported_at: float = math.nan
-    announced: bool = False
 
     def forget(self, window: int) -> None:
         """Forget the person's statistics: empty rings of `window` frames."""
@@ -84,7 +80,8 @@ class StreamingDetector:
         self.fps = fps
         self.lag = input_lag_s
         self.schedule = Schedule.of(params, fps)
-        self.sides = tuple(Side(name, SlidingMin(max(1, round(params.mouth_floor_s * fps)))) for name in SIDES)
+        self.sides = tuple(Side(name, SlidingMin(max(1, round(params.mouth_floor_s * fps))), Train(name, params, fps))
+                           for name in SIDES)
         self.recalibrate()
         self.two_sided = TwoSided(params, fps)  # step 1
         self.blinks = BlinkJudge(params, fps)  # step 2
@@ -199,7 +196,7 @@ class StreamingDetector:
         for side in self.sides:
             if side.unconfirmed:
                 self._confirm(side, t, events, final=False)
-            if side.group:
+            if side.train.twitches:
                 self._flush(side, t, events, final=False)
         self._prune(t)
 
@@ -359,49 +356,40 @@ class StreamingDetector:
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0))
             run = with_onset(run, onset)
-            if side.group:
-                last = max(r.offset_s for r in side.group)
-                if run.onset_s - last - self.two_sided.blind(last, run.onset_s) >= self.p.merge_gap_s:
-                    self._emit(side, events)
-            if not side.group:  # a new train: detected now, its train may still grow
-                side.reported_at = self._now
-                side.announced = False
-            # a twitch found in a blink is judged after the blink, so it may precede twitches already here
-            insort(side.group, run, key=lambda r: r.onset_s)
-            if not side.announced and self.fps >= MIN_TWITCH_FPS and (
-                    run.evidence is None or run.evidence.confidence >= self.p.confident):
-                side.announced = True  # a spasm: report it now (a 'possible' one never is)
-                self.started.append((side.name, side.group[0].onset_s))
+            train = side.train
+            if train.twitches and train.ends_before(run, self.two_sided.blind):
+                self._emit(side, events)
+            if train.add(run, self._now):  # a spasm: report it now
+                self.started.append((side.name, train.twitches[0].onset_s))
 
     def _flush(self, side: Side, t: float, events: list[Event], final: bool) -> None:
         """Report a train once no further twitch can join it."""
-        group = side.group
-        if not group:
+        if not side.train.twitches:
             return
         if not final:
-            last = max(r.offset_s for r in group)
-            horizon = last + self.p.merge_gap_s + self.two_sided.blind(last, t)
-            lat = side.lateral
-            # An open run may yet be dated back by up to onset_back_s.
-            bil = self.two_sided.run  # an open two-sided closure may still be judged a spasm's blink
-            if t < horizon or (lat.open and lat.onset - self.p.onset_back_s < horizon) or (
-                    bil.open and bil.onset - self.p.onset_back_s < horizon) or any(
-                    onset < horizon for _, onset, _ in side.unconfirmed) or any(
-                    b.onset_s - self.p.onset_back_s < horizon for b in self.blinks.queue):
+            horizon = side.train.horizon(t, self.two_sided.blind)
+            if t < horizon or self._may_start_before(side, horizon):
                 return
         self._emit(side, events)
 
+    def _may_start_before(self, side: Side, horizon: float) -> bool:
+        """Whether a twitch of this side may yet turn out to start before `horizon`: an open
+        one-sided run (its onset may be dated back by up to onset_back_s), an open two-sided
+        closure (it may be judged a blink holding a spasm), a closed run still to be confirmed,
+        or a blink still to be judged."""
+        back, lat, bil = self.p.onset_back_s, side.lateral, self.two_sided.open_onset
+        return (lat.open and lat.onset - back < horizon) or (bil is not None and bil - back < horizon) or any(
+            onset < horizon for _, onset, _ in side.unconfirmed) or any(
+            b.onset_s - back < horizon for b in self.blinks.queue)
+
     def _emit(self, side: Side, events: list[Event]) -> None:
-        """The train is complete; detected_at_s is when its first twitch was reported."""
+        """The side's train is complete (with the mouth pull still under way, if one is)."""
         mouth_runs = list(side.mouth_runs)
         if side.mouth.open:
             mouth_runs.append(Run(side.mouth.onset, math.inf, 0.0, True))
-        mouth = has_mouth([r.onset_s for r in side.group], mouth_runs, self.p.cocontraction_s, self.p.mouth_lag_s)
-        confident = self.p.confident if self.fps >= MIN_TWITCH_FPS else math.inf
-        event = spasm_event(side.name, side.group, mouth, self.p.tonic_s, side.reported_at, confident)
-        if not event.confidence <= 0:  # no evidence at all (NaN: none was measured) is no event
+        event = side.train.complete(mouth_runs)
+        if event is not None:
             events.append(event)
-        side.group = []
 
     def _prune(self, t: float) -> None:
         """Keep memory flat: drop blinks and mouth runs no pending twitch can still touch."""
@@ -410,11 +398,11 @@ class StreamingDetector:
         oldest_off = min([t] + [r.offset_s for side in self.sides for r, _, _ in side.unconfirmed])
         oldest_on = min([t] + [r.onset_s for side in self.sides for r, _, _ in side.unconfirmed]
                         + [side.lateral.onset for side in self.sides if side.lateral.open]  # open runs too
-                        + [max(r.offset_s for r in side.group) for side in self.sides if side.group])  # train gaps
+                        + [side.train.last_offset() for side in self.sides if side.train.twitches])  # train gaps
         horizon = min(oldest_off, oldest_on) - self.p.blink_absorb_s
         self.two_sided.prune(horizon)
         for side in self.sides:
-            starts = [t] + [onset for _, onset, _ in side.unconfirmed] + [r.onset_s for r in side.group[:1]]
+            starts = [t] + [onset for _, onset, _ in side.unconfirmed] + [r.onset_s for r in side.train.twitches[:1]]
             if side.lateral.open:
                 starts.append(side.lateral.onset - self.p.onset_back_s)
             keep_from = min(starts) - self.p.cocontraction_s
