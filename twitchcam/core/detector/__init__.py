@@ -9,7 +9,7 @@ How it decides, per side s (o = the other side):
    asymmetry cancels because each eye is measured against itself.
 2. Separate one side from both.  lateral_s = (open_o - open_s) / open_o (open = 1 -
    closure) is large only when s closes and o does not; it is judged only while o is
-   open enough to compare (see `lateral`).  bilateral = min(closure_l, closure_r),
+   open enough to compare (runs.comparable).  bilateral = min(closure_l, closure_r),
    measured above its lowest level of the last blink_floor_s, is large only when both
    close; a two-sided run is a blink if both eyes closed alike (MediaPipe drags the open
    eye's landmarks partly along with a closing one) and for <= blink_max_s (above half its
@@ -31,14 +31,23 @@ How it decides, per side s (o = the other side):
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
    uneven edge; twitches closer than merge_gap_s (not counting time both eyes were shut)
    form one clonic train; a sustained closure of >= tonic_s makes it tonic.
-6. How sure (Asymmetry, confidence): each twitch carries its evidence, the eyes' difference
+6. How sure (evidence.py): each twitch carries its evidence, the eyes' difference
    in one-sided closure held over two frames and a third of the twitch, which sources agree,
    and whether the same-side mouth corner rose as far as in a smile.  Real faces without HFS
    make one-sided runs too (issue 16: uneven blinks, one-sided smiles, head turns), so a train
    is counted only if its clearest twitch is confident; the rest are 'possible' (listed, never
    counted).  A lid leading or trailing a blink is a spasm only if it lags by more than
    blink_lag_frames frames and the difference is confident and beyond this person's own blinks
-   (_within_own_blinks); otherwise it may still join a train, but never makes one.
+   (BlinkJudge.like_own_blinks); otherwise it may still join a train, but never makes one.
+
+Each frame goes through five steps (streaming.StreamingDetector; each side's state is one
+record, streaming.Side):
+- closure runs: two-sided closures (blinks.TwoSided), the blinks in them (BlinkJudge.add);
+- blink judgement: a lid leading or trailing a blink is a twitch on that side (BlinkJudge.judge);
+- one-sided runs: per side, runs (runs.py) of the one-sided opening against the person's own
+  levels (person.py), with their evidence (evidence.py), confirmed unless a blink absorbs them;
+- trains: confirmed twitches join their side's train (trains.Train);
+- emit: a complete train is one event (Train.complete).
 
 One implementation: `StreamingDetector.update` takes one frame at a time, whether the
 frame was just decoded (analyze, live) or read back from a session (`twitchcam detect`,

@@ -1,4 +1,4 @@
-"""Two-sided closures and blinks (detector steps 1 and 2), from each frame's time and per-eye readings.
+"""Closure runs and blink judgement, from each frame's time and per-eye readings.
 
 TwoSided finds runs of two-sided closure; BlinkJudge keeps the recent frames, tells the blink
 in a two-sided closure, and judges each blink's two lids: one closing first or reopening last

@@ -1,5 +1,5 @@
 """How sure a one-sided twitch is: the eyes' closure difference over its frames, and which
-sources agree (detector step 6)."""
+sources agree."""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,5 @@
 """The person's statistics: each eye's own open level and the spread of its one-sided opening,
-from quantiles and medians of recent valid frames (detector step 1, normalise to the person)."""
+from quantiles and medians of recent valid frames."""
 from __future__ import annotations
 
 import math

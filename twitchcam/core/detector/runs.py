@@ -1,5 +1,5 @@
 """Run extraction (hysteresis on a streamed signal, and its sliding floor) and the one-sided
-signal it runs on (detector steps 2 and 3)."""
+signal it runs on."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
-"""The streaming detector: one frame at a time, the same rules for every feeder (see the package)."""
+"""The streaming detector: one frame at a time, each side's state in its own record (Side), the
+two-sided closures, blinks and trains in their collaborators (blinks.py, trains.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -83,8 +84,8 @@ class StreamingDetector:
         self.sides = tuple(Side(name, SlidingMin(max(1, round(params.mouth_floor_s * fps))), Train(name, params, fps))
                            for name in SIDES)
         self.recalibrate()
-        self.two_sided = TwoSided(params, fps)  # step 1
-        self.blinks = BlinkJudge(params, fps)  # step 2
+        self.two_sided = TwoSided(params, fps)  # closure runs
+        self.blinks = BlinkJudge(params, fps)  # blink judgement
         self._recent_yaw: deque[float] = deque(maxlen=max(1, round(params.turn_before_s * fps)))
         self._weights = (params.lateral_geometry, params.lateral_appearance, params.lateral_blendshape)
         self._weight_sum = self._weights[0] + self._weights[1] + self._weights[2]
@@ -104,6 +105,49 @@ class StreamingDetector:
     @property
     def calibrating(self) -> bool:
         return self.sides[0].stats is None
+
+    def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float],
+               yaw: float = math.nan) -> list[Event]:
+        """One frame: `eyes` per side (left, right) is (geometry lid gap, appearance edge share,
+        blendshape eyeBlink), filtered; `mouth` the two corners' elevation; `yaw` the head's yaw
+        in degrees on the frame the filtered values stand for (NaN: not known).
+
+        While the person's statistics are still unknown (the first calibration_s of valid
+        face) frames are kept, and judged as soon as they are known: a blink or a spasm in the
+        first second is found too, a moment late."""
+        self.started = []
+        self._now = t_stream
+        events: list[Event] = []
+        slot = -1
+        if valid:
+            slot = self._count % self.schedule.window
+            for side, eye in zip(self.sides, eyes):
+                ring = side.ring
+                ring[0][slot], ring[1][slot], ring[2][slot] = eye
+            self._count += 1
+            if self.schedule.is_update(self._count):
+                self._refresh()
+        if self.calibrating:
+            self._early.append((t_stream, valid, eyes, mouth, yaw, slot))
+            self.closure = (math.nan, math.nan)
+            return events
+        while self._early:
+            self._step(*self._early.popleft(), events)
+        self._step(t_stream, valid, eyes, mouth, yaw, slot, events)
+        return events
+
+    def finish(self, t_end: float) -> list[Event]:
+        """End of stream (stream time): close what is open and report everything still pending."""
+        events: list[Event] = []
+        t = t_end - self.lag
+        self.started = []
+        self._now = t_end
+        self._close_all(t, events)
+        self._judge_blinks(t, final=True)
+        for side in self.sides:
+            self._confirm(side, t, events, final=True)
+            self._flush(side, t, events, final=True)
+        return events
 
     def _refresh(self) -> None:
         n = min(self._count, self.schedule.window)
@@ -136,36 +180,6 @@ class StreamingDetector:
         side.opening = 1.0 - lat / wsum if wsum else math.nan
         side.shut = most
 
-    def update(self, t_stream: float, valid: bool, eyes, mouth: tuple[float, float],
-               yaw: float = math.nan) -> list[Event]:
-        """One frame: `eyes` per side (left, right) is (geometry lid gap, appearance edge share,
-        blendshape eyeBlink), filtered; `mouth` the two corners' elevation; `yaw` the head's yaw
-        in degrees on the frame the filtered values stand for (NaN: not known).
-
-        While the person's statistics are still unknown (the first calibration_s of valid
-        face) frames are kept, and judged as soon as they are known: a blink or a spasm in the
-        first second is found too, a moment late."""
-        self.started = []
-        self._now = t_stream
-        events: list[Event] = []
-        slot = -1
-        if valid:
-            slot = self._count % self.schedule.window
-            for side, eye in zip(self.sides, eyes):
-                ring = side.ring
-                ring[0][slot], ring[1][slot], ring[2][slot] = eye
-            self._count += 1
-            if self.schedule.is_update(self._count):
-                self._refresh()
-        if self.sides[0].stats is None:
-            self._early.append((t_stream, valid, eyes, mouth, yaw, slot))
-            self.closure = (math.nan, math.nan)
-            return events
-        while self._early:
-            self._step(*self._early.popleft(), events)
-        self._step(t_stream, valid, eyes, mouth, yaw, slot, events)
-        return events
-
     def _step(self, t_stream: float, valid: bool, eyes, mouth, yaw: float, slot: int, events: list[Event]) -> None:
         """One frame once the person's statistics are known (`slot`: its place in the rings)."""
         t = t_stream - self.lag
@@ -178,8 +192,7 @@ class StreamingDetector:
             closure = self.two_sided.step(t, left.closure, right.closure)
             if closure is not None:
                 self._on_two_sided(closure, events)
-            pull = float(mouth[0]) - float(mouth[1])
-            self._one_sided(left, right, t, pull, yaw, slot)
+            self._one_sided(left, right, t, float(mouth[0]) - float(mouth[1]), yaw, slot)
             self._one_sided(right, left, t, float(mouth[1]) - float(mouth[0]), yaw, slot)
             self._recent_yaw.append(yaw)
         else:
@@ -200,52 +213,8 @@ class StreamingDetector:
                 self._flush(side, t, events, final=False)
         self._prune(t)
 
-    def _one_sided(self, me: Side, other: Side, t: float, pull: float, yaw: float, slot: int) -> None:
-        """Side `me`'s one-sided run on this frame, and its mouth corner's `pull` over the other's."""
-        p = self.p
-        corner_rise = pull - me.mouth_floor.push(pull)
-        pulled = corner_rise >= p.mouth_rise
-        moving = corner_rise >= p.cocontraction_rise
-        run = me.mouth.step(t, moving, moving, pull)
-        if run is not None:
-            me.mouth_runs.append(run)
-        ok = comparable(me.opening, other.opening, other.shut, p)
-        lat = lateral(me.opening, other.opening, ok, p)
-        me.lat_ring[slot] = lat if ok else math.nan
-        was_open = me.lateral.open
-        if not ok and was_open:
-            run = me.lateral.hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
-            self._track_reopening(me, t)
-        else:
-            stats = me.stats
-            on = stats.on * p.mouth_boost if pulled else stats.on
-            run = me.lateral.step(t, lat > stats.off, lat >= on, me.closure)
-            if me.lateral.open:
-                if not was_open:
-                    me.asym = Asymmetry()
-                me.asym.add(other.opening - me.opening, me.parts, other.parts, corner_rise)
-                if lat >= on:
-                    self._add_support(me, was_open, me.parts[0::2], other.parts[0::2])
-        self._track_rise(me, t, lat, was_open)
-        self._track_turn(me, yaw, was_open)
-        if run is not None:
-            self._on_lateral_run(me, run)
-
-    def finish(self, t_end: float) -> list[Event]:
-        """End of stream (stream time): close what is open and report everything still pending."""
-        events: list[Event] = []
-        t = t_end - self.lag
-        self.started = []
-        self._now = t_end
-        self._close_all(t, events)
-        self._judge_blinks(t, final=True)
-        for side in self.sides:
-            self._confirm(side, t, events, final=True)
-            self._flush(side, t, events, final=True)
-        return events
-
-    # -- internals -----------------------------------------------------------------------
     def _close_all(self, t: float, events: list[Event]) -> None:
+        """End every open run at t (a frame without a face, or the end of the stream)."""
         closure = self.two_sided.close(t)
         if closure is not None:
             self._on_two_sided(closure, events)
@@ -257,7 +226,9 @@ class StreamingDetector:
             if run is not None:
                 self._on_lateral_run(side, run)
 
+    # -- closure runs and blink judgement (blinks.py) --------------------------------------------
     def _on_two_sided(self, closure: Run, events: list[Event]) -> None:
+        """A two-sided closure ended: the blink in it, if any, is an event at once."""
         blink = self.blinks.add(closure)
         if blink is not None:
             # known when it ended, or, for one judged after calibration, only now
@@ -288,6 +259,38 @@ class StreamingDetector:
             if last is not None and last.onset_s < t - p.blink_max_s and last.offset_s >= t - p.blink_absorb_s:
                 return True
         return False
+
+    # -- one-sided runs --------------------------------------------------------------------------
+    def _one_sided(self, me: Side, other: Side, t: float, pull: float, yaw: float, slot: int) -> None:
+        """Side `me`'s one-sided run on this frame, and its mouth corner's `pull` over the other's."""
+        p = self.p
+        corner_rise = pull - me.mouth_floor.push(pull)
+        pulled = corner_rise >= p.mouth_rise
+        moving = corner_rise >= p.cocontraction_rise
+        run = me.mouth.step(t, moving, moving, pull)
+        if run is not None:
+            me.mouth_runs.append(run)
+        ok = comparable(me.opening, other.opening, other.shut, p)
+        lat = lateral(me.opening, other.opening, ok, p)
+        me.lat_ring[slot] = lat if ok else math.nan
+        was_open = me.lateral.open
+        if not ok and was_open:
+            run = me.lateral.hold(t, p.blink_max_s)  # the other eye blinked mid-spasm
+            self._track_reopening(me, t)
+        else:
+            stats = me.stats
+            on = stats.on * p.mouth_boost if pulled else stats.on
+            run = me.lateral.step(t, lat > stats.off, lat >= on, me.closure)
+            if me.lateral.open:
+                if not was_open:
+                    me.asym = Asymmetry()
+                me.asym.add(other.opening - me.opening, me.parts, other.parts, corner_rise)
+                if lat >= on:
+                    self._add_support(me, was_open, me.parts[0::2], other.parts[0::2])
+        self._track_rise(me, t, lat, was_open)
+        self._track_turn(me, yaw, was_open)
+        if run is not None:
+            self._on_lateral_run(me, run)
 
     def _track_rise(self, side: Side, t: float, lat: float, was_open: bool) -> None:
         """Keep the few (t, lateral) samples around a run's start for tangent_onset."""
@@ -326,6 +329,8 @@ class StreamingDetector:
             side.support_n += 1
 
     def _on_lateral_run(self, side: Side, run: Run) -> None:
+        """A one-sided run ended: it waits to be confirmed if it lasted and the mesh supports it,
+        with its evidence and its onset dated back (tangent_onset)."""
         total, n = side.support, side.support_n
         side.support, side.support_n = 0.0, 0
         reopened, side.reopened_at = side.reopened_at, math.nan
@@ -343,6 +348,7 @@ class StreamingDetector:
             side.unconfirmed.append((run, onset, True))
             side.last_run = run
 
+    # -- trains and their events (trains.py) -----------------------------------------------------
     def _confirm(self, side: Side, t: float, events: list[Event], final: bool) -> None:
         """A closed run is judged blink_absorb_s after it ended: a twitch, or a blink's edge."""
         pending = side.unconfirmed

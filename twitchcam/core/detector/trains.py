@@ -1,4 +1,4 @@
-"""Trains (detector steps 4 and 5): one side's confirmed twitches closer than merge_gap_s, not
+"""Trains and their events: one side's confirmed twitches closer than merge_gap_s, not
 counting time both eyes were shut, form one train; it is reported as a spasm as soon as it has a
 confident twitch, and becomes one event (clonic, tonic or possible) once no twitch can join it."""
 from __future__ import annotations
