@@ -298,8 +298,8 @@ def test_live_latency_is_within_250ms_of_the_event_end():
 def test_memory_stays_flat():
     sim = simulate(900, 30.0, 10, sides=("left",), spasms_per_min=20, dropouts=5)
     _, det = stream(sim)
-    assert len(det._bilaterals) < 5 and all(len(m) < 5 for m in det._mouth_runs)
-    assert all(len(g) < 10 for g in det._group) and len(det._judge) < 3
+    assert len(det.two_sided.ended) < 5 and all(len(side.mouth_runs) < 5 for side in det.sides)
+    assert all(len(side.train.twitches) < 10 for side in det.sides) and len(det.blinks.queue) < 3
 
 
 def test_events_in_the_first_second_are_judged_once_the_person_is_known():
