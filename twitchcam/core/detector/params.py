@@ -31,6 +31,7 @@ class DetectorParams:
     blink_floor_s: float = 1.0  # a blink rises above the lowest two-sided closure of this recent past
     blink_max_s: float = 0.5  # longer two-sided closures (smiling, looking down) are no blinks; DOMAIN: 100-400 ms
     noise_k: float = 4.0  # 'on' is at least noise_k robust SDs of the one-sided opening's own spread
+    noise_clip: float = 3.0  # ... measured without the frames beyond this many of them (its own spasms)
     off_ratio: float = 0.5  # 'off' level = off_ratio * 'on'
     mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
     mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past

@@ -44,6 +44,11 @@ def _quantile(a: np.ndarray, q: float) -> float:
     return _order_stat(a, int(q * (a.size - 1))) if a.size else math.nan
 
 
+def _spread(a: np.ndarray) -> float:
+    """Robust SD (1.4826 x the median absolute deviation), 0 with fewer than 10 values."""
+    return 1.4826 * _median(np.abs(a - _median(a))) if a.size >= 10 else 0.0
+
+
 def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> SideStats:
     """The person's statistics for one side: `window` rows are geometry, appearance and
     blendshape values of recent valid frames, `lateral` that side's recent one-sided
@@ -53,9 +58,14 @@ def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> Si
     The 'on' level adapts to the spread of the one-sided opening itself (MAD around its
     median): landmark jitter, appearance noise on a small face and the slow lopsided
     changes of expression alike raise it, so the same rule fits a sharp webcam and a
-    176x144 phone video."""
+    176x144 phone video.  But not the spasms themselves: a patient with frequent twitches on
+    one side would raise that side's level with each one (on injected trains, 0.30 -> 0.49 of
+    an opening), so the spread is measured again without the frames beyond noise_clip robust
+    SDs."""
     lat = lateral[np.isfinite(lateral)]
-    noise = 1.4826 * _median(np.abs(lat - _median(lat))) if lat.size >= 10 else 0.0
+    noise = _spread(lat)
+    if noise > 0:
+        noise = _spread(lat[np.abs(lat - _median(lat)) <= p.noise_clip * noise])
     on = max(p.spasm_on, p.noise_k * noise)
     return SideStats(max(_quantile(window[0], p.open_quantile), 1e-6), max(_quantile(window[1], p.open_quantile), 1e-6),
                      min(_quantile(window[2], p.rest_quantile), 0.7), noise, on, p.off_ratio * on)
