@@ -82,3 +82,37 @@ def test_a_train_of_doubtful_twitches_is_possible_and_one_without_evidence_is_no
     assert train.complete([]).kind == POSSIBLE
     train.add(twitch(2.0, 2.1, confidence=0.0), 2.2)  # e.g. like the person's own blinks
     assert train.complete([]) is None and train.twitches == []
+
+
+def single_frame(on: float, diff: float, fps: float = 24.0, own: bool = True) -> Run:
+    """A twitch seen on one frame only: on its own no evidence (a difference must hold over two)."""
+    from twitchcam.core.detector.evidence import Asymmetry
+
+    frames = Asymmetry()
+    frames.add(diff, (0.6, 0.6, 0.5), (0.1, 0.1, 0.1))
+    ev = frames.evidence("run", fps, P)
+    assert ev.confidence == 0.0
+    if not own:  # judged a lid of the person's own uneven blink: no evidence of its own
+        ev = Evidence(ev.asym, ev.asym_s, ev.sources, ev.origin, 0.0)
+    return Run(on, on + 1 / fps, 0.5, True, evidence=ev)
+
+
+def test_a_fast_train_of_single_frame_twitches_pools_their_frames():
+    train = Train("right", P, 24.0)
+    assert not train.add(single_frame(1.0, 0.5), 1.1)  # one such twitch is nothing yet
+    assert train.add(single_frame(1.25, 0.45), 1.35)  # the second makes a difference held over two frames
+    train.add(single_frame(1.5, 0.42), 1.6)
+    event = train.complete([])
+    assert event is not None and event.kind == "clonic" and event.twitches == 3
+    assert event.confidence >= P.confident and event.asym == pytest.approx(0.45)  # the 2nd largest of 3 frames
+    assert event.asym_s == pytest.approx(3 / 24.0)
+
+
+def test_twitches_without_evidence_of_their_own_pool_nothing():
+    train = Train("right", P, 24.0)
+    for k in range(4):
+        train.add(single_frame(1.0 + 0.2 * k, 0.5, own=False), 1.1 + 0.2 * k)
+    assert train.complete([]) is None
+    alone = Train("right", P, 24.0)
+    alone.add(single_frame(1.0, 0.6), 1.1)
+    assert alone.complete([]) is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 
 SOURCE_NAMES = ("geometry", "appearance", "blendshape")  # the eye's three sources, in the detector's order
@@ -21,8 +21,10 @@ class Evidence:
     one open) held over at least two frames and a third of the twitch, so a one-frame lag
     of one lid, a landmark glitch, or a single-frame peak of a slow expression is no evidence;
     asym_s: how long the difference was at least half of that; sources: which of the eye's
-    sources (SOURCE_NAMES) found this eye more closed too; origin: 'run' (a one-sided run) or
-    'blink' (a lid leading or trailing a blink); confidence 0-1 (see detector.confidence).
+    sources (SOURCE_NAMES) found this eye more closed too; origin: 'run' (a one-sided run),
+    'blink' (a lid leading or trailing a blink) or 'train' (a train's twitches together);
+    confidence 0-1 (see detector.confidence); frames: the per-frame record it was read from
+    (the detector's Asymmetry), which a train pools, None where the twitch is no evidence of its own.
     """
 
     asym: float
@@ -30,6 +32,7 @@ class Evidence:
     sources: tuple[str, ...]
     origin: str
     confidence: float
+    frames: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,15 +147,16 @@ def has_mouth(twitch_onsets: list[float], mouth_runs: list[Run], before_s: float
 
 
 def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, detected_at_s: float,
-                confident: float = 0.5) -> Event:
+                confident: float = 0.5, evidence: Evidence | None = None) -> Event:
     """A clonic train or tonic hold from the twitches merged into it.
 
     Tonic means one sustained closure of >= tonic_s (the Jankovic 1-s boundary), not a
     long train of brief twitches, which stays clonic.  Twitches that overlap in time (a lid
     seen leading a blink and judged again in it) are one twitch.  A train is as sure as its
-    clearest twitch; below `confident` it is a 'possible' spasm, listed but never counted.
+    `evidence` (default: its clearest twitch's); below `confident` it is a 'possible' spasm,
+    listed but never counted.
     """
-    best = max((t.evidence for t in twitches if t.evidence is not None), key=lambda e: e.confidence, default=None)
+    best = evidence or clearest(twitches)
     conf = best.confidence if best is not None else 1.0
     kind = "tonic" if max(t.duration_s for t in twitches) >= tonic_s else "clonic"
     return Event(
@@ -166,9 +170,15 @@ def spasm_event(side: str, twitches: list[Run], mouth: bool, tonic_s: float, det
         detected_at_s=detected_at_s,
         confidence=conf,
         asym=best.asym if best is not None else math.nan,
-        asym_s=sum(t.evidence.asym_s for t in twitches if t.evidence is not None) if best is not None else math.nan,
+        asym_s=(math.nan if best is None else best.asym_s if best.origin == "train"  # pooled: over all its frames
+                else sum(t.evidence.asym_s for t in twitches if t.evidence is not None)),
         sources="+".join(best.sources) if best is not None else "",
     )
+
+
+def clearest(twitches: list[Run]) -> Evidence | None:
+    """The evidence of the surest of `twitches` (None if none was measured)."""
+    return max((t.evidence for t in twitches if t.evidence is not None), key=lambda e: e.confidence, default=None)
 
 
 def _distinct(runs: list[Run]) -> int:

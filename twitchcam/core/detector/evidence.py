@@ -50,6 +50,18 @@ class Asymmetry:
                 self.src[k] += d
                 self.src_n[k] += 1
 
+    @classmethod
+    def pooled(cls, parts: list["Asymmetry"]) -> "Asymmetry":
+        """The frames of several twitches as one record."""
+        out = cls()
+        for a in parts:
+            out.hist = [x + y for x, y in zip(out.hist, a.hist)]
+            out.n += a.n
+            out.src = [x + y for x, y in zip(out.src, a.src)]
+            out.src_n = [x + y for x, y in zip(out.src_n, a.src_n)]
+            out.mouth = max(out.mouth, a.mouth)
+        return out
+
     def held(self, share: float) -> float:
         """The difference held over at least two frames and `share` of them (a bin's lower edge)."""
         need = max(2, math.ceil(share * self.n))
@@ -61,13 +73,13 @@ class Asymmetry:
         return 0.0
 
     def evidence(self, origin: str, fps: float, p: DetectorParams) -> Evidence:
-        """A run's evidence is what held over a third of it (a brief peak of a slow expression
-        is none); a lid leading or trailing a blink differs from the other only over the lead
-        or trail, so what held over two frames (a one-frame lag is none)."""
-        asym = self.held(1 / 3 if origin == "run" else 0.0)
+        """A run's (or a train's) evidence is what held over a third of its frames (a brief peak
+        of a slow expression is none); a lid leading or trailing a blink differs from the other
+        only over the lead or trail, so what held over two frames (a one-frame lag is none)."""
+        asym = self.held(0.0 if origin == "blink" else 1 / 3)
         half = int(asym / 2 * HIST_BINS)
         asym_s = sum(self.hist[half:]) / fps if asym > 0 else 0.0
         measured = [k for k in range(3) if self.src_n[k]]
         agree = tuple(SOURCE_NAMES[k] for k in measured if self.src[k] / self.src_n[k] >= p.source_agree)
-        return Evidence(asym, asym_s, agree, origin, confidence(asym, len(agree), len(measured), self.mouth, p))
+        return Evidence(asym, asym_s, agree, origin, confidence(asym, len(agree), len(measured), self.mouth, p), self)
 

@@ -36,7 +36,9 @@ class DetectorParams:
     mouth_rise: float = 0.14  # one corner rising this much over the other (face units) is a pull
     mouth_floor_s: float = 0.5  # ... measured from its lowest level over this recent past
     mouth_boost: float = 0.75  # eye 'on' level is multiplied by this during a same-side pull
-    min_event_s: float = 0.06
+    min_event_s: float = 0.03  # one frame up to 33 fps: a 90-ms twitch may cross 'on' on one frame only ...
+    pool_twitches: int = 2  # ... which is no evidence alone (see Asymmetry.held), but this many such
+    #   twitches of a train pool their frames: their difference held over a third of them all
     merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
     tonic_s: float = 1.0
     blink_absorb_s: float = 0.07  # about two frames at 30 fps

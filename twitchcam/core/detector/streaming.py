@@ -360,7 +360,7 @@ class StreamingDetector:
                                           two_sided.open_onset, t):
                 continue
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
-                run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0))
+                run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0, frames=None))
             run = with_onset(run, onset)
             train = side.train
             if train.twitches and train.ends_before(run, self.two_sided.blind):

@@ -7,8 +7,9 @@ import math
 from bisect import insort
 from collections.abc import Callable
 
+from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import MIN_TWITCH_FPS, DetectorParams
-from twitchcam.core.events import Event, Run, has_mouth, spasm_event
+from twitchcam.core.events import Event, Evidence, Run, clearest, has_mouth, spasm_event
 
 Blind = Callable[[float, float], float]  # how much of the time from a to b both eyes were shut
 
@@ -50,11 +51,24 @@ class Train:
         if not self.twitches:  # a new train: detected now, it may still grow
             self.reported_at, self.announced = now, False
         insort(self.twitches, twitch, key=lambda r: r.onset_s)
-        if not self.announced and self.fps >= MIN_TWITCH_FPS and (
-                twitch.evidence is None or twitch.evidence.confidence >= self.p.confident):
-            self.announced = True
-            return True
+        if not self.announced and self.fps >= MIN_TWITCH_FPS:
+            evidence = self.evidence()
+            if evidence is None or evidence.confidence >= self.p.confident:
+                self.announced = True
+                return True
         return False
+
+    def evidence(self) -> Evidence | None:
+        """How sure the train is: its clearest twitch, or, when that is not sure enough, its
+        twitches' frames pooled (pool_twitches or more of them with evidence of their own): a
+        fast clonic train at 24-30 fps can show each twitch on a single frame only."""
+        best = clearest(self.twitches)
+        parts = [t.evidence.frames for t in self.twitches if t.evidence is not None and t.evidence.frames is not None
+                 and t.evidence.origin == "run"]
+        if best is None or best.confidence >= self.p.confident or len(parts) < max(2, self.p.pool_twitches):
+            return best
+        pooled = Asymmetry.pooled(parts).evidence("train", self.fps, self.p)
+        return pooled if pooled.confidence > best.confidence else best
 
     def complete(self, mouth_runs: list[Run]) -> Event | None:
         """The train as one event, and a new one begins: eye+mouth if a same-side pull of
@@ -63,6 +77,6 @@ class Train:
         p = self.p
         mouth = has_mouth([r.onset_s for r in self.twitches], mouth_runs, p.cocontraction_s, p.mouth_lag_s)
         confident = p.confident if self.fps >= MIN_TWITCH_FPS else math.inf
-        event = spasm_event(self.side, self.twitches, mouth, p.tonic_s, self.reported_at, confident)
+        event = spasm_event(self.side, self.twitches, mouth, p.tonic_s, self.reported_at, confident, self.evidence())
         self.twitches = []
         return None if event.confidence <= 0 else event
