@@ -117,6 +117,17 @@ def test_a_one_frame_lag_is_never_evidence():
     assert twitches == [] and len(judge.asym) == 1
 
 
+def test_a_lid_shut_a_frame_before_and_a_frame_after_the_other_is_a_twitch_on_that_side():
+    """Neither lag alone is over a frame, but the lid was shut longer than the other by two:
+    a spasm around a blink, where a slow lid (shifted, not longer) would lead and lag alike."""
+    left = profile(30, {9: 0.3, 10: 0.9, 11: 0.9, 12: 0.9, 13: 0.9, 14: 0.3})
+    _, twitches = judged(left, profile(30, RAMP))
+    assert [side for side, _ in twitches] == [0]
+    shifted = profile(30, {11: 0.3, 12: 0.9, 13: 0.9, 14: 0.3})  # a lid a frame late throughout
+    _, twitches = judged(shifted, profile(30, RAMP))
+    assert twitches == []
+
+
 def test_a_blink_of_a_lid_already_shut_or_of_a_spasm_under_way_is_not_judged():
     shut = [0.6] * 30  # the left lid closed before the blink began
     judge, twitches = judged(shut, profile(30, RAMP))

@@ -157,7 +157,9 @@ class BlinkJudge:
 
     def judge(self, t: float, final: bool, under_way: Callable[[float], bool]) -> Iterator[tuple[int, Run]]:
         """(side index, twitch) for each blink judged by time t (every queued one when `final`) in
-        which one lid closed first or reopened last by more than blink_lag_frames frame periods.
+        which one lid closed first or reopened last by more than blink_lag_frames frame periods,
+        or did both by that much in all: shut longer than the other, where a slow lid (a lag)
+        would only be shifted.
         `under_way(onset)`: a one-sided closure began well before the blink, so its timing means
         nothing."""
         p = self.p
@@ -177,7 +179,7 @@ class BlinkJudge:
             lead_s, trail_s = max(p.blink_lead_s, frames), max(p.blink_trail_s, frames)
             odd = [(s, on, off) for s, lead, trail, on, off in ((0, on_r - on_l, off_l - off_r, on_l, off_l),
                                                                  (1, on_l - on_r, off_r - off_l, on_r, off_r))
-                   if lead >= lead_s or trail >= trail_s]
+                   if lead >= lead_s or trail >= trail_s or (lead > 0 and trail > 0 and lead + trail >= frames)]
             # this person's blink asymmetry: each lid measured as a twitch would be, over its own closure
             self.asym.append(max(self._evidence(near, 0, on_l, off_l).asym, self._evidence(near, 1, on_r, off_r).asym))
             if len(odd) != 1:  # both lids odd (one leads, the other trails) is a timing offset
