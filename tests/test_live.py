@@ -219,9 +219,9 @@ def test_frames_buffered_at_opening_keep_the_stream_rate_and_the_first_frame_is_
 
 
 def _result(i: int, fps: float, points, events=(), valid=True, calibrating=False, closure=(0.1, 0.1),
-            started=()):
+            started=(), reason="no_face"):
     filt = np.zeros(len(FEATURE_COLUMNS))
-    return FrameResult(i, i / fps, valid, "" if valid else "no_face", (0.0, 0.0, 0.0, 60.0), filt, filt, closure,
+    return FrameResult(i, i / fps, valid, "" if valid else reason, (0.0, 0.0, 0.0, 60.0), filt, filt, closure,
                        calibrating, list(events), list(started), points)
 
 
@@ -292,6 +292,20 @@ def test_overlay_shows_face_lost_and_calibration_states():
     pv = LAYOUT.preview
     red = _color_mask(canvas[pv.y:pv.y2, pv.x:pv.x2], (70, 70, 235), 30).sum()
     assert red > 500  # the FACE LOST banner
+
+
+def test_someone_elses_face_is_said_in_the_window_and_the_status_line():
+    fps = 30.0
+    hist = LiveHistory(fps=fps, calibration_frames=3)
+    for i in range(10):
+        hist.update(_result(i, fps, None))
+    for i in range(10, 40):
+        hist.update(_result(i, fps, None, valid=False, closure=(np.nan, np.nan), reason="other_person"))
+    assert hist.face_state() == "other_person"
+    assert "someone else" in status_line(hist, LiveInfo())
+    canvas = render(np.zeros((360, 640, 3), np.uint8), None, hist, LiveInfo(), LAYOUT)
+    pv = LAYOUT.preview
+    assert _color_mask(canvas[pv.y:pv.y2, pv.x:pv.x2], (0, 190, 255), 30).sum() > 500  # the amber banner
 
 
 def test_history_memory_is_bounded():

@@ -36,6 +36,7 @@ from twitchcam.core.clock import format_clock
 from twitchcam.core.style import SIDE_COLOUR, bgr
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.core.events import Event
+from twitchcam.core.features import NO_FACE, OTHER, POSE, SMALL
 from twitchcam.core.stream import MOUTH
 
 # -- look ---------------------------------------------------------------------------------
@@ -52,6 +53,27 @@ DIM = (150, 150, 158)
 OK_GREEN = (90, 200, 90)
 WARN_AMBER = (0, 190, 255)
 BAD_RED = (70, 70, 235)
+
+
+@dataclass(frozen=True)
+class FaceState:
+    """How the window and the status line say why the face is not measured."""
+
+    pill: str  # the header's state
+    banner: str  # across the preview
+    detail: str  # under the banner
+    status: str  # in the headless status line
+    colour: tuple[int, int, int]
+
+
+FACE_STATES = {  # by validity reason (twitchcam.core.features)
+    NO_FACE: FaceState("FACE LOST", "FACE LOST", "look into the camera", "face lost", BAD_RED),
+    POSE: FaceState("TURN TO CAMERA", "TURN TOWARDS THE CAMERA", "head turned too far to measure the eyes",
+                    "turn to camera", WARN_AMBER),
+    SMALL: FaceState("MOVE CLOSER", "MOVE CLOSER", "the face is too small to measure", "move closer", WARN_AMBER),
+    OTHER: FaceState("SOMEONE ELSE", "SOMEONE ELSE", "not the patient's face: not counted", "someone else",
+                     WARN_AMBER),
+}
 FONT = cv2.FONT_HERSHEY_DUPLEX
 FONT_PLAIN = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -169,7 +191,7 @@ class LiveHistory:
     t: float = 0.0
     prev_t: float = -math.inf
     valid: bool = False
-    reason: str = "no_face"
+    reason: str = NO_FACE
     invalid_since: float = 0.0
     frames: int = 0
     valid_frames: int = 0
@@ -250,7 +272,7 @@ class LiveHistory:
     def face_state(self) -> str:
         """ok | no_face | extreme_pose | face_too_small (after a short grace period)."""
         if self.valid or self.frames == 0:
-            return "ok" if self.valid else "no_face"
+            return "ok" if self.valid else NO_FACE
         return self.reason if self.t - self.invalid_since >= FACE_LOST_AFTER_S else "ok"
 
 
@@ -349,12 +371,9 @@ def draw_preview(canvas, frame: np.ndarray | None, points: np.ndarray | None, hi
     face = hist.face_state()
     if stalled:
         _banner(canvas, box, "NO VIDEO - reconnecting", f"no frame for {info.stalled_s:.0f} s", BAD_RED)
-    elif face == "no_face":
-        _banner(canvas, box, "FACE LOST", "look into the camera", BAD_RED)
-    elif face == "extreme_pose":
-        _banner(canvas, box, "TURN TOWARDS THE CAMERA", "head turned too far to measure the eyes", WARN_AMBER)
-    elif face == "face_too_small":
-        _banner(canvas, box, "MOVE CLOSER", "the face is too small to measure", WARN_AMBER)
+    elif face in FACE_STATES:
+        state = FACE_STATES[face]
+        _banner(canvas, box, state.banner, state.detail, state.colour)
     if hist.calibrating and not stalled:
         _calibration_bar(canvas, box, hist.calibration_progress)
     if info.toast:
@@ -516,10 +535,8 @@ def draw_header(canvas, hist: LiveHistory, info: LiveInfo, layout: Layout, wall:
     face = hist.face_state()
     if info.stalled:
         label, color = "NO VIDEO", BAD_RED
-    elif face == "no_face":
-        label, color = "FACE LOST", BAD_RED
-    elif face in ("extreme_pose", "face_too_small"):
-        label, color = "TURN TO CAMERA" if face == "extreme_pose" else "MOVE CLOSER", WARN_AMBER
+    elif face in FACE_STATES:
+        label, color = FACE_STATES[face].pill, FACE_STATES[face].colour
     elif hist.calibrating:
         label, color = f"CALIBRATING {hist.calibration_progress:.0%}", WARN_AMBER
     else:
@@ -571,7 +588,7 @@ def status_line(hist: LiveHistory, info: LiveInfo) -> str:
     if info.stalled:
         state = f"no video {info.stalled_s:.0f}s"
     elif face != "ok":
-        state = {"no_face": "face lost", "extreme_pose": "turn to camera", "face_too_small": "move closer"}[face]
+        state = FACE_STATES[face].status if face in FACE_STATES else face
     elif hist.calibrating:
         state = f"calibrating {hist.calibration_progress:.0%}"
     else:
