@@ -1,7 +1,7 @@
 """Events and the interval-level rules that turn per-side closures into them.
 
-Everything here works on intervals (runs of frames), never on frames, so the streaming
-detector and the whole-recording detector share these rules verbatim.
+Everything here works on intervals (runs of frames), never on frames; the streaming
+detector (twitchcam.core.detector) applies these rules as each run ends.
 """
 from __future__ import annotations
 

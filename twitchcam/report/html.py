@@ -20,9 +20,9 @@ Layout (A4, print-friendly; the same HTML prints to PDF with headless Chromium):
 
 Images are PNGs embedded as base64 data URIs; no scripts, fonts or styles are fetched.
 
-This module writes the HTML; its inputs come from ``report_data`` (session folders, plot
-data), ``report_trends`` (across sessions, treatment effect) and ``report_figures``
-(matplotlib figures); ``report_pdf`` prints it with Chromium.
+This module writes the HTML; its inputs come from ``report.data`` (session folders, plot
+data), ``report.trends`` (across sessions, treatment effect) and ``report.figures``
+(matplotlib figures); ``report.pdf`` prints it with Chromium.
 """
 from __future__ import annotations
 
