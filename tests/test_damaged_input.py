@@ -75,7 +75,7 @@ def test_analyze_counts_skipped_frames_in_frames_csv_summary_and_line(tmp_path, 
 # -- item 4: damaged rows of frames.csv --------------------------------------------------------------
 @pytest.mark.slow
 def test_detect_skips_damaged_rows_counts_them_and_treats_them_as_invalid(tmp_path, videos, model):
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     folder = tmp_path / "s"
     summary = analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)

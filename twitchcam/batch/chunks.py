@@ -27,40 +27,22 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import (decoder_time, grab_skipping, is_truncated,  # also sets OpenCV/FFmpeg log
+from twitchcam.video.source import (decoder_time, grab_skipping,  # also sets OpenCV/FFmpeg log
                                     open_capture, retry_budget)  # levels before cv2 loads
-from twitchcam.video.timing import STATE_WINDOW_S
-from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.run.replay import ChunkResult, write_chunked_session
+from twitchcam.video.timing import STATE_WINDOW_S
 
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
 AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
-
-
-@dataclass
-class ChunkResult:
-    """Per-frame raw output of one chunk (warm-up included; the parent trims it)."""
-
-    t: np.ndarray  # (n,) decoder timestamps, as FileSource computes them
-    pose: np.ndarray  # (n, len(POSE_COLUMNS)), NaN where no face was found
-    raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
-    stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
-    lost: np.ndarray | None = None  # (n,) undecodable frames skipped just before each frame
-
-    def slice(self, sl: slice) -> "ChunkResult":
-        lost = None if self.lost is None else self.lost[sl]
-        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early, lost)
-
-    def lost_before(self) -> np.ndarray:
-        return np.zeros(self.t.size, dtype=np.int64) if self.lost is None else self.lost
 
 
 def probe_video(video: Path) -> tuple[float, int, float]:
@@ -304,17 +286,6 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
     return joined, info
 
 
-def replayed(merged: ChunkResult, chain):
-    """The joined features through the signal chain's stages, frame by frame."""
-    from twitchcam.core.features import FrameFeatures
-
-    number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
-    for k in range(merged.t.size):
-        pose = tuple(merged.pose[k])
-        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
-        yield chain.process(int(number[k]), float(merged.t[k]), ff)
-
-
 def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,
                     mirrored: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
@@ -334,7 +305,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     fps, expected, duration = probe_video(video)
     chunks = plan_chunks(duration, jobs, warmup_s)
     if len(chunks) == 1:  # too short to split: the plain run, same output
-        from twitchcam.video.analyze import analyze_file
+        from twitchcam.run.analyze import analyze_file
 
         return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress,
                             overwrite=overwrite)
@@ -347,28 +318,3 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write("\n")
     return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info},
                                  overwrite)
-
-
-def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
-                          mirrored: bool, parallel: dict, overwrite: bool = False) -> dict:
-    """Replay the joined features through the pipeline into a session folder; returns the summary."""
-    from twitchcam.core.stream import SignalChain
-    from twitchcam.store.recorder import run_session
-    from twitchcam.store.session import SessionWriter, source_identity
-    from twitchcam.video.pipeline import session_meta
-
-    meta = session_meta(str(video), "analyze", fps, mirrored, params)
-    meta["source_id"] = source_identity(Path(video))
-    meta["parallel"] = parallel
-    chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
-    writer = SessionWriter(Path(folder), meta, overwrite=overwrite)
-    lost = merged.lost_before()
-    truncated = is_truncated(merged.t.size + int(lost.sum()), expected, fps)
-    count = iter(range(merged.t.size))
-    try:
-        summary, _ = run_session(replayed(merged, chain), chain, writer, meta,
-                                 dropped=lambda: int(lost[next(count)]),
-                                 end_status=lambda: "truncated" if truncated else "complete")
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
-    return summary

@@ -38,9 +38,10 @@ from typing import Any, Callable, Sequence
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
-from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
-                               plan_chunks, probe_video, worker_init, write_chunked_session)
+from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, chunk_features, chunk_info, join_chunks, plan_chunks,
+                                    probe_video, worker_init)
 from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
 from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session, read_json_or_none
 
@@ -139,7 +140,7 @@ def _warm_up() -> None:
     pipeline) while the parent is still planning, so its first video starts at once.  The
     worker keeps all of it for every later video (only the landmarker is new per video)."""
     import twitchcam.batch.chunks  # noqa: F401
-    import twitchcam.video.analyze  # noqa: F401
+    import twitchcam.run.analyze  # noqa: F401
 
 
 def _one_sigint(signum, frame):
@@ -148,7 +149,7 @@ def _one_sigint(signum, frame):
 
 
 def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dict:
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     # The batch decided this folder is (re)done: whatever unfinished or outdated session of
     # this very file it holds is replaced (under the folder's lock, see SessionWriter).

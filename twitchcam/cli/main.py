@@ -119,7 +119,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored,
                                           overwrite=overwrite)
             else:
-                from twitchcam.video.analyze import analyze_file
+                from twitchcam.run.analyze import analyze_file
 
                 summary = analyze_file(video, folder, model, params, mirrored=args.mirrored, overwrite=overwrite,
                                        evidence=args.evidence)
@@ -166,7 +166,7 @@ def _lost_note(summary: dict) -> str:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from twitchcam.store.redetect import redetect
+    from twitchcam.run.detect import redetect
     from twitchcam.cli.tables import summary_table
     from twitchcam.store.session import DETECT_DIR
 

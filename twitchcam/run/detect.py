@@ -1,4 +1,5 @@
-"""`twitchcam detect`: re-run filters and detector on a stored session, without the video.
+"""`twitchcam detect` (and the Python API's `detect`): filters and detector again on a stored
+session, without the video.
 
 It reads the raw per-frame features from frames.csv and feeds them through the very same
 signal chain (twitchcam.core.stream) that `analyze` and `live` ran frame by frame, so with
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,8 +19,9 @@ import numpy as np
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.stream import Detection, PipelineParams, detect_features
-from twitchcam.core.summary import FrameTotals, summarize
+from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
+from twitchcam.run.summary import provenance, session_summary
 from twitchcam.store.atomic import unlink_link, write_text_atomic
 from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE, SessionLock, StoredSession,
                                      event_cells, is_session_dir, read_session, write_json)
@@ -31,23 +34,37 @@ def stored_params(meta: dict) -> PipelineParams:
         raise TwitchcamError(f"session parameters are from another version: {exc}") from None
 
 
-def frame_arrays(session: StoredSession) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(t, pose, raw, lost_before) of every frame, with a damaged row of frames.csv (one
-    `read_frames` skipped) put back in its place as a frame without a face.
+@dataclass
+class StoredFrames:
+    """A session's frames as `detect` feeds them to the chain: every frame of the source that
+    was analysed, a damaged row of frames.csv put back in its place as a frame without a face."""
+
+    frame: np.ndarray  # (n,) the source's frame numbers
+    t: np.ndarray  # (n,) decoder timestamps
+    pose: np.ndarray  # (n, len(POSE_COLUMNS)); NaN where no face was found, or the row was damaged
+    raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
+    lost: np.ndarray  # (n,) frames of the source lost just before each frame (never analysed)
+    row: np.ndarray  # (n,) the row of frames.csv each frame was read from; -1 where it was put back
+
+
+def frame_arrays(session: StoredSession) -> StoredFrames:
+    """Every frame of `session`, with a damaged row of frames.csv (one `read_frames` skipped)
+    put back in its place as a frame without a face.
 
     Where the rows were lost shows in the `frame` column: it numbers the source's frames,
     so a step of more than one that the frames lost before a row (`dropped`) do not explain
     is damaged rows.  Their times are spread evenly over the step.
     """
-    t, pose, raw = session.t, session.pose, session.raw
+    number, t, pose, raw = session.frame, session.t, session.pose, session.raw
     lost = np.nan_to_num(session.frames.column("dropped")).astype(np.int64)
+    stored = StoredFrames(number, t, pose, raw, lost, np.arange(t.size))
     bad = session.frames.bad_rows
     if bad <= 0 or t.size < 2:
-        return t, pose, raw, lost
-    missing = np.clip(np.diff(session.frame) - 1 - lost[1:], 0, None)
+        return stored
+    missing = np.clip(np.diff(number) - 1 - lost[1:], 0, None)
     missing = np.minimum(missing, np.clip(bad - np.concatenate(([0], np.cumsum(missing)[:-1])), 0, None))
     if not missing.any():
-        return t, pose, raw, lost
+        return stored
     reps = np.concatenate((missing + 1, [1]))  # row i stands for itself and the rows lost after it
     pos = np.repeat(np.arange(t.size), reps)
     first = np.concatenate(([True], pos[1:] != pos[:-1]))  # the stored rows among them
@@ -58,29 +75,37 @@ def frame_arrays(session: StoredSession) -> tuple[np.ndarray, np.ndarray, np.nda
     raw_all[~first] = np.nan
     pose_all[~first] = np.nan
     lost_all = np.where(first, lost[pos], 0)
-    return t_all, pose_all, raw_all, lost_all
+    return StoredFrames(number[pos] + step, t_all, pose_all, raw_all, lost_all, np.where(first, pos, -1))
 
 
-def detect_session(session: StoredSession, params: PipelineParams) -> tuple[Detection, dict]:
-    """The chain over a stored session's frames; returns the detection and its summary.
+def detect_frames(frames: StoredFrames, fps: float, params: PipelineParams, meta: dict, status: str,
+                  bad_rows: int | None = None) -> tuple[Detection, dict]:
+    """The chain over stored frames; returns the detection and its summary (`meta` gives the
+    provenance, to which the parameters are added)."""
+    found = detect_features(frames.t, frames.pose, frames.raw, fps, params)
+    totals = FrameTotals.of(frames.t, found.valid, found.closure, fps, frames.lost)
+    return found, session_summary(totals, found.events, {**meta, "params": params.to_dict()}, status, bad_rows)
+
+
+def detect_session(session: StoredSession, params: PipelineParams,
+                   fps: float | None = None) -> tuple[StoredFrames, Detection, dict]:
+    """The chain over a stored session's frames (at its own frame rate unless `fps`): the frames
+    it ran on, the detection and its summary (what `twitchcam detect` writes, and the Python
+    API's `detect` of a session folder).
 
     Damaged rows of frames.csv count as invalid frames, and `bad_rows` in the summary."""
-    t, pose, raw, lost = frame_arrays(session)
-    result = detect_features(t, pose, raw, session.fps, params)
-    meta = {k: session.meta.get(k) for k in ("started_at", "source", "source_id", "mode", "fps", "mirrored",
-                                             "model_sha256")}
-    totals = FrameTotals.of(t, result.valid, result.closure, session.fps, lost)
-    summary = summarize(totals, result.events, {**meta, "params": params.to_dict(), "status": session.status,
-                                                "redetected_from": session.folder.name})
-    summary["bad_rows"] = session.frames.bad_rows
-    return result, summary
+    frames = frame_arrays(session)
+    found, summary = detect_frames(frames, fps or session.fps, params,
+                                   {**provenance(session.meta), "redetected_from": session.folder.name},
+                                   session.status, bad_rows=session.frames.bad_rows)
+    return frames, found, summary
 
 
 def summarize_stored(folder: Path) -> dict:
     """The summary of a session that has none (cut off before it was summarised), from its
     frames with the parameters it was recorded with; nothing is written."""
     session = read_session(folder)
-    return detect_session(session, stored_params(session.meta))[1]
+    return detect_session(session, stored_params(session.meta))[2]
 
 
 def write_events(path: Path, events: list[Event]) -> None:
@@ -104,7 +129,7 @@ def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], Detecto
     session = read_session(folder)
     params = stored_params(session.meta)
     params = dataclasses.replace(params, detector=adjust(params.detector))
-    result, summary = detect_session(session, params)
+    _, result, summary = detect_session(session, params)
     lock = SessionLock(out)
     try:
         if is_session_dir(out.parent):

@@ -1,18 +1,19 @@
-"""The file driver: decode as fast as possible through the shared pipeline."""
+"""The file driver (`twitchcam analyze`, and the API's `process_video`): decode as fast as
+possible through the shared pipeline into a session."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from twitchcam.errors import Interrupted
-from twitchcam.video.landmarks import Landmarker
 from twitchcam.core.stream import PipelineParams
-from twitchcam.store.recorder import run_session
-from twitchcam.video.pipeline import Pipeline, session_meta
+from twitchcam.errors import Interrupted
+from twitchcam.run.session import run_session
+from twitchcam.store.session import SessionWriter, source_identity
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
+from twitchcam.video.landmarks import Landmarker
+from twitchcam.video.pipeline import Pipeline, session_meta
 from twitchcam.video.prefetch import Prefetched
 from twitchcam.video.progress import Progress
-from twitchcam.store.session import SessionWriter, source_identity
 from twitchcam.video.source import FileSource
 
 PREFETCH_DEPTH = 2  # decoded frames waiting for the landmarker: enough to hide decoding's jitter
