@@ -299,3 +299,25 @@ def test_detect_and_report_read_a_session_while_it_is_written(tmp_path):
         assert "status: running" in (tmp_path / "r.html").read_text()
     finally:
         w.close("complete", None)
+
+
+def test_a_damaged_cell_makes_its_own_row_damaged_and_no_other(tmp_path):
+    """A cell that is not a number marks its row damaged; the NaNs of the same column (features of
+    frames without a face) stay good rows.  Before, every such NaN row counted as damaged too."""
+    import twitchcam
+    from twitchcam.store.session import read_frames
+
+    folder = tmp_path / "s"
+    sim = twitchcam.detect(twitchcam.simulate(30, seed=3))
+    sim.save(folder)
+    col = list(sim.frames.columns).index("raw_eye_open_left")
+    assert sim.frames.raw_eye_open_left.isna().sum() > 5
+    lines = (folder / "frames.csv").read_bytes().split(b"\r\n")
+    row = next(k for k in range(200, 900) if sim.frames.raw_eye_open_left.notna()[k - 1])
+    cells = lines[row].split(b",")
+    cells[col] = cells[col].replace(b".", b"\xff.")
+    lines[row] = b",".join(cells)
+    (folder / "frames.csv").write_bytes(b"\r\n".join(lines))
+    table = read_frames(folder / "frames.csv")
+    assert table.bad_rows == 1 and len(table) == len(sim.frames) - 1
+    assert table.df.raw_eye_open_left.isna().sum() == sim.frames.raw_eye_open_left.isna().sum()
