@@ -5,10 +5,11 @@ time and writes that video's session folder, exactly as a sequential run would. 
 videos are cut into time chunks scheduled like any other work (see `chunk_plan`), so the
 last videos of a batch do not run alone while the other workers idle.
 
-- Resumable: an input whose session folder already holds a complete session of that very
-  file, unchanged (size, mtime, hash of its first and last MiB), is skipped;
-  "running"/"interrupted"/"truncated" or missing ones are redone, and so is one whose file
-  changed (its row says so).  `overwrite=True` redoes them all.
+- Resumable, by the rule `analyze` of one video follows too (`twitchcam.run.plan`): an input
+  whose session folder already holds a complete session of that very file, unchanged (size,
+  mtime, hash of its first and last MiB), is skipped; "running"/"interrupted"/"truncated" or
+  missing ones are redone, and so is one whose file changed (its row says so).
+  `overwrite=True` redoes them all.
 - Sharding: ``shard=(i, n)`` keeps inputs i, i+n, i+2n, ... of the full, stable input list
   (0-based; the CLI spelling ``--shard i/N`` is 0-based too, see `parse_shard`).  Folder names
   are decided over the full list (`twitchcam.store.paths.output_folders`), so shards on
@@ -43,7 +44,8 @@ from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, chunk_features, chunk_
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session, read_json_or_none
+from twitchcam.run.plan import plan_input
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, read_json_or_none
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -148,13 +150,13 @@ def _one_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dict:
+def _analyze(video: str, folder: str, model: str, params, mirrored: bool, overwrite: bool) -> dict:
     from twitchcam.run.analyze import analyze_file
 
-    # The batch decided this folder is (re)done: whatever unfinished or outdated session of
-    # this very file it holds is replaced (under the folder's lock, see SessionWriter).
+    # The batch's plan (run.plan) decided this folder is (re)done: whatever unfinished or outdated
+    # session of this very file it holds is replaced (under the folder's lock, see SessionWriter).
     return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False,
-                        overwrite=True)
+                        overwrite=overwrite)
 
 
 def _session_result(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
@@ -218,17 +220,19 @@ class _Batch:
         self.on_row = on_row
         self.todo: list[int] = []
         self.notes: dict[int, str] = {}  # why a finished session is redone (its file changed)
+        self.overwrite: dict[int, bool] = {}  # whether a session the folder holds may be replaced
         for k, (video, folder) in enumerate(self.work):
-            done, why = (None, "") if overwrite or not video.exists() else finished_session(folder, video)
-            if done is not None:
-                self.finish(k, row_from_summary(video, folder, done, status="complete",
+            plan = plan_input(video, folder, overwrite)
+            if plan.action == "skip":
+                self.finish(k, row_from_summary(video, folder, plan.summary, status="complete",
                                                 reason="skipped: already complete"))
-            elif not video.exists():  # no process needed to say so
-                self.finish(k, self.row(k, "error", None, f"{video}: no such file"))
+            elif plan.action == "missing":  # no process needed to say so
+                self.finish(k, self.row(k, "error", None, plan.note))
             else:
                 self.todo.append(k)
-                if why:
-                    self.notes[k] = why
+                self.overwrite[k] = plan.overwrite
+                if plan.note:
+                    self.notes[k] = plan.note
 
     def row(self, k: int, status: str, summary: dict | None, reason: str, wall_s: float | None = None) -> BatchRow:
         video, folder = self.work[k]
@@ -310,15 +314,16 @@ class _Plan:
         video, folder = (str(x.resolve()) for x in self.batch.work[task.k])
         if task.kind == "video":
             return self.session_task, (folder, _analyze, video, folder, str(self.model.resolve()), self.params,
-                                       self.mirrored)
+                                       self.mirrored, self.batch.overwrite[task.k])
         sp = self.splits[task.k]
         sp.started = sp.started or time.monotonic()
         if task.kind == "chunk":
             start, end = sp.chunks[task.chunk]
             return chunk_features, (video, str(self.model.resolve()), self.mirrored, start,
                                     end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
-        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected, self.params,
-                                   self.mirrored, {"jobs": self.jobs, **sp.info}, True)
+        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected,
+                                   self.params, self.mirrored, {"jobs": self.jobs, **sp.info},
+                                   self.batch.overwrite[task.k])
 
     def finished(self, task: _Task, outcome: Callable[[], Any], started: float) -> list[_Task]:
         """Record a task's outcome (`outcome()` returns its result or raises its error)."""

@@ -9,4 +9,5 @@ store/ and below the command line, the live window, batches and the API:
     replay.py    features computed elsewhere (time chunks) replayed into a session
     detect.py    the stored features of a session again (`detect`, and the API's `detect`)
     summary.py   summary.json, built whole in one place, with every field any run writes
+    plan.py      what to do with an input whose session folder may already hold its analysis
 """
