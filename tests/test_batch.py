@@ -252,8 +252,8 @@ def test_seek_matches_sequential_timestamps(long_video, model):
     fps, n, duration = probe_video(long_video)
     assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
     s, e = 12.0, 13.0
-    seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, True)
-    grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, False)
+    seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, True)
+    grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, False)
     cap = cv2.VideoCapture(str(long_video))
     ts = []
     while cap.grab():

@@ -2,13 +2,15 @@
 
 Design (exact where it can be):
 - Workers only compute per-frame RAW features (decode -> landmarks -> features) for their
-  chunk [start - warmup, end), each with its own landmarker, starting by a seek.  The
-  warm-up frames only warm MediaPipe's tracker and the patient tracker; they are dropped.
+  chunk [start - warmup, end), each with its own landmarker, reading it as a time window of
+  `FileSource` (the decode loop `analyze` runs, timing and skipping frames alike) starting by
+  a seek.  The warm-up frames only warm MediaPipe's tracker and the patient tracker; they
+  are dropped.
 - The parent checks every seam: the warm-up frames of chunk i must have exactly the
   decoder timestamps of the last frames of chunk i-1 (so the seek landed inside the
   sequential frame sequence and nothing is missing or doubled).  If not (inexact seek,
   odd container), that chunk is redone by decoding from the start without seeking
-  (grab() only, still exact, just slower).
+  (grab() only up to its window, still exact, just slower).
 - The parent concatenates the raw features in frame order and replays the causal
   filters and the streaming detector over them (the same code `analyze` runs per frame),
   writing a session folder in exactly the `analyze` format (frames.csv columns, events.csv
@@ -31,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import (decoder_time, grab_skipping,  # also sets OpenCV/FFmpeg log
-                                    open_capture, retry_budget)  # levels before cv2 loads
+from twitchcam.video.source import FileSource  # also sets OpenCV's and FFmpeg's log levels before cv2 loads
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
@@ -47,8 +48,6 @@ AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least thi
 
 def probe_video(video: Path) -> tuple[float, int, float]:
     """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
-    from twitchcam.video.source import FileSource
-
     src = FileSource(video)
     fps, n = src.fps, src.expected_frames
     src.close()
@@ -98,69 +97,31 @@ def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: floa
     return [(0.0, math.inf)]
 
 
-def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float,
-                   warmup_s: float, fps: float, seek: bool) -> ChunkResult:
+def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float, warmup_s: float,
+                   seek: bool) -> ChunkResult:
     """Runs in a worker: raw features for frames with t in [~start - warmup, end).
 
     Its pools ignore Ctrl-C in their workers: the parent decides what it means."""
-    import cv2
+    import functools
 
     from twitchcam.video.landmarks import Landmarker
-    from twitchcam.video.pipeline import landmark_features
+    from twitchcam.video.pipeline import landmark_features, prepare_frame
     from twitchcam.video.prefetch import Prefetched
 
-    cap, handle = open_capture(Path(video))
-    if not cap.isOpened():
-        handle.close()
-        raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
-    from_s = max(0.0, start_s - warmup_s)
-    if from_s > 0 and seek:
-        cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
-    t_list, pose, raw, lost_list = [], [], [], []
-    end = {"stopped_early": True}
-    # Decoded and converted a frame or two ahead, in a thread (which also releases `cap`).
-    with Prefetched(_chunk_frames(cap, handle, fps, from_s, end_s, seek, mirrored, end)) as frames, \
+    source = FileSource(video, start_s=start_s - warmup_s, end_s=end_s, seek=seek)
+    t, pose, raw, lost = [], [], [], []
+    # Decoded and converted a frame or two ahead, in a thread (which also releases the file).
+    with Prefetched(source.frames(), prepare=functools.partial(prepare_frame, mirrored=mirrored)) as frames, \
             Landmarker(Path(model)) as landmarker:
-        for t, rgb, lost in frames:
-            ff, _ = landmark_features(landmarker, None, t, mirrored, rgb)
-            t_list.append(t)
+        for frame in frames:
+            ff, _ = landmark_features(landmarker, None, frame.t_s, mirrored, frame.rgb)
+            t.append(frame.t_s)
             pose.append(ff.pose)
             raw.append(ff.values)
-            lost_list.append(lost)
-    k = len(FEATURE_COLUMNS)
-    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
-                       np.array(raw, dtype=np.float64).reshape(-1, k), end["stopped_early"],
-                       np.array(lost_list, dtype=np.int64))
-
-
-def _chunk_frames(cap, handle, fps: float, from_s: float, end_s: float, seek: bool, mirrored: bool, end: dict):
-    """(t, analysis image, undecodable frames skipped just before it) of a chunk's frames, as
-    FileSource times and skips them, from wherever we start; sets end["stopped_early"] to False
-    when it stops at `end_s` rather than at the file's end."""
-    from twitchcam.video.pipeline import analysis_image
-
-    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
-    lost = 0
-    try:
-        # read() is grab() + retrieve(); undecodable frames are skipped as FileSource does
-        while (failed := grab_skipping(cap, retry_budget(0, 0, fps))) is not None:
-            lost += failed
-            t = last = decoder_time(cap, last, fps)
-            if not seek and t < from_s - 0.5 / fps:
-                lost = 0
-                continue  # exact fallback: step through to the warm-up without converting
-            ok, bgr = cap.retrieve()
-            if not ok or bgr is None:
-                lost += 1
-                continue
-            if t >= end_s:
-                end["stopped_early"] = False
-                break
-            yield t, analysis_image(bgr, mirrored), lost
-            lost = 0
-    finally:
-        cap.release()
-        handle.close()
+            lost.append(frame.skipped_before)
+    return ChunkResult(np.array(t, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
+                       np.array(raw, dtype=np.float64).reshape(-1, len(FEATURE_COLUMNS)), not source.window_ended,
+                       np.array(lost, dtype=np.int64))
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -250,7 +211,7 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
+def compute_raw_chunked(video: Path, model: Path, chunks: list[tuple[float, float]], jobs: int,
                         warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
     """(joined raw features, info for session.json) for the whole video, cut as `chunks`.
 
@@ -262,8 +223,7 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
                              initializer=worker_init, initargs=(os.getpid(),))
 
     def task(k: int, seek: bool = True) -> tuple:
-        return (str(video), str(model), mirrored, chunks[k][0], chunks[k][1],
-                warmup_s if k else 0.0, fps, seek)
+        return str(video), str(model), mirrored, chunks[k][0], chunks[k][1], warmup_s if k else 0.0, seek
 
     try:
         futs = [ex.submit(chunk_features, *task(k)) for k in range(1, len(chunks))]
@@ -310,7 +270,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
         return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress,
                             overwrite=overwrite)
     try:
-        merged, info = compute_raw_chunked(video, model, params, chunks, fps, jobs, warmup_s, mirrored, on_chunk)
+        merged, info = compute_raw_chunked(video, model, chunks, jobs, warmup_s, mirrored, on_chunk)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted before {video} was fully analysed; nothing written to {folder}") from None
     finally:

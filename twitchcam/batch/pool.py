@@ -320,7 +320,7 @@ class _Plan:
         if task.kind == "chunk":
             start, end = sp.chunks[task.chunk]
             return chunk_features, (video, str(self.model.resolve()), self.mirrored, start,
-                                    end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
+                                    end, WARMUP_S if task.chunk else 0.0, task.seek)
         return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected,
                                    self.params, self.mirrored, {"jobs": self.jobs, **sp.info},
                                    self.batch.overwrite[task.k])

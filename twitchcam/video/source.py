@@ -10,6 +10,7 @@ a run of failures that outlasts what the container still promises is the end.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -128,10 +129,19 @@ def retry_budget(expected: int, seen: int, fps: float) -> int:
 
 
 class FileSource:
-    """Frames of a video file, as fast as they decode, skipping frames that do not."""
+    """Frames of a video file, as fast as they decode, skipping frames that do not.
 
-    def __init__(self, path: str | os.PathLike):
+    A time window [`start_s`, `end_s`) gives only part of the file (a time chunk, see
+    twitchcam.batch.chunks): reached by a seek, where FFmpeg lands on a key frame at or near
+    `start_s` (so a few frames before it may come too: the caller checks), or with
+    `seek=False` by decoding from the start, exact but slower.  Frames of a window are timed,
+    and undecodable ones skipped, exactly as when the whole file is read.
+    """
+
+    def __init__(self, path: str | os.PathLike, start_s: float = 0.0, end_s: float = math.inf, seek: bool = True):
         self.path = Path(path)
+        self.start_s, self.end_s = max(0.0, float(start_s)), float(end_s)
+        self.seek = seek and self.start_s > 0
         if not self.path.exists():
             raise TwitchcamError(f"{self.path}: no such file")
         if self.path.is_dir():
@@ -160,6 +170,7 @@ class FileSource:
         self.decoded = 0
         self.skipped = 0  # frames that could not be decoded, with decodable ones after them
         self.gaps = 0  # runs of such frames
+        self.window_ended = False  # stopped at end_s rather than at the end of the file
         self.description = str(self.path)
 
     @property
@@ -167,29 +178,41 @@ class FileSource:
         return is_truncated(self.decoded + self.skipped, self.expected_frames, self.fps)
 
     def frames(self) -> Iterator[Frame]:
-        last = -np.inf
+        last = -np.inf  # decoder_time's rule, from wherever decoding starts
         lost = 0
+        passed = 0  # frames stepped over before the window (no seek)
+        if self.seek:
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, self.start_s * 1000.0)
         try:
             while True:
-                failed = grab_skipping(self._cap, retry_budget(self.expected_frames, self.decoded + self.skipped + lost,
-                                                               self.fps))
+                # After a seek nobody knows how many frames the container still promises: a short gap only.
+                budget = (retry_budget(0, 0, self.fps) if self.seek else
+                          retry_budget(self.expected_frames, passed + self.decoded + self.skipped + lost, self.fps))
+                failed = grab_skipping(self._cap, budget)
                 if failed is None:
                     break
                 lost += failed
+                stamp = decoder_time(self._cap, last, self.fps)
+                if not self.seek and stamp < self.start_s - 0.5 / self.fps:  # not converted: step on to the window
+                    last, passed, lost = stamp, passed + lost + 1, 0
+                    continue
                 ok, bgr = self._cap.retrieve()
                 if not ok or bgr is None:
                     lost += 1
                     continue
-                t = last = decoder_time(self._cap, last, self.fps)
+                if stamp >= self.end_s:
+                    self.window_ended = True
+                    break
+                t = last = stamp
                 if lost:
                     self.skipped += lost
                     self.gaps += 1
-                yield Frame(self.decoded + self.skipped, t, bgr, lost)  # the source's frame number
+                yield Frame(self.decoded + self.skipped, t, bgr, lost)  # the source's frame number (of the window)
                 lost = 0
                 self.decoded += 1
         finally:
             self.close()
-        if self.decoded == 0:
+        if self.decoded == 0 and self.start_s == 0:  # a window may hold no frame; a whole file must
             raise TwitchcamError(f"{self.path}: no frame could be decoded (corrupt or not a video)")
 
     def close(self) -> None:
