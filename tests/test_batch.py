@@ -249,8 +249,7 @@ def test_jobs_auto_cuts_only_a_video_long_enough(long_video, videos, capsys):
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
 
-    fps, n, duration = probe_video(long_video)
-    assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
+    assert plan_chunks(probe_video(long_video).duration_s, 4, 2.0)[-1][1] == float("inf")
     s, e = 12.0, 13.0
     seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, True)
     grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, False)

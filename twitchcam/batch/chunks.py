@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import FileSource  # also sets OpenCV's and FFmpeg's log levels before cv2 loads
+from twitchcam.video.source import FileSource, VideoHeader  # also sets OpenCV's and FFmpeg's log levels
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
@@ -46,12 +46,11 @@ MIN_CHUNK_S = 5.0
 AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
 
 
-def probe_video(video: Path) -> tuple[float, int, float]:
-    """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
+def probe_video(video: Path) -> VideoHeader:
+    """What the container says of the video (frame rate, count, duration), as FileSource reads it."""
     src = FileSource(video)
-    fps, n = src.fps, src.expected_frames
     src.close()
-    return fps, n, n / fps if n > 0 else 0.0
+    return src.header
 
 
 def usable_cores() -> int:
@@ -69,7 +68,7 @@ def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
     A worker's start-up (about 1 s: imports, model) plus its chunk's 2-s warm-up cost about as
     much as analysing 6 s of 30-fps video, so a chunk of 15 s or more pays them back."""
     try:
-        _, _, duration = probe_video(video)
+        duration = probe_video(video).duration_s
     except TwitchcamError:
         return 1, 0.0  # the plain run reports what is wrong with it
     cores = usable_cores() if cores is None else cores
@@ -262,8 +261,8 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
             sys.stderr.flush()
 
-    fps, expected, duration = probe_video(video)
-    chunks = plan_chunks(duration, jobs, warmup_s)
+    header = probe_video(video)
+    chunks = plan_chunks(header.duration_s, jobs, warmup_s)
     if len(chunks) == 1:  # too short to split: the plain run, same output
         from twitchcam.run.analyze import analyze_file
 
@@ -276,5 +275,5 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
     finally:
         if show_progress:
             sys.stderr.write("\n")
-    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info},
+    return write_chunked_session(video, folder, merged, header, params, mirrored, {"jobs": jobs, **info},
                                  overwrite)

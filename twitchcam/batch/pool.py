@@ -46,6 +46,7 @@ from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
 from twitchcam.run.plan import plan_input
 from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, read_json_or_none
+from twitchcam.video.source import VideoHeader
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -273,8 +274,7 @@ class _Split:
     """A video analysed in time chunks: what its chunks returned so far."""
 
     chunks: list[tuple[float, float]]
-    fps: float
-    expected: int
+    header: VideoHeader
     results: list[ChunkResult | None]
     info: dict
     merged: ChunkResult | None = None
@@ -296,14 +296,15 @@ class _Plan:
         probes = {k: _probe_or_nothing(batch.work[k][0]) for k in batch.todo}
         self.splits: dict[int, _Split] = {}
         self.tasks: list[_Task] = []  # the initial ones, longest first
-        for k, chunks in zip(batch.todo, chunk_plan([probes[k][2] for k in batch.todo], jobs)):
-            fps, expected, duration = probes[k]
+        for k, chunks in zip(batch.todo, chunk_plan([probes[k].duration_s for k in batch.todo], jobs)):
+            header = probes[k]
             if chunks is None:
-                self.tasks.append(_Task("video", k, float(expected)))
+                self.tasks.append(_Task("video", k, float(header.expected_frames)))
                 continue
-            self.splits[k] = _Split(chunks, fps, expected, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
+            self.splits[k] = _Split(chunks, header, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
             for j, (start, end) in enumerate(chunks):
-                self.tasks.append(_Task("chunk", k, (min(end, duration) - start + (WARMUP_S if j else 0.0)) * fps, j))
+                cost = (min(end, header.duration_s) - start + (WARMUP_S if j else 0.0)) * header.fps
+                self.tasks.append(_Task("chunk", k, cost, j))
         self.tasks.sort(key=lambda task: -task.frames)
 
     def cancelled(self, task: _Task) -> bool:
@@ -321,7 +322,7 @@ class _Plan:
             start, end = sp.chunks[task.chunk]
             return chunk_features, (video, str(self.model.resolve()), self.mirrored, start,
                                     end, WARMUP_S if task.chunk else 0.0, task.seek)
-        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected,
+        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.header,
                                    self.params, self.mirrored, {"jobs": self.jobs, **sp.info},
                                    self.batch.overwrite[task.k])
 
@@ -414,13 +415,13 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     return batch.in_order()
 
 
-def _probe_or_nothing(video: Path) -> tuple[float, int, float]:
-    """(fps, expected frames, duration s); zeros for a file that will fail anyway (in a worker,
-    with its one-line reason)."""
+def _probe_or_nothing(video: Path) -> VideoHeader:
+    """What the container says of the video; nothing (no count, no duration) for a file that
+    will fail anyway (in a worker, with its one-line reason)."""
     try:
         return probe_video(video)
     except TwitchcamError:
-        return 0.0, 0, 0.0
+        return VideoHeader(0.0, 0, None)
 
 
 def _reason(exc: BaseException) -> str:

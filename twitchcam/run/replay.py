@@ -14,7 +14,7 @@ from twitchcam.errors import Interrupted
 from twitchcam.run.session import run_session
 from twitchcam.store.session import SessionWriter, source_identity
 from twitchcam.video.pipeline import session_meta
-from twitchcam.video.source import is_truncated
+from twitchcam.video.source import VideoHeader
 
 
 @dataclass
@@ -44,16 +44,18 @@ def replayed(merged: ChunkResult, chain):
         yield chain.process(int(number[k]), float(merged.t[k]), ff)
 
 
-def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
+def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, header: VideoHeader, params,
                           mirrored: bool, parallel: dict, overwrite: bool = False) -> dict:
-    """Replay the joined features through the pipeline into a session folder; returns the summary."""
+    """Replay the joined features of the video whose container says `header` through the
+    pipeline into a session folder; returns the summary."""
+    fps = header.fps
     meta = session_meta(str(video), "analyze", fps, mirrored, params)
     meta["source_id"] = source_identity(Path(video))
     meta["parallel"] = parallel
     chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
     writer = SessionWriter(Path(folder), meta, overwrite=overwrite)
     lost = merged.lost_before()
-    truncated = is_truncated(merged.t.size + int(lost.sum()), expected, fps)
+    truncated = header.truncated(merged.t.size + int(lost.sum()), merged.t[-1] + 1.0 / fps if merged.t.size else None)
     count = iter(range(merged.t.size))
     try:
         summary, _ = run_session(replayed(merged, chain), chain, writer, meta,

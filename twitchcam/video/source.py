@@ -164,6 +164,9 @@ class FileSource:
                                              f"{ASSUMED_FPS:g}/s assumed where its frames carry no time")
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.expected_frames = int(count) if count and np.isfinite(count) and 0 < count < 1e9 else 0
+        # The container's own duration: FFmpeg's count over its rate (its average, for variable rates).
+        span = self.expected_frames / fps if self.expected_frames and fps and np.isfinite(fps) and fps > 0 else None
+        self.header = VideoHeader(self.fps, self.expected_frames, span)
         if self.expected_frames == 0 and not self._cap.get(cv2.CAP_PROP_BITRATE) and _fourcc(self._cap) in IMAGE_CODECS:
             self.close()
             raise TwitchcamError(f"{self.path}: is an image, not a video")
@@ -171,11 +174,12 @@ class FileSource:
         self.skipped = 0  # frames that could not be decoded, with decodable ones after them
         self.gaps = 0  # runs of such frames
         self.window_ended = False  # stopped at end_s rather than at the end of the file
+        self.end_s_reached: float | None = None  # where the last frame decoded ends (its time + one frame)
         self.description = str(self.path)
 
     @property
     def truncated(self) -> bool:
-        return is_truncated(self.decoded + self.skipped, self.expected_frames, self.fps)
+        return self.header.truncated(self.decoded + self.skipped, self.end_s_reached)
 
     def frames(self) -> Iterator[Frame]:
         last = -np.inf  # decoder_time's rule, from wherever decoding starts
@@ -204,6 +208,7 @@ class FileSource:
                     self.window_ended = True
                     break
                 t = last = stamp
+                self.end_s_reached = t + 1.0 / self.fps
                 if lost:
                     self.skipped += lost
                     self.gaps += 1
@@ -238,13 +243,41 @@ def frame_time(stamp_s: float, last: float, fps: float) -> float:
     return stamp_s if last < stamp_s <= last + MAX_STEP_S else last + 1.0 / fps  # False for NaN
 
 
-def is_truncated(decoded: int, expected: int, fps: float) -> bool:
-    """Clearly fewer frames decoded than the container promised.
+def is_truncated(decoded: int, expected: int, fps: float, end_s: float | None = None,
+                 span_s: float | None = None) -> bool:
+    """Clearly fewer frames decoded than the container promised, and (where both are known)
+    the frames end clearly before the container does (`end_s`: where the last frame decoded
+    ends; `span_s`: the container's duration).
 
     Header frame counts are estimates (duration x rate) and are often a few frames high,
-    so half a second or 2% short is still a whole file.
+    so half a second or 2% short is still a whole file.  Containers that keep no count
+    (Matroska, WebM) give their duration x rate, which a pause in a recording of variable
+    frame rate inflates (a minute, or ten hours, without frames): frames that reach the
+    container's end are the whole file, however few.
     """
-    return expected > 0 and decoded < expected - max(fps / 2.0, 0.02 * expected)
+    short = expected > 0 and decoded < expected - max(fps / 2.0, 0.02 * expected)
+    if not short or end_s is None or span_s is None:
+        return short
+    return end_s < span_s - max(0.5, 0.02 * span_s)
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a video file's container says of it, as FileSource reads it."""
+
+    fps: float  # the rate frames are timed by where they carry no stamp (the file's own, or ASSUMED_FPS)
+    expected_frames: int  # the frame count it gives (0: none)
+    span_s: float | None  # its duration (FFmpeg's count over its rate), None where it gives none
+
+    @property
+    def duration_s(self) -> float:
+        """The duration its frame count stands for at `fps` (0 where it gives no count)."""
+        return self.expected_frames / self.fps if self.expected_frames > 0 else 0.0
+
+    def truncated(self, decoded: int, end_s: float | None) -> bool:
+        """`decoded` frames (undecodable ones skipped included), the last ending at `end_s`:
+        clearly short of this file (see `is_truncated`)."""
+        return is_truncated(decoded, self.expected_frames, self.fps, end_s, self.span_s)
 
 
 def find_videos(inputs: list[str]) -> list[Path]:
