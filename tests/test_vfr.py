@@ -66,3 +66,37 @@ def test_a_pause_of_a_minute_or_ten_hours_is_not_a_truncated_file(sequential, na
     assert summary["status"] == "complete" and summary["frames"] == FRAMES and summary["lost_frames"] == 0
     assert summary["duration_s"] == pytest.approx(FRAMES / 30.0 + PAUSES[name], abs=0.01)
     assert summary["valid_s"] < FRAMES / 30.0 + 0.2  # the pause is not face-tracked time
+
+
+@pytest.mark.parametrize("name", list(PAUSES))
+def test_a_video_whose_frames_pause_is_cut_in_time_chunks_where_its_frames_are(clips, sequential, tmp_path, name):
+    """Before: 'chunk 1 does not line up with chunk 0 even without seeking', exit 2: the video
+    was cut by its clock, and the seam and its warm-up fell in the pause, where no frame is."""
+    from tests.test_batch import assert_same_as_sequential
+
+    p = twitchcam("analyze", clips / name, "--out", tmp_path / "par", "--jobs", "2")
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+    (_, seam), (start, end) = json.loads((tmp_path / "par" / "session.json").read_text())["parallel"]["chunks"]
+    assert seam == start >= 5.2 + PAUSES[name] + 2.0 and end is None  # among the frames after the pause
+    assert_same_as_sequential(sequential(name)[2], tmp_path / "par", 2)
+
+
+def test_a_pause_counts_its_frames_not_its_clock_in_the_chunk_plan():
+    import numpy as np
+
+    from twitchcam.batch.chunks import Timeline, plan_chunks
+    from twitchcam.batch.pool import chunk_plan
+
+    stamps = np.concatenate((np.arange(300) / 30, 70 + np.arange(900) / 30))  # 10 s, a minute's pause, 30 s
+    timeline = Timeline.of(stamps, 30.0)
+    assert timeline.duration_s == pytest.approx(40.0) and Timeline.of(np.arange(900) / 30, 30.0) is None
+    assert plan_chunks(100.0, 2, 2.0) == [(0.0, 50.0), (50.0, float("inf"))]  # by the clock: in the pause
+    assert plan_chunks(100.0, 2, 2.0, timeline=timeline) == [(0.0, 80.0), (80.0, float("inf"))]  # 20 s of frames each
+    for start, _ in plan_chunks(100.0, 4, 2.0, timeline=timeline)[1:]:
+        assert start - 2.0 >= 70.0  # a warm-up is never in the pause
+    bursts = np.concatenate([3 * k + np.arange(30) / 30 for k in range(100)])  # 1 s of frames every 3 s
+    assert plan_chunks(300.0, 4, 2.0, timeline=Timeline.of(bursts, 30.0)) == [(0.0, float("inf"))]
+    assert Timeline.of(np.array([0.0, 1 / 30, 2e5]), 30.0) is None  # broken stamps: cut by the clock
+    hour = np.concatenate((np.arange(60 * 30) / 30, 36000 + np.arange(3600 * 30) / 30))  # a minute, 10 h, an hour
+    plans = chunk_plan([36000.0 + 3600.0, 60.0], 4, lambda k: Timeline.of(hour, 30.0))  # a batch cuts it too
+    assert len(plans[0]) >= 2 and all(s == 0.0 or 36002.0 <= s < 39600.0 for s, _ in plans[0]) and plans[1] is None

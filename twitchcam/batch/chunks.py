@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import FileSource, VideoHeader  # also sets OpenCV's and FFmpeg's log levels
+from twitchcam.video.source import (MAX_STEP_S, FileSource, VideoHeader,  # also sets OpenCV's and FFmpeg's
+                                    frame_stamps)  # log levels before cv2 loads
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
@@ -44,6 +45,7 @@ MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has 
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
 AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
+SEAM_STEP_S = 0.5  # frames further apart are a pause in the recording: no seam, nor its warm-up, falls in one
 
 
 def probe_video(video: Path) -> VideoHeader:
@@ -64,35 +66,99 @@ def usable_cores() -> int:
 def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
     """(processes, duration s) for `--jobs auto` on one video: one time chunk per core, as long
     as every chunk holds at least AUTO_CHUNK_S of video; 1 for anything shorter or unreadable.
+    The duration of a video whose frames pause is its frames' (see Timeline), not its clock's.
 
     A worker's start-up (about 1 s: imports, model) plus its chunk's 2-s warm-up cost about as
     much as analysing 6 s of 30-fps video, so a chunk of 15 s or more pays them back."""
     try:
-        duration = probe_video(video).duration_s
+        header = probe_video(video)
     except TwitchcamError:
         return 1, 0.0  # the plain run reports what is wrong with it
+    duration = header.duration_s
+    if duration >= 2 * AUTO_CHUNK_S:  # worth cutting by the clock: by its frames too?
+        timeline = video_timeline(video, header.fps)
+        duration = timeline.duration_s if timeline is not None else duration
     cores = usable_cores() if cores is None else cores
     return max(1, min(cores, int(duration // AUTO_CHUNK_S))), duration
 
 
-def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
+class Timeline:
+    """Where a video's frames are, for cutting it in time: its decoder stamps, and its frame
+    time, in which each pause (a step of more than SEAM_STEP_S between two frames: a recording
+    of variable frame rate that stopped for a minute, or for ten hours) lasts one frame.
+
+    Chunks planned on frame time hold about equal numbers of frames, and their seams go back
+    on the decoder's clock only where frames are dense: a seam's warm-up is never a pause.
+    """
+
+    def __init__(self, stamps: np.ndarray, fps: float):
+        self.t = np.sort(np.asarray(stamps, dtype=np.float64))
+        steps = np.diff(self.t)
+        pause = steps > SEAM_STEP_S
+        self.a = self.t[0] + np.concatenate(([0.0], np.cumsum(np.where(pause, 1.0 / fps, steps))))
+        self.duration_s = float(self.a[-1]) + 1.0 / fps
+        cut = np.flatnonzero(pause)  # runs of frames without a pause: their first and last stamps
+        self.runs = list(zip(self.t[np.concatenate(([0], cut + 1))], self.t[np.concatenate((cut, [self.t.size - 1]))]))
+
+    @classmethod
+    def of(cls, stamps: np.ndarray | None, fps: float) -> "Timeline | None":
+        """The timeline of a video whose frames pause; None for one whose frames do not (it is
+        cut by the clock), or whose stamps are broken (a step of more than a day, see
+        video.source.frame_time: they are not the decoder's times)."""
+        if stamps is None or stamps.size < 2:
+            return None
+        steps = np.diff(np.sort(stamps))
+        if not (steps > SEAM_STEP_S).any() or (steps > MAX_STEP_S).any():
+            return None
+        return cls(stamps, fps)
+
+    def frame_time(self, t_s: float) -> float:
+        return float(np.interp(t_s, self.t, self.a))
+
+    def seam_near(self, frame_time: float, warmup_s: float) -> float | None:
+        """The point of the landmarker's state grid nearest `frame_time` whose warm-up
+        [seam - warmup_s, seam] frames cover without a pause; None if there is none."""
+        grid = [k * STATE_WINDOW_S for first, last in self.runs
+                for k in range(math.ceil((first + warmup_s) / STATE_WINDOW_S), math.floor(last / STATE_WINDOW_S) + 1)]
+        return min(grid, key=lambda g: abs(self.frame_time(g) - frame_time)) if grid else None
+
+
+def video_timeline(video: Path, fps: float) -> Timeline | None:
+    """The timeline of a video whose frames pause, from its container's stamps; else None."""
+    try:
+        return Timeline.of(frame_stamps(video), fps)
+    except TwitchcamError:  # a name that cannot be handed to OpenCV: the analysis says so
+        return None
+
+
+def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S,
+                timeline: Timeline | None = None) -> list[tuple[float, float]]:
     """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
     max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam.
 
     Every chunk but the first also decodes and tracks `warmup_s` before its start, so the
     first one is that much longer: each then has about the same number of frames to analyse.
     Seams fall on the landmarker's state grid (timing.STATE_WINDOW_S), where its tracking
-    state is renewed, so from each seam on a chunk's landmarks are the sequential run's."""
+    state is renewed, so from each seam on a chunk's landmarks are the sequential run's.
+    A video whose frames pause is cut on its `timeline`'s frame time instead of `duration_s`,
+    with seams only where frames are dense."""
     longest = max(min_chunk_s, 2.0 * warmup_s)
+    if timeline is not None:
+        duration_s = timeline.duration_s
     n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
     while n > 1:
         first = (duration_s + (n - 1) * warmup_s) / n
-        seams = [round((first + (duration_s - first) * k / (n - 1)) / STATE_WINDOW_S) * STATE_WINDOW_S
-                 for k in range(n - 1)]
-        edges = [0.0] + seams + [duration_s]
+        ideal = [first + (duration_s - first) * k / (n - 1) for k in range(n - 1)]
+        if timeline is None:
+            seams = at = [round(x / STATE_WINDOW_S) * STATE_WINDOW_S for x in ideal]
+        else:  # where the frames are: a seam's length is its frames'
+            seams = [timeline.seam_near(x, warmup_s) for x in ideal]
+            at = [math.nan if s is None else timeline.frame_time(s) for s in seams]
+        edges = [0.0] + at + [duration_s]
         if all(b - a >= longest for a, b in zip(edges, edges[1:])):
-            return [(edges[k], edges[k + 1] if k < n - 1 else math.inf) for k in range(n)]
-        n -= 1  # too short to cut this often on the grid
+            starts = [0.0] + seams
+            return [(starts[k], starts[k + 1] if k < n - 1 else math.inf) for k in range(n)]
+        n -= 1  # too short to cut this often on the grid (or where the frames are)
     return [(0.0, math.inf)]
 
 
@@ -262,7 +328,7 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.flush()
 
     header = probe_video(video)
-    chunks = plan_chunks(header.duration_s, jobs, warmup_s)
+    chunks = plan_chunks(header.duration_s, jobs, warmup_s, timeline=video_timeline(video, header.fps))
     if len(chunks) == 1:  # too short to split: the plain run, same output
         from twitchcam.run.analyze import analyze_file
 

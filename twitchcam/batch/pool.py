@@ -39,8 +39,8 @@ from typing import Any, Callable, Sequence
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
-from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, chunk_features, chunk_info, join_chunks, plan_chunks,
-                                    probe_video, worker_init)
+from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, Timeline, chunk_features, chunk_info, join_chunks,
+                                    plan_chunks, probe_video, video_timeline, worker_init)
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
@@ -98,22 +98,27 @@ def select_shard(items: Sequence, shard: tuple[int, int] | None) -> list:
     return list(items)[i::n]
 
 
-def chunk_plan(durations_s: Sequence[float], jobs: int) -> list[list[tuple[float, float]] | None]:
+def chunk_plan(durations_s: Sequence[float], jobs: int,
+               timeline_of: Callable[[int], Timeline | None] | None = None) -> list[list[tuple[float, float]] | None]:
     """Time chunks for each video of a batch, or None to analyse it whole.
 
     A batch ends when its last piece of work does.  With whole videos only, a long one runs
     alone at the end while the other workers idle (three one-hour videos on 8 cores would use
     3).  So a video longer than SPLIT_MIN_S and than 1/TAIL_SHARE of one worker's fair share
     is cut into chunks of about that size, never shorter than PIECE_MIN_S; short videos in a
-    batch of many stay whole, which costs no warm-up at all.
+    batch of many stay whole, which costs no warm-up at all.  `timeline_of(k)` gives, for a
+    video to cut, its frames' timeline (chunks.Timeline) where they pause: it is then cut by
+    its frames, not its clock.
     """
     if jobs <= 1:
         return [None] * len(durations_s)
     piece = max(PIECE_MIN_S, sum(durations_s) / jobs / TAIL_SHARE)
     plans: list[list[tuple[float, float]] | None] = []
-    for d in durations_s:
-        chunks = (plan_chunks(d, math.ceil(d / piece), WARMUP_S, min_chunk_s=PIECE_MIN_S)
-                  if d >= SPLIT_MIN_S and d > piece else [])
+    for k, d in enumerate(durations_s):
+        timeline = timeline_of(k) if timeline_of is not None and d >= SPLIT_MIN_S and d > piece else None
+        frames_s = timeline.duration_s if timeline is not None else d
+        chunks = (plan_chunks(d, math.ceil(frames_s / piece), WARMUP_S, min_chunk_s=PIECE_MIN_S, timeline=timeline)
+                  if frames_s >= SPLIT_MIN_S and frames_s > piece else [])
         plans.append(chunks if len(chunks) > 1 else None)
     return plans
 
@@ -296,7 +301,12 @@ class _Plan:
         probes = {k: _probe_or_nothing(batch.work[k][0]) for k in batch.todo}
         self.splits: dict[int, _Split] = {}
         self.tasks: list[_Task] = []  # the initial ones, longest first
-        for k, chunks in zip(batch.todo, chunk_plan([probes[k].duration_s for k in batch.todo], jobs)):
+
+        def timeline(i: int) -> Timeline | None:  # read only for a video long enough to cut
+            k = batch.todo[i]
+            return video_timeline(batch.work[k][0], probes[k].fps)
+
+        for k, chunks in zip(batch.todo, chunk_plan([probes[k].duration_s for k in batch.todo], jobs, timeline)):
             header = probes[k]
             if chunks is None:
                 self.tasks.append(_Task("video", k, float(header.expected_frames)))

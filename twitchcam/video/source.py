@@ -243,6 +243,26 @@ def frame_time(stamp_s: float, last: float, fps: float) -> float:
     return stamp_s if last < stamp_s <= last + MAX_STEP_S else last + 1.0 / fps  # False for NaN
 
 
+def frame_stamps(path: Path) -> np.ndarray | None:
+    """The decoder's time stamps (s) of every frame of the video at `path`, sorted, read from
+    the container's packets without decoding a frame (a millisecond or so per thousand frames,
+    beyond reading the file); None where none can be read."""
+    handle = OpenCVPath(Path(path))
+    stamps = []
+    try:
+        cap = cv2.VideoCapture(handle.text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])  # raw packets
+        try:
+            while cap.isOpened() and cap.grab():
+                stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+        finally:
+            cap.release()
+    finally:
+        handle.close()
+    t = np.asarray(stamps, dtype=np.float64)
+    t = np.sort(t[np.isfinite(t)])
+    return t if t.size else None
+
+
 def is_truncated(decoded: int, expected: int, fps: float, end_s: float | None = None,
                  span_s: float | None = None) -> bool:
     """Clearly fewer frames decoded than the container promised, and (where both are known)
