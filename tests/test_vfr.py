@@ -78,6 +78,7 @@ def test_a_video_whose_frames_pause_is_cut_in_time_chunks_where_its_frames_are(c
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
     (_, seam), (start, end) = json.loads((tmp_path / "par" / "session.json").read_text())["parallel"]["chunks"]
     assert seam == start >= 5.2 + PAUSES[name] + 2.0 and end is None  # among the frames after the pause
+    assert ("is its average over pauses" in p.stderr) == name.endswith(".mp4")  # said as by --jobs 1
     assert_same_as_sequential(sequential(name)[2], tmp_path / "par", 2)
 
 
@@ -100,3 +101,13 @@ def test_a_pause_counts_its_frames_not_its_clock_in_the_chunk_plan():
     hour = np.concatenate((np.arange(60 * 30) / 30, 36000 + np.arange(3600 * 30) / 30))  # a minute, 10 h, an hour
     plans = chunk_plan([36000.0 + 3600.0, 60.0], 4, lambda k: Timeline.of(hour, 30.0))  # a batch cuts it too
     assert len(plans[0]) >= 2 and all(s == 0.0 or 36002.0 <= s < 39600.0 for s, _ in plans[0]) and plans[1] is None
+
+
+def test_an_mp4_whose_frames_pause_is_analysed_at_its_frames_rate(sequential):
+    """FFmpeg gives an MP4's average rate, pause included: 6.3/s for these 480 frames in 76 s.
+    Before, the whole analysis ran at 6.3/s and counted nothing ('too slow to see a twitch')."""
+    code, err, out = sequential("minute.mp4")
+    summary = json.loads((out / "summary.json").read_text())
+    assert code == 0 and summary["fps"] == pytest.approx(30.0) and not summary["too_slow_for_spasms"]
+    assert "is its average over pauses in the recording; its frames come at 30/s" in err and "too slow" not in err
+    assert summary["duration_s"] == pytest.approx(76.0, abs=0.01) and summary["status"] == "complete"

@@ -7,11 +7,11 @@ from typing import Callable
 
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import Interrupted
-from twitchcam.run.session import run_session
-from twitchcam.store.session import SessionWriter, source_identity
+from twitchcam.run.session import file_meta, run_session
+from twitchcam.store.session import SessionWriter
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.landmarks import Landmarker
-from twitchcam.video.pipeline import Pipeline, session_meta
+from twitchcam.video.pipeline import Pipeline
 from twitchcam.video.prefetch import Prefetched
 from twitchcam.video.progress import Progress
 from twitchcam.video.source import FileSource
@@ -28,10 +28,7 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     `evidence` ('eye' or 'face') also writes a strip per one-sided event (video/evidence.py).
     """
     source = FileSource(video)
-    meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
-    meta["source_id"] = source_identity(video)
-    if source.fps_note:
-        meta["fps_note"] = source.fps_note
+    meta = file_meta(video, source.header, mirrored, params)
     made = []
 
     recorder = EvidenceRecorder(folder, source.fps, evidence) if evidence else None

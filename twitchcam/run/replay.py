@@ -11,9 +11,8 @@ import numpy as np
 from twitchcam.core.features import FrameFeatures
 from twitchcam.core.stream import SignalChain
 from twitchcam.errors import Interrupted
-from twitchcam.run.session import run_session
-from twitchcam.store.session import SessionWriter, source_identity
-from twitchcam.video.pipeline import session_meta
+from twitchcam.run.session import file_meta, run_session
+from twitchcam.store.session import SessionWriter
 from twitchcam.video.source import VideoHeader
 
 
@@ -49,9 +48,7 @@ def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, header
     """Replay the joined features of the video whose container says `header` through the
     pipeline into a session folder; returns the summary."""
     fps = header.fps
-    meta = session_meta(str(video), "analyze", fps, mirrored, params)
-    meta["source_id"] = source_identity(Path(video))
-    meta["parallel"] = parallel
+    meta = {**file_meta(video, header, mirrored, params), "parallel": parallel}
     chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
     writer = SessionWriter(Path(folder), meta, overwrite=overwrite)
     lost = merged.lost_before()

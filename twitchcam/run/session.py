@@ -7,13 +7,17 @@ stream: its end, Ctrl-C or an error.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Iterable
 
 from twitchcam.core.events import Event
-from twitchcam.core.stream import FrameResult, SignalChain
+from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
 from twitchcam.run.summary import session_summary
+from twitchcam.store.session import source_identity
+from twitchcam.video.pipeline import session_meta
+from twitchcam.video.source import VideoHeader
 
 
 class SessionRecorder:
@@ -39,6 +43,17 @@ class SessionRecorder:
 
     def summary(self, status: str, live: dict | None = None) -> dict:
         return session_summary(self.totals.closed(), self.events, self.meta, status, live=live)
+
+
+def file_meta(video: Path, header: VideoHeader, mirrored: bool, params: PipelineParams) -> dict:
+    """session.json's first fields for an analysis of the video file at `video` (whole, or in
+    time chunks): what session_meta gives, which file it is, and why its rate is not the one
+    its container gives, if it is not."""
+    meta = session_meta(str(video), "analyze", header.fps, mirrored, params)
+    meta["source_id"] = source_identity(Path(video))
+    if header.fps_note:
+        meta["fps_note"] = header.fps_note
+    return meta
 
 
 def run_session(results: Iterable[FrameResult], chain: SignalChain, writer, meta: dict,

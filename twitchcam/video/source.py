@@ -162,11 +162,16 @@ class FileSource:
         # stamps, and ASSUMED_FPS only stands in where it gives none
         self.fps_note = None if usable else (f"the file gives no usable frame rate ({fps:g}/s); "
                                              f"{ASSUMED_FPS:g}/s assumed where its frames carry no time")
+        own = stamped_rate(self.path) if usable else None
+        if own is not None and own > PAUSED_RATE * fps:  # FFmpeg's average over a pause in the recording
+            self.fps = own
+            self.fps_note = (f"the container's frame rate ({fps:.3g}/s) is its average over pauses in the "
+                             f"recording; its frames come at {own:.3g}/s")
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.expected_frames = int(count) if count and np.isfinite(count) and 0 < count < 1e9 else 0
         # The container's own duration: FFmpeg's count over its rate (its average, for variable rates).
         span = self.expected_frames / fps if self.expected_frames and fps and np.isfinite(fps) and fps > 0 else None
-        self.header = VideoHeader(self.fps, self.expected_frames, span)
+        self.header = VideoHeader(self.fps, self.expected_frames, span, self.fps_note)
         if self.expected_frames == 0 and not self._cap.get(cv2.CAP_PROP_BITRATE) and _fourcc(self._cap) in IMAGE_CODECS:
             self.close()
             raise TwitchcamError(f"{self.path}: is an image, not a video")
@@ -227,6 +232,7 @@ class FileSource:
 
 ASSUMED_FPS = 30.0  # the frame rate assumed where a file gives none
 MAX_STEP_S = 86400.0  # a pause between two frames longer than a day is a broken stamp, not a pause
+PAUSED_RATE = 2.0  # a container's frame rate this far below its frames' own is FFmpeg's average over pauses
 
 
 def decoder_time(cap: cv2.VideoCapture, last: float, fps: float) -> float:
@@ -243,16 +249,16 @@ def frame_time(stamp_s: float, last: float, fps: float) -> float:
     return stamp_s if last < stamp_s <= last + MAX_STEP_S else last + 1.0 / fps  # False for NaN
 
 
-def frame_stamps(path: Path) -> np.ndarray | None:
-    """The decoder's time stamps (s) of every frame of the video at `path`, sorted, read from
-    the container's packets without decoding a frame (a millisecond or so per thousand frames,
-    beyond reading the file); None where none can be read."""
+def frame_stamps(path: Path, first: int | None = None) -> np.ndarray | None:
+    """The decoder's time stamps (s) of every frame of the video at `path` (or of its `first`
+    ones), sorted, read from the container's packets without decoding a frame (a millisecond
+    or so per thousand frames, beyond reading the file); None where none can be read."""
     handle = OpenCVPath(Path(path))
     stamps = []
     try:
         cap = cv2.VideoCapture(handle.text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])  # raw packets
         try:
-            while cap.isOpened() and cap.grab():
+            while cap.isOpened() and (first is None or len(stamps) < first) and cap.grab():
                 stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
         finally:
             cap.release()
@@ -261,6 +267,19 @@ def frame_stamps(path: Path) -> np.ndarray | None:
     t = np.asarray(stamps, dtype=np.float64)
     t = np.sort(t[np.isfinite(t)])
     return t if t.size else None
+
+
+def stamped_rate(path: Path, frames: int = 64) -> float | None:
+    """The rate (frames/s) at which the first `frames` frames of the video at `path` come, by
+    their stamps (the median step); None where it is not a rate (1-1000/s)."""
+    try:
+        stamps = frame_stamps(path, first=frames)
+    except TwitchcamError:
+        return None
+    steps = np.diff(stamps) if stamps is not None else np.empty(0)
+    steps = steps[steps > 0]
+    rate = 1.0 / float(np.median(steps)) if steps.size else 0.0
+    return rate if 1.0 <= rate <= 1000.0 else None
 
 
 def is_truncated(decoded: int, expected: int, fps: float, end_s: float | None = None,
@@ -288,6 +307,7 @@ class VideoHeader:
     fps: float  # the rate frames are timed by where they carry no stamp (the file's own, or ASSUMED_FPS)
     expected_frames: int  # the frame count it gives (0: none)
     span_s: float | None  # its duration (FFmpeg's count over its rate), None where it gives none
+    fps_note: str | None = None  # why `fps` is not the rate it gives, if it is not
 
     @property
     def duration_s(self) -> float:
