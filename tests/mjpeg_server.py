@@ -11,6 +11,8 @@ Failure modes, for the live-mode tests (N counts frames sent over all connection
     pause_after=N   after N frames, go silent for pause_s seconds once, then carry on
     drop_after=N    after N frames, close the connection once but keep listening (a camera
                     that restarts: the client must reconnect, and gets frame 0 again)
+    jitter_s=J      send each frame up to J seconds late (seeded), as a busy camera or network does
+    skip={k, ...}   never send these frames of the video (the camera lost them)
 
 Usage in a test:
     with MjpegServer(jpegs, fps) as server:
@@ -22,6 +24,7 @@ or standalone (a handy fake webcam for trying `twitchcam live` by hand):
 from __future__ import annotations
 
 import argparse
+import random
 import socket
 import sys
 import threading
@@ -67,7 +70,7 @@ class MjpegServer:
     def __init__(self, jpegs: Sequence[bytes], fps: float, loop: bool = True,
                  stall_after: int | None = None, die_after: int | None = None,
                  pause_after: int | None = None, pause_s: float = 0.0, drop_after: int | None = None,
-                 port: int = 0):
+                 jitter_s: float = 0.0, skip: Sequence[int] = (), port: int = 0):
         if not jpegs:
             raise ValueError("no frames to serve")
         self.jpegs = list(jpegs)
@@ -77,6 +80,8 @@ class MjpegServer:
         self.die_after = die_after
         self.pause_after, self.pause_s, self.drop_after = pause_after, pause_s, drop_after
         self._paused = self._dropped = False
+        self.jitter_s, self.skip = jitter_s, frozenset(skip)
+        self._late = random.Random(0)
         self.sent = 0  # frames sent, over all connections
         self.connections = 0
         self._stop = threading.Event()
@@ -137,7 +142,10 @@ class MjpegServer:
                     return  # the handler returns and the connection closes
                 if k >= len(self.jpegs) and not self.loop:
                     return
-                due = start + k / self.fps
+                if k % len(self.jpegs) in self.skip:
+                    k += 1
+                    continue
+                due = start + k / self.fps + self._late.uniform(0.0, self.jitter_s)
                 delay = due - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return

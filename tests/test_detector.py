@@ -298,8 +298,8 @@ def test_live_latency_is_within_250ms_of_the_event_end():
 def test_memory_stays_flat():
     sim = simulate(900, 30.0, 10, sides=("left",), spasms_per_min=20, dropouts=5)
     _, det = stream(sim)
-    assert len(det._bilaterals) < 5 and all(len(m) < 5 for m in det._mouth_runs)
-    assert all(len(g) < 10 for g in det._group) and len(det._judge) < 3
+    assert len(det.two_sided.ended) < 5 and all(len(side.mouth_runs) < 5 for side in det.sides)
+    assert all(len(side.train.twitches) < 10 for side in det.sides) and len(det.blinks.queue) < 3
 
 
 def test_events_in_the_first_second_are_judged_once_the_person_is_known():
@@ -479,3 +479,21 @@ def test_below_the_frame_rate_that_shows_a_twitch_nothing_is_counted():
     summary = summarize(totals, found.events, {"fps": sim.fps})
     assert summary["too_slow_for_spasms"] and summary["spasms"]["right"]["count"] == 0
     assert summary["affected_side"] is None
+
+
+def test_a_sides_own_frequent_spasms_do_not_raise_its_on_level():
+    """A patient twitching often on one side: the one-sided opening's spread is its jitter,
+    not its spasms, or each spasm would hide the next ones."""
+    from twitchcam.core.detector.person import side_stats
+
+    rng = np.random.default_rng(0)
+    p = DetectorParams()
+    quiet = rng.normal(0.0, 0.08, 600)
+    twitching = quiet.copy()
+    twitching[rng.random(600) < 0.2] += 0.5  # a fifth of the frames inside a twitch
+    window = np.ones((3, 600))
+    alone, with_spasms = side_stats(window, quiet, p), side_stats(window, twitching, p)
+    assert alone.on == pytest.approx(p.noise_k * 0.08, rel=0.15)
+    assert with_spasms.on <= 1.1 * alone.on
+    unclipped = side_stats(window, twitching, dataclasses.replace(p, noise_clip=1e6))
+    assert unclipped.on > 1.2 * alone.on  # what the clipping removes

@@ -379,7 +379,31 @@ def test_mjpeg_stream_session_writes_the_folder_contract(stream_run, stream_clip
 
 @pytest.mark.slow
 def test_mjpeg_stream_counts_each_side_like_analyze_within_250ms(stream_run, analyzed):
-    proc, out, fps = stream_run
+    like_analyze(stream_run, analyzed)
+
+
+@pytest.fixture(scope="module")
+def jittery_run(stream_clip, model, tmp_path_factory):
+    """A live session on a stream whose frames arrive up to 30 ms late, with 4 frames never sent."""
+    jpegs, fps = stream_clip
+    out = tmp_path_factory.mktemp("live_jitter") / "stream"
+    with MjpegServer(jpegs, fps, loop=True, jitter_s=0.03, skip=(100, 101, 260, 400)) as server:
+        proc, _ = run_live(model, "--source", server.url, "--no-display", "--duration", str(STREAM_S),
+                           "--out", str(out))
+    return proc, out, fps
+
+
+@pytest.mark.slow
+def test_a_stream_that_jitters_and_loses_frames_counts_like_analyze(jittery_run, analyzed):
+    """Arrival times are the live timestamps: jitter of up to a frame period and lost frames
+    must neither make nor lose a spasm (issue 16)."""
+    like_analyze(jittery_run, analyzed)
+
+
+def like_analyze(run, analyzed) -> None:
+    """The live session `run` counts each side like analyze on the stretch of video it saw,
+    every spasm final within LATENCY_S of its end."""
+    proc, out, fps = run
     assert proc.returncode == 0, proc.stderr
     ref_folder, _, ref_events = analyzed
     summary = json.loads((out / "summary.json").read_text())

@@ -143,6 +143,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         if summary.get("fps_note"):
             print(f"twitchcam: warning: {video}: {summary['fps_note']}", file=sys.stderr)
+        if summary.get("other_person_frames"):
+            n = summary["other_person_frames"]
+            print(f"twitchcam: warning: {video}: someone else's face in {n} frame{'s' if n != 1 else ''}: "
+                  "not analysed as the patient's", file=sys.stderr)
         if summary.get("too_slow_for_spasms"):
             print(f"twitchcam: warning: {video}: {summary.get('fps', 0):.3g} frames/s is too slow to see a twitch "
                   "of 90-250 ms; no spasm was counted (one-sided closures are listed as possible)", file=sys.stderr)

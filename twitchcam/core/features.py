@@ -41,9 +41,11 @@ VALID = ""
 NO_FACE = "no_face"
 POSE = "extreme_pose"
 SMALL = "face_too_small"
+OTHER = "other_person"  # a face, but not the patient's (twitchcam.core.identity)
 UNREADABLE = "unreadable"  # a frames.csv row damaged on disk (counted by the reader, never written)
 INVALID_REASONS = {NO_FACE: "no face found", POSE: "head turned too far from the usual pose",
-                   SMALL: "face too small / too far", UNREADABLE: "damaged rows in frames.csv"}
+                   SMALL: "face too small / too far", OTHER: "someone else's face",
+                   UNREADABLE: "damaged rows in frames.csv"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class FrameFeatures:
     found: bool  # a face was found
     pose: tuple[float, ...]  # POSE_COLUMNS; NaN without a face
     values: np.ndarray  # shape (len(FEATURE_COLUMNS),), NaN where not measured
+    new_track: bool = False  # the face was picked up afresh, not followed from the frame before
+    signature: np.ndarray | None = None  # its appearance, when measured (twitchcam.core.identity)
 
 
 NO_FEATURES = FrameFeatures(False, (np.nan,) * len(POSE_COLUMNS), np.full(len(FEATURE_COLUMNS), np.nan))

@@ -15,8 +15,9 @@ import numpy as np
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector import DetectorParams, StreamingDetector
 from twitchcam.core.events import Event
-from twitchcam.core.features import EYE_FEATURES, FEATURE_COLUMNS, POSE_COLUMNS, FrameFeatures
+from twitchcam.core.features import EYE_FEATURES, FEATURE_COLUMNS, NO_FEATURES, OTHER, POSE_COLUMNS, FrameFeatures
 from twitchcam.core.filters import FilterParams, SplitFilter
+from twitchcam.core.identity import IdentityJudge, IdentityParams
 from twitchcam.core.validity import ValidityGate, ValidityParams
 
 YAW = POSE_COLUMNS.index("yaw")
@@ -38,6 +39,7 @@ class PipelineParams:
     eye_filters: FilterParams = field(default_factory=lambda: FilterParams(lowpass_hz=0.0, median=False))
     filters: FilterParams = field(default_factory=FilterParams)
     detector: DetectorParams = field(default_factory=DetectorParams)
+    identity: IdentityParams = field(default_factory=IdentityParams)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,7 +48,8 @@ class PipelineParams:
     def from_dict(cls, d: dict) -> "PipelineParams":
         """The inverse of to_dict (TypeError if a name is unknown: another version's parameters)."""
         return cls(ValidityParams(**d.get("validity", {})), FilterParams(**d.get("eye_filters", {})),
-                   FilterParams(**d.get("filters", {})), DetectorParams(**d.get("detector", {})))
+                   FilterParams(**d.get("filters", {})), DetectorParams(**d.get("detector", {})),
+                   IdentityParams(**d.get("identity", {})))
 
 
 @dataclass
@@ -78,6 +81,7 @@ class SignalChain:
         self.fps = fps
         self.params = params
         self.gate = ValidityGate(fps, params.validity)
+        self.identity = IdentityJudge(params.identity)
         self.filter = SplitFilter(fps, [(EYE_COLUMNS, params.eye_filters), (FACE_COLUMNS, params.filters)])
         self.detector = StreamingDetector(fps, params.detector, input_lag_s=self.filter.delays[0])
         # The head's yaw, delayed like the filtered eye signals, so that each frame's yaw is
@@ -89,7 +93,11 @@ class SignalChain:
         return self._yaws[0] if len(self._yaws) == self._yaws.maxlen else math.nan
 
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
+        other = ff.found and not self.identity.judge(t_s, ff.new_track, ff.signature)
+        if other:  # someone else's face: nothing of it is kept or shown
+            ff, points = NO_FEATURES, None
         valid, reason = self.gate.judge(ff.found, ff.pose)
+        reason = OTHER if other else reason
         filt = self.filter.process(ff.values[None, :], np.array([valid]))[0]
         eye, mouth = detector_inputs(filt)
         events = self.detector.update(t_s, valid, (tuple(eye[0]), tuple(eye[1])), (mouth[0], mouth[1]),

@@ -37,9 +37,12 @@ class FrameTotals:
     closed_ns: list = field(default_factory=lambda: [0, 0])
     lost_frames: int = 0  # frames of the source never analysed (undecodable, or dropped live)
     gaps: int = 0  # in how many runs they were lost
+    other_person_frames: int = 0  # frames of someone else's face (twitchcam.core.identity)
     _prev: tuple | None = None  # (t, valid, closed per side) of the frame not yet booked
 
-    def add(self, t: float, valid: bool, closure: tuple[float, float], lost_before: int = 0) -> None:
+    def add(self, t: float, valid: bool, closure: tuple[float, float], lost_before: int = 0,
+            other_person: bool = False) -> None:
+        self.other_person_frames += bool(other_person)
         if lost_before > 0:
             self.lost_frames += int(lost_before)
             self.gaps += 1
@@ -69,9 +72,10 @@ class FrameTotals:
 
     @classmethod
     def of(cls, t: np.ndarray, valid: np.ndarray, closure: np.ndarray, fps: float,
-           lost_before: np.ndarray | None = None) -> "FrameTotals":
+           lost_before: np.ndarray | None = None, other_person: np.ndarray | None = None) -> "FrameTotals":
         """The same totals for whole arrays at once."""
         totals = cls(fps)
+        totals.other_person_frames = 0 if other_person is None else int(np.count_nonzero(other_person))
         if lost_before is not None:
             lost = np.nan_to_num(np.asarray(lost_before, dtype=np.float64))
             totals.lost_frames, totals.gaps = int(lost[lost > 0].sum()), int((lost > 0).sum())
@@ -149,6 +153,7 @@ def summarize(totals: FrameTotals, events: list[Event], meta: dict) -> dict:
         "valid_frames": totals.valid_frames,
         "lost_frames": totals.lost_frames,
         "gaps": totals.gaps,
+        "other_person_frames": totals.other_person_frames,  # someone else's face: not analysed
         "no_face": bool(valid_s == 0),
         "spasms": spasms,
         # a twitch lasts 90-250 ms: below MIN_TWITCH_FPS spasms are listed as possible, never counted

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from twitchcam.core.events import Event
+from twitchcam.core.features import OTHER
 from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
@@ -34,7 +35,7 @@ class SessionRecorder:
     def add(self, r: FrameResult, dropped: int = 0) -> None:
         self.writer.frame(r.index, r.t_s, r.valid, r.reason, r.pose, r.raw, r.filt, r.closure, dropped)
         self.add_events(r.events)
-        self.totals.add(r.t_s, r.valid, r.closure, dropped)
+        self.totals.add(r.t_s, r.valid, r.closure, dropped, r.reason == OTHER)
         self.last_t = r.t_s
 
     def add_events(self, events: list[Event]) -> None:

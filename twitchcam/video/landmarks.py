@@ -158,6 +158,7 @@ class Face(NamedTuple):
 
     points: np.ndarray
     blendshapes: dict[str, float]
+    new_track: bool = False  # picked up afresh, not followed from the frame before: maybe someone else
 
 
 class _ResultReader:
@@ -252,12 +253,16 @@ class PatientTracker:
     the tracked face is lost or jumps.  Once in every `check_every_s` of video time (on a fixed
     grid, so a chunk of the video counts on the same frames as the whole) the frame's faces
     are counted (`count`) to notice a second person in time.
+
+    A face found after the patient was out of view for `retrack_s` starts a new track
+    (`new_track`): it may be someone else, which twitchcam.core.identity judges.
     """
 
     def __init__(self, max_jump: float = 0.5, forget_s: float = 2.0, check_every_s: float = 2.0,
-                 crowd_hold_s: float = 3.0):
+                 crowd_hold_s: float = 3.0, retrack_s: float = 0.5):
         self.max_jump = max_jump  # fraction of face size the centre may move per frame gap
         self.forget_s = forget_s
+        self.retrack_s = retrack_s  # out of view this long: whoever is found next may be someone else
         self.check_every_s = check_every_s
         self.crowd_hold_s = crowd_hold_s
         self._centre: np.ndarray | None = None
@@ -266,6 +271,7 @@ class PatientTracker:
         self._lost = True  # the last look at every face found no patient
         self._crowded_until = -np.inf
         self._counted = -1  # the check_every_s window of the last count
+        self.new_track = False  # the last face picked was picked up afresh, not followed
 
     def steady(self, t_s: float) -> bool:
         """The patient is tracked and alone: one face is enough for this frame."""
@@ -295,6 +301,7 @@ class PatientTracker:
         if not faces:
             return None
         boxes = [_face_box(f) for f in faces]
+        self.new_track = self._centre is None or t_s - self._seen_t > self.retrack_s
         if self._centre is None or t_s - self._seen_t > self.forget_s:
             k = int(np.argmax([area for _, area in boxes]))
         else:
@@ -399,16 +406,17 @@ class Landmarker:
         tracker = self.tracker
         if "steady" in self._instances and tracker.steady(t_s):
             faces = self._faces("steady", image, ms, window, rgb)
-            patient = _the(faces, tracker.choose([f.points for f in faces], t_s, all_faces=False))
+            patient = _the(faces, tracker.choose([f.points for f in faces], t_s, all_faces=False), tracker.new_track)
             if patient is not None:
                 if tracker.check_due(t_s):  # is anyone else in view?
                     tracker.count(self._faces("all", image, ms, window, rgb), t_s)
                 return patient
             # Lost, or it jumped to someone else: look at every face of this very frame.
         faces = self._faces("all", image, ms, window, rgb)
-        return _the(faces, tracker.choose([f.points for f in faces], t_s))
+        return _the(faces, tracker.choose([f.points for f in faces], t_s), tracker.new_track)
 
 
-def _the(faces: list[Face], points: np.ndarray | None) -> Face | None:
+def _the(faces: list[Face], points: np.ndarray | None, new_track: bool) -> Face | None:
     """The Face whose landmarks the tracker chose."""
-    return next((f for f in faces if f.points is points), None)
+    face = next((f for f in faces if f.points is points), None)
+    return face._replace(new_track=True) if face is not None and new_track else face

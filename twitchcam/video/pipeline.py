@@ -7,6 +7,8 @@ from and how fast.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -15,6 +17,7 @@ from twitchcam.core.features import NO_FEATURES, FrameFeatures, frame_features
 from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
 from twitchcam.store.paths import redacted_source
 from twitchcam.video.eyes import eye_edge
+from twitchcam.video.identity import SignatureSchedule, face_signature
 from twitchcam.video.model import MODEL_SHA256
 from twitchcam.video.source import Frame
 
@@ -30,13 +33,18 @@ def prepare_frame(frame: Frame, mirrored: bool) -> Frame:
     return frame
 
 
-def face_features(face, rgb: np.ndarray) -> tuple[FrameFeatures, np.ndarray | None]:
+def face_features(face, rgb: np.ndarray, signatures: SignatureSchedule | None = None,
+                  t_s: float = 0.0) -> tuple[FrameFeatures, np.ndarray | None]:
     """Each eye's appearance and the frame's features, from the patient's `face` (a landmarks.Face,
-    or None) in the analysis image `rgb`."""
+    or None) in the analysis image `rgb`; with the face's signature when `signatures` says it is due."""
     if face is None:
         return NO_FEATURES, None
     edge = {side: eye_edge(rgb, face.points, side) for side in SIDES}
-    return frame_features(face.points, face.blendshapes, edge), face.points
+    ff = frame_features(face.points, face.blendshapes, edge)
+    if signatures is not None:
+        signature = face_signature(rgb, face.points) if signatures.due(t_s, face.new_track) else None
+        ff = replace(ff, new_track=face.new_track, signature=signature)
+    return ff, face.points
 
 
 def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
@@ -62,6 +70,7 @@ class Pipeline:
         self.params = params
         self.mirrored = mirrored
         self.chain = SignalChain(fps, params)
+        self.signatures = SignatureSchedule()
 
     def prepare(self, frame: Frame) -> Frame:
         return prepare_frame(frame, self.mirrored)
@@ -75,7 +84,7 @@ class Pipeline:
 
     def measure(self, frame: Frame) -> FrameResult:
         """A located frame's features through the signal chain."""
-        ff, points = face_features(frame.face, frame.rgb)
+        ff, points = face_features(frame.face, frame.rgb, self.signatures, frame.t_s)
         return self.chain.process(frame.index, frame.t_s, ff, points)
 
     def process(self, frame: Frame) -> FrameResult:

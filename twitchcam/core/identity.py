@@ -1,0 +1,70 @@
+"""Is the tracked face still the patient's?
+
+The landmarker keeps following one face while it stays in view (video.landmarks.PatientTracker);
+a face picked up after the patient was out of view for a while starts a new *track*, and
+could be anyone: a partner who sat down beside them, a nurse leaning in.  This stage keeps a
+gallery of the patient's face signatures (appearance descriptors the video layer computes,
+twitchcam.video.identity) from the first track, and judges every later track by its signatures'
+distance to their nearest gallery neighbour: the median of the track's recent distances above
+`max_distance` means someone else, whose frames are then not the patient's (`other_person`).
+
+The decision is remade on every signature of the track, so a patient misjudged on their
+return is taken back as soon as the evidence says so.  Pure: signatures are numbers.
+
+Measured (2026-12-07) on 13 real clips of 13 people, grid-8 uniform LBP of the eye-aligned
+face: the median over a track's first ~5 signatures was at most 16.1 to the person's own
+gallery, and at least 16.7 to anyone else's (across cameras; strangers in front of the same
+camera were not among them).
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    probe_samples: int = 9  # the decision: median distance over a track's latest this many
+    gallery_size: int = 32
+    min_gallery: int = 3  # fewer of the patient's signatures: nobody can be told apart yet
+    max_distance: float = 16.5  # chi-square to the nearest gallery signature (see module doc)
+
+
+def chi_square(gallery: np.ndarray, signature: np.ndarray) -> np.ndarray:
+    """Chi-square distance of `signature` to each row of `gallery` (histograms)."""
+    total = gallery + signature
+    return 0.5 * np.sum((gallery - signature) ** 2 / np.where(total > 0, total, 1.0), axis=-1)
+
+
+class IdentityJudge:
+    """Frame by frame: is this face the patient's?  See the module doc."""
+
+    def __init__(self, params: IdentityParams = IdentityParams()):
+        self.p = params
+        self._gallery: list[np.ndarray] = []
+        self._added = 0
+        self._patient_track = True  # the first track is the patient's by definition
+        self._distances: deque[float] = deque(maxlen=params.probe_samples)
+
+    def judge(self, t_s: float, new_track: bool, signature: np.ndarray | None) -> bool:
+        """Whether the face of this frame is the patient's (True also while nobody can tell)."""
+        p = self.p
+        if new_track:
+            self._patient_track = len(self._gallery) < p.min_gallery
+            self._distances.clear()
+        if signature is not None:
+            if self._patient_track:
+                self._enrol(signature)
+            else:
+                self._distances.append(float(chi_square(np.asarray(self._gallery), signature).min()))
+        return self._patient_track or not self._distances or float(np.median(self._distances)) <= p.max_distance
+
+    def _enrol(self, signature: np.ndarray) -> None:
+        """Add a signature of the patient, the oldest making way once the gallery is full."""
+        if len(self._gallery) < self.p.gallery_size:
+            self._gallery.append(signature)
+        else:
+            self._gallery[self._added % self.p.gallery_size] = signature
+        self._added += 1
