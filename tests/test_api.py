@@ -101,3 +101,26 @@ def test_detect_of_a_damaged_session_folder_equals_the_command_line(tmp_path):
     assert [e.key() for e in twitchcam.api.events_from_frame(api.events)] == [e.key() for e in events]
     assert len(api.frames) == cli["frames"] and list(api.frames.columns) == list(FRAME_COLUMNS)
     assert int(api.frames.dropped.sum()) == 12 and api.frames.frame.is_monotonic_increasing
+
+
+def test_detect_keeps_someone_elses_frames_apart_as_analyze_did(tmp_path):
+    """Frames analyze found to be someone else's face (reason other_person, nothing of them kept)
+    stay theirs in `twitchcam detect` and the API's detect: counted in other_person_frames."""
+    import json
+
+    from twitchcam.cli.main import main
+    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+
+    sim = twitchcam.detect(twitchcam.simulate(60, seed=5))
+    frames = sim.frames.copy()
+    someone = (frames.t_s >= 30.0) & (frames.t_s < 40.0)
+    frames.loc[someone, "reason"] = "other_person"
+    frames.loc[someone, "valid"] = 0
+    frames.loc[someone, list(POSE_COLUMNS) + [f"raw_{c}" for c in FEATURE_COLUMNS]] = np.nan
+    twitchcam.api.Result(frames, sim.events, sim.summary, sim.meta).save(tmp_path / "s")
+    assert main(["detect", str(tmp_path / "s"), "--out", str(tmp_path / "d")]) == 0
+    cli = json.loads((tmp_path / "d" / "summary.json").read_text())
+    api = twitchcam.detect(tmp_path / "s")
+    assert cli["other_person_frames"] == api.summary["other_person_frames"] == int(someone.sum()) == 300
+    assert set(api.frames.reason[someone]) == {"other_person"} and not api.frames.valid[someone].any()
+    assert twitchcam.detect(frames).summary["other_person_frames"] == 300

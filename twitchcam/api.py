@@ -171,7 +171,7 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     A session folder gives exactly what `twitchcam detect` writes for it (its events and
     summary.json): damaged rows of frames.csv are put back as frames without a face and
     counted (`bad_rows`), and frames lost before a row are counted (`lost_frames`)."""
-    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+    from twitchcam.core.features import FEATURE_COLUMNS, OTHER, POSE_COLUMNS
     from twitchcam.run.detect import StoredFrames, detect_frames, detect_session, stored_params
     from twitchcam.run.summary import PROVENANCE
 
@@ -196,7 +196,8 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     stored = StoredFrames(frames["frame"].to_numpy() if "frame" in frames else np.arange(t.size), t,
                           frames[list(POSE_COLUMNS)].to_numpy(dtype=np.float64),
                           frames[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64), lost,
-                          np.arange(t.size))
+                          np.arange(t.size), (frames["reason"] == OTHER).to_numpy() if "reason" in frames
+                          else np.zeros(t.size, dtype=bool))
     provenance = {k: meta[k] for k in PROVENANCE if k in meta}
     found, summary = detect_frames(stored, fps, params, {**provenance, "fps": fps}, meta.get("status", "complete"))
     meta = {**meta, "fps": fps, "params": params.to_dict()}

@@ -18,6 +18,7 @@ import numpy as np
 
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
+from twitchcam.core.features import OTHER
 from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
@@ -45,6 +46,7 @@ class StoredFrames:
     raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
     lost: np.ndarray  # (n,) frames of the source lost just before each frame (never analysed)
     row: np.ndarray  # (n,) the row of frames.csv each frame was read from; -1 where it was put back
+    other: np.ndarray  # (n,) someone else's face (reason other_person): nothing of it was kept
 
 
 def frame_arrays(session: StoredSession) -> StoredFrames:
@@ -57,7 +59,8 @@ def frame_arrays(session: StoredSession) -> StoredFrames:
     """
     number, t, pose, raw = session.frame, session.t, session.pose, session.raw
     lost = np.nan_to_num(session.frames.column("dropped")).astype(np.int64)
-    stored = StoredFrames(number, t, pose, raw, lost, np.arange(t.size))
+    other = (session.frames.df["reason"] == OTHER).to_numpy()
+    stored = StoredFrames(number, t, pose, raw, lost, np.arange(t.size), other)
     bad = session.frames.bad_rows
     if bad <= 0 or t.size < 2:
         return stored
@@ -75,15 +78,19 @@ def frame_arrays(session: StoredSession) -> StoredFrames:
     raw_all[~first] = np.nan
     pose_all[~first] = np.nan
     lost_all = np.where(first, lost[pos], 0)
-    return StoredFrames(number[pos] + step, t_all, pose_all, raw_all, lost_all, np.where(first, pos, -1))
+    return StoredFrames(number[pos] + step, t_all, pose_all, raw_all, lost_all, np.where(first, pos, -1),
+                        other[pos] & first)
 
 
 def detect_frames(frames: StoredFrames, fps: float, params: PipelineParams, meta: dict, status: str,
                   bad_rows: int | None = None) -> tuple[Detection, dict]:
     """The chain over stored frames; returns the detection and its summary (`meta` gives the
-    provenance, to which the parameters are added)."""
+    provenance, to which the parameters are added).  Someone else's frames stay theirs: their
+    features were never kept, so they are invalid, and counted apart."""
     found = detect_features(frames.t, frames.pose, frames.raw, fps, params)
-    totals = FrameTotals.of(frames.t, found.valid, found.closure, fps, frames.lost)
+    for k in np.flatnonzero(frames.other):
+        found.reason[k] = OTHER
+    totals = FrameTotals.of(frames.t, found.valid, found.closure, fps, frames.lost, frames.other)
     return found, session_summary(totals, found.events, {**meta, "params": params.to_dict()}, status, bad_rows)
 
 
