@@ -171,7 +171,6 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     A session folder gives exactly what `twitchcam detect` writes for it (its events and
     summary.json): damaged rows of frames.csv are put back as frames without a face and
     counted (`bad_rows`), and frames lost before a row are counted (`lost_frames`)."""
-    from twitchcam.core.features import FEATURE_COLUMNS, OTHER, POSE_COLUMNS
     from twitchcam.run.detect import StoredFrames, detect_frames, detect_session, stored_params
     from twitchcam.run.summary import PROVENANCE
 
@@ -190,14 +189,8 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     if meta.get("params"):
         base = PipelineParams.from_dict(meta["params"])
     params = _params(base, detector_params)
-    t = frames["t_s"].to_numpy(dtype=np.float64)
-    fps = float(fps or meta.get("fps") or _median_rate(t))
-    lost = frames["dropped"].fillna(0).to_numpy(dtype=np.int64) if "dropped" in frames else np.zeros(t.size, np.int64)
-    stored = StoredFrames(frames["frame"].to_numpy() if "frame" in frames else np.arange(t.size), t,
-                          frames[list(POSE_COLUMNS)].to_numpy(dtype=np.float64),
-                          frames[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64), lost,
-                          np.arange(t.size), (frames["reason"] == OTHER).to_numpy() if "reason" in frames
-                          else np.zeros(t.size, dtype=bool))
+    stored = StoredFrames.of_table(frames)
+    fps = float(fps or meta.get("fps") or _median_rate(stored.t))
     provenance = {k: meta[k] for k in PROVENANCE if k in meta}
     found, summary = detect_frames(stored, fps, params, {**provenance, "fps": fps}, meta.get("status", "complete"))
     meta = {**meta, "fps": fps, "params": params.to_dict()}

@@ -18,7 +18,7 @@ import numpy as np
 
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
-from twitchcam.core.features import OTHER
+from twitchcam.core.features import FEATURE_COLUMNS, OTHER, POSE_COLUMNS
 from twitchcam.core.stream import Detection, PipelineParams, detect_features
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
@@ -48,6 +48,20 @@ class StoredFrames:
     row: np.ndarray  # (n,) the row of frames.csv each frame was read from; -1 where it was put back
     other: np.ndarray  # (n,) someone else's face (reason other_person): nothing of it was kept
 
+    @classmethod
+    def of_table(cls, table) -> "StoredFrames":
+        """The rows of a frames table as they are (a DataFrame with frames.csv's columns; at
+        least t_s, the pose columns and the raw_* features)."""
+        t = table["t_s"].to_numpy(dtype=np.float64)
+
+        def column(name: str, default: np.ndarray) -> np.ndarray:
+            return np.nan_to_num(table[name].to_numpy(dtype=np.float64)).astype(np.int64) if name in table else default
+
+        return cls(column("frame", np.arange(t.size)), t, table[list(POSE_COLUMNS)].to_numpy(dtype=np.float64),
+                   table[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64),
+                   column("dropped", np.zeros(t.size, dtype=np.int64)), np.arange(t.size),
+                   (table["reason"] == OTHER).to_numpy() if "reason" in table else np.zeros(t.size, dtype=bool))
+
 
 def frame_arrays(session: StoredSession) -> StoredFrames:
     """Every frame of `session`, with a damaged row of frames.csv (one `read_frames` skipped)
@@ -57,10 +71,8 @@ def frame_arrays(session: StoredSession) -> StoredFrames:
     so a step of more than one that the frames lost before a row (`dropped`) do not explain
     is damaged rows.  Their times are spread evenly over the step.
     """
-    number, t, pose, raw = session.frame, session.t, session.pose, session.raw
-    lost = np.nan_to_num(session.frames.column("dropped")).astype(np.int64)
-    other = (session.frames.df["reason"] == OTHER).to_numpy()
-    stored = StoredFrames(number, t, pose, raw, lost, np.arange(t.size), other)
+    stored = StoredFrames.of_table(session.frames.df)
+    number, t, pose, raw, lost, other = stored.frame, stored.t, stored.pose, stored.raw, stored.lost, stored.other
     bad = session.frames.bad_rows
     if bad <= 0 or t.size < 2:
         return stored
