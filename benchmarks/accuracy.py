@@ -79,7 +79,7 @@ def analysed(video: Path, model: Path | None):
     if not (folder / "summary.json").is_file():
         if model is None:
             return None
-        from twitchcam.video.analyze import analyze_file
+        from twitchcam.run.analyze import analyze_file
 
         print(f"  analysing {video.parent.name}/{video.name}", file=sys.stderr, flush=True)
         import shutil

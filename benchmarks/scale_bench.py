@@ -92,7 +92,7 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     t0 = time.perf_counter()
     frames = 0
     if mode == "startup":  # what every process pays before its first frame
-        from twitchcam.video.analyze import analyze_file  # noqa: F401
+        from twitchcam.run.analyze import analyze_file  # noqa: F401
         from twitchcam.core.features import FEATURE_COLUMNS
         from twitchcam.core.filters import FeatureFilter
         from twitchcam.video.landmarks import Landmarker
@@ -101,7 +101,7 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
         with Landmarker(model):
             pass
     elif mode == "single":
-        from twitchcam.video.analyze import analyze_file
+        from twitchcam.run.analyze import analyze_file
 
         summary = analyze_file(Path(inputs[0]), Path(out), model, show_progress=False, overwrite=True)
         frames = summary["frames"]
@@ -111,7 +111,7 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
         summary = analyze_chunked(Path(inputs[0]), Path(out), model, jobs=jobs, show_progress=False, overwrite=True)
         frames = summary["frames"]
     elif mode == "seqbatch":
-        from twitchcam.video.analyze import analyze_file
+        from twitchcam.run.analyze import analyze_file
 
         frames = 0
         for k, v in enumerate(inputs):
@@ -153,7 +153,7 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
     from twitchcam.core.stream import PipelineParams, SignalChain
-    from twitchcam.store.recorder import SessionRecorder
+    from twitchcam.run.session import SessionRecorder
     from twitchcam.store.session import SessionWriter
     from twitchcam.video.pipeline import session_meta
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from twitchcam.video.analyze import analyze_file
-from twitchcam.store.redetect import redetect
+from twitchcam.run.analyze import analyze_file
+from twitchcam.run.detect import redetect
 from twitchcam.store.session import FRAME_COLUMNS, read_events, read_session
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_analysis_in_three_threads_equals_the_plain_loop(injected, model):
     """run_file (decoding, landmarks, and the rest each in a thread of its own) gives exactly
     the plain one-thread loop's frames and events, as live monitoring runs it."""
     from twitchcam.core.stream import PipelineParams
-    from twitchcam.video.analyze import run_file
+    from twitchcam.run.analyze import run_file
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.pipeline import Pipeline
     from twitchcam.video.source import FileSource

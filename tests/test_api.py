@@ -53,7 +53,7 @@ def test_readme_examples_run(tmp_path, monkeypatch, videos, model):
 @pytest.mark.slow
 def test_process_video_equals_analyze_and_round_trips_through_a_folder(tmp_path, videos, model):
     from twitchcam.store.session import read_events
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     video = videos["WolfgangLanger_Pexels.mp4"]
     result = twitchcam.process_video(video)
@@ -70,3 +70,57 @@ def test_process_video_equals_analyze_and_round_trips_through_a_folder(tmp_path,
         result.save(tmp_path / "saved")  # a finished session is never replaced
     again = twitchcam.detect(tmp_path / "saved")
     assert again.events[["onset", "side", "kind"]].equals(result.events[["onset", "side", "kind"]])
+
+
+def test_detect_of_a_damaged_session_folder_equals_the_command_line(tmp_path):
+    """`twitchcam.detect(folder)` and `twitchcam detect` give the same events and summary, also
+    when frames.csv has damaged rows (put back as frames without a face) and lost frames."""
+    import json
+
+    from twitchcam.cli.main import main
+    from twitchcam.store.session import read_event_rows
+
+    folder = tmp_path / "s"
+    twitchcam.detect(twitchcam.simulate(90, seed=3, sides=("left", "right"))).save(folder)
+    lines = (folder / "frames.csv").read_bytes().split(b"\r\n")
+    cells = lines[801].split(b",")
+    cells[-1] = b"12"  # 12 frames of the source lost just before this one: drop their rows
+    lines[801] = b",".join(cells)
+    del lines[789:801]
+    lines[500] = lines[500][:40]  # a row cut short
+    lines[1200] = lines[1200].replace(b"0.", b"0\xff.", 3)  # damaged bytes in numbers
+    (folder / "frames.csv").write_bytes(b"\r\n".join(lines))
+
+    assert main(["detect", str(folder), "--out", str(tmp_path / "d"), "--spasm-on", "0.4"]) == 0
+    api = twitchcam.detect(folder, spasm_on=0.4)
+    cli = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert cli["bad_rows"] == 2 and cli["lost_frames"] == 12 and cli["frames"] == 90 * 30 - 12
+    assert json.loads(json.dumps(api.summary)) == cli
+    events, bad = read_event_rows(tmp_path / "d" / "events.csv")
+    assert bad == 0 and len(events) > 5
+    assert [e.key() for e in twitchcam.api.events_from_frame(api.events)] == [e.key() for e in events]
+    assert len(api.frames) == cli["frames"] and list(api.frames.columns) == list(FRAME_COLUMNS)
+    assert int(api.frames.dropped.sum()) == 12 and api.frames.frame.is_monotonic_increasing
+
+
+def test_detect_keeps_someone_elses_frames_apart_as_analyze_did(tmp_path):
+    """Frames analyze found to be someone else's face (reason other_person, nothing of them kept)
+    stay theirs in `twitchcam detect` and the API's detect: counted in other_person_frames."""
+    import json
+
+    from twitchcam.cli.main import main
+    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+
+    sim = twitchcam.detect(twitchcam.simulate(60, seed=5))
+    frames = sim.frames.copy()
+    someone = (frames.t_s >= 30.0) & (frames.t_s < 40.0)
+    frames.loc[someone, "reason"] = "other_person"
+    frames.loc[someone, "valid"] = 0
+    frames.loc[someone, list(POSE_COLUMNS) + [f"raw_{c}" for c in FEATURE_COLUMNS]] = np.nan
+    twitchcam.api.Result(frames, sim.events, sim.summary, sim.meta).save(tmp_path / "s")
+    assert main(["detect", str(tmp_path / "s"), "--out", str(tmp_path / "d")]) == 0
+    cli = json.loads((tmp_path / "d" / "summary.json").read_text())
+    api = twitchcam.detect(tmp_path / "s")
+    assert cli["other_person_frames"] == api.summary["other_person_frames"] == int(someone.sum()) == 300
+    assert set(api.frames.reason[someone]) == {"other_person"} and not api.frames.valid[someone].any()
+    assert twitchcam.detect(frames).summary["other_person_frames"] == 300

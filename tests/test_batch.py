@@ -113,7 +113,7 @@ def long_video(tmp_path_factory, videos):
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory, long_video, model):
     """The --jobs 1 session of long_video, which every parallel run must reproduce."""
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     folder = tmp_path_factory.mktemp("seq") / "seq"
     analyze_file(long_video, folder, model, show_progress=False)
@@ -179,7 +179,7 @@ def test_batch_cuts_a_long_video_and_joins_it_like_sequential(tmp_path, long_vid
 @pytest.mark.slow
 def test_batch_cut_video_that_is_truncated(tmp_path, long_video, videos, model, small_pieces):
     """The header promises 30 s, the data stops early: what decoded is analysed, status truncated."""
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     cut = tmp_path / "cut.avi"
     data = long_video.read_bytes()
@@ -249,11 +249,10 @@ def test_jobs_auto_cuts_only_a_video_long_enough(long_video, videos, capsys):
 def test_seek_matches_sequential_timestamps(long_video, model):
     """A seeked chunk and the exact no-seek fallback see the same frames with the same stamps."""
 
-    fps, n, duration = probe_video(long_video)
-    assert plan_chunks(duration, 4, 2.0)[-1][1] == float("inf")
+    assert plan_chunks(probe_video(long_video).duration_s, 4, 2.0)[-1][1] == float("inf")
     s, e = 12.0, 13.0
-    seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, True)
-    grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, fps, False)
+    seek = chunk_features(str(long_video), str(model), False, s, e, 0.5, True)
+    grab = chunk_features(str(long_video), str(model), False, s, e, 0.5, False)
     cap = cv2.VideoCapture(str(long_video))
     ts = []
     while cap.grab():

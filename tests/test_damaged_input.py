@@ -51,6 +51,27 @@ def test_damaged_packet_is_skipped_and_decoding_goes_on_to_the_end(tmp_path, vid
     assert all(b.t_s > a.t_s for a, b in zip(frames, frames[1:]))
 
 
+def test_a_time_window_of_a_damaged_file_is_the_same_frames_as_the_whole_file(tmp_path, videos):
+    """One decode loop: FileSource's time window (what a time chunk reads, by a seek or by
+    decoding from the start) gives the whole file's frames in that window, with the same stamps
+    and the same undecodable frames skipped before them."""
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(flipped_middle(videos["WolfgangLanger_Pexels.mp4"].read_bytes()))
+    whole = [(f.t_s, f.skipped_before) for f in FileSource(damaged).frames()]
+    at = next(k for k, (_, lost) in enumerate(whole) if lost)
+    start, end = whole[at - 48][0], whole[at + 72][0]  # on frames: the window starts and ends there
+    inside = [x for x in whole if start <= x[0] < end]
+    exact = FileSource(damaged, start_s=start, end_s=end, seek=False)
+    assert [(f.t_s, f.skipped_before) for f in exact.frames()] == inside and exact.window_ended
+    seeked = FileSource(damaged, start_s=start, end_s=end)
+    got = [(f.t_s, f.skipped_before) for f in seeked.frames()]
+    assert [x for x in got if x[0] >= start] == inside  # a key frame before start may come too
+    assert all(x in whole for x in got) and seeked.window_ended
+    tail = FileSource(damaged, start_s=whole[-24][0], seek=False)
+    assert [(f.t_s, f.skipped_before) for f in tail.frames()] == whole[-24:]
+    assert not tail.window_ended  # the file's own end
+
+
 @pytest.mark.slow
 def test_analyze_counts_skipped_frames_in_frames_csv_summary_and_line(tmp_path, videos):
     damaged = tmp_path / "damaged.mp4"
@@ -75,7 +96,7 @@ def test_analyze_counts_skipped_frames_in_frames_csv_summary_and_line(tmp_path, 
 # -- item 4: damaged rows of frames.csv --------------------------------------------------------------
 @pytest.mark.slow
 def test_detect_skips_damaged_rows_counts_them_and_treats_them_as_invalid(tmp_path, videos, model):
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     folder = tmp_path / "s"
     summary = analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)

@@ -140,7 +140,7 @@ def test_a_new_session_writes_no_file_through_a_link(tmp_path):
 
 
 def test_overwrite_removes_a_link_never_its_target_and_detect_writes_no_link(tmp_path):
-    from twitchcam.store.redetect import redetect
+    from twitchcam.run.detect import redetect
     from twitchcam.store.session import remove_session
 
     outside = tmp_path / "home"

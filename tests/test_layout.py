@@ -7,7 +7,8 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "twitchcam"
 # Each layer may import itself and the layers listed after it (and errors.py, which imports nothing).
-LAYERS = ["cli|__main__", "api", "live|batch|report|review|synth", "video", "store", "core"]
+# run/ drives a source through the pipeline into a session, for everything above it.
+LAYERS = ["cli|__main__", "api", "live|batch|report|review|synth", "run", "video", "store", "core"]
 
 
 def modules() -> dict[str, Path]:

@@ -161,7 +161,7 @@ def clip(tmp_path_factory, videos, model):
 @pytest.fixture(scope="module")
 def analyzed(clip, model, tmp_path_factory):
     """The same clip through `twitchcam analyze` (in-process): the reference events."""
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     folder = tmp_path_factory.mktemp("live_ref") / "analyze"
     summary = analyze_file(clip[0], folder, model, show_progress=False)

@@ -784,7 +784,7 @@ def test_report_command_finds_the_treatment_log(tmp_path, capsys):
 def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
     """The pipeline's own session folder (real face video, MediaPipe) renders, and every
     number in the report equals its summary.json."""
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
 
     folder = tmp_path / "wl"
     analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)

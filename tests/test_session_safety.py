@@ -299,3 +299,52 @@ def test_detect_and_report_read_a_session_while_it_is_written(tmp_path):
         assert "status: running" in (tmp_path / "r.html").read_text()
     finally:
         w.close("complete", None)
+
+
+def test_a_damaged_cell_makes_its_own_row_damaged_and_no_other(tmp_path):
+    """A cell that is not a number marks its row damaged; the NaNs of the same column (features of
+    frames without a face) stay good rows.  Before, every such NaN row counted as damaged too."""
+    import twitchcam
+    from twitchcam.store.session import read_frames
+
+    folder = tmp_path / "s"
+    sim = twitchcam.detect(twitchcam.simulate(30, seed=3))
+    sim.save(folder)
+    col = list(sim.frames.columns).index("raw_eye_open_left")
+    assert sim.frames.raw_eye_open_left.isna().sum() > 5
+    lines = (folder / "frames.csv").read_bytes().split(b"\r\n")
+    row = next(k for k in range(200, 900) if sim.frames.raw_eye_open_left.notna()[k - 1])
+    cells = lines[row].split(b",")
+    cells[col] = cells[col].replace(b".", b"\xff.")
+    lines[row] = b",".join(cells)
+    (folder / "frames.csv").write_bytes(b"\r\n".join(lines))
+    table = read_frames(folder / "frames.csv")
+    assert table.bad_rows == 1 and len(table) == len(sim.frames) - 1
+    assert table.df.raw_eye_open_left.isna().sum() == sim.frames.raw_eye_open_left.isna().sum()
+
+
+def test_one_resume_plan_for_analyze_and_batches(tmp_path):
+    """`analyze` of one video after another and a batch follow one rule (run.plan): skip a complete
+    session of that very file, unchanged; redo anything else in a folder twitchcam named."""
+    from twitchcam.batch.pool import _Batch
+    from twitchcam.run.plan import InputPlan, plan_input
+
+    video, gone = tmp_path / "clip.mp4", tmp_path / "gone.mp4"
+    video.write_bytes(b"video one")
+    done = fake_session(tmp_path / "rec" / "clip", video)
+    cut = fake_session(tmp_path / "rec" / "cut", video, status="interrupted")
+    fresh = tmp_path / "rec" / "new"
+    skip = plan_input(video, done)
+    assert skip.action == "skip" and skip.summary["duration_s"] == 1.0
+    assert plan_input(video, done, named=True) == InputPlan("run", overwrite=False)  # --out: refused unless asked
+    assert plan_input(video, done, overwrite=True) == InputPlan("run", overwrite=True)
+    assert plan_input(video, cut) == plan_input(video, fresh) == InputPlan("run", overwrite=True)
+    assert plan_input(gone, fresh) == InputPlan("missing", note=f"{gone}: no such file")
+    batch = _Batch([video, video, gone], None, [done, cut, fresh], None, None)
+    assert [(r.status, r.reason) for r in batch.in_order()] == [
+        ("complete", "skipped: already complete"), ("error", f"{gone}: no such file")]
+    assert batch.todo == [1] and batch.overwrite == {1: True}
+    video.write_bytes(b"video two, in its place")
+    again = plan_input(video, done)
+    assert again.action == "run" and again.overwrite and "changed since clip was made from it" in again.note
+    assert _Batch([video], None, [done], None, None).notes == {0: again.note}

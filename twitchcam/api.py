@@ -132,7 +132,7 @@ def _params(base: PipelineParams, detector_params: dict) -> PipelineParams:
 def process_video(path: str | Path, mirrored: bool = False, model: str | Path | None = None,
                   **detector_params) -> Result:
     """Analyse one video file: the `twitchcam analyze` pipeline, results in memory."""
-    from twitchcam.video.analyze import run_file
+    from twitchcam.run.analyze import run_file
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
     from twitchcam.video.pipeline import session_meta
@@ -164,36 +164,57 @@ def read_session(folder: str | Path) -> Result:
 
 
 def detect(frames, fps: float | None = None, **detector_params) -> Result:
-    """The filters and detector again over stored frames: a Result, a frames DataFrame (the
-    frames.csv columns; at least t_s, the pose columns and the raw_* features) or a session folder."""
-    from twitchcam.core.stream import detect_features
-    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
-    from twitchcam.core.summary import FrameTotals, summarize
+    """The filters and detector again over stored frames: a session folder, a Result, or a
+    frames DataFrame (the frames.csv columns; at least t_s, the pose columns and the raw_*
+    features).
 
-    meta: dict = {}
+    A session folder gives exactly what `twitchcam detect` writes for it (its events and
+    summary.json): damaged rows of frames.csv are put back as frames without a face and
+    counted (`bad_rows`), and frames lost before a row are counted (`lost_frames`)."""
+    from twitchcam.run.detect import StoredFrames, detect_frames, detect_session, stored_params
+    from twitchcam.run.summary import PROVENANCE
+
     if isinstance(frames, (str, Path)):
-        frames = read_session(frames)
+        from twitchcam.store.session import read_session as read_stored
+
+        session = read_stored(Path(frames))
+        params = _params(stored_params(session.meta), detector_params)
+        stored, found, summary = detect_session(session, params, fps)
+        meta = {**session.meta, "fps": fps or session.fps, "params": params.to_dict()}
+        return Result(_detected(session.frames.df, stored, found), events_frame(found.events), summary, meta)
+    meta: dict = {}
     if isinstance(frames, Result):
         meta, frames = frames.meta, frames.frames
     base = PipelineParams()
     if meta.get("params"):
         base = PipelineParams.from_dict(meta["params"])
     params = _params(base, detector_params)
-    fps = float(fps or meta.get("fps") or _median_rate(frames["t_s"].to_numpy()))
-    t = frames["t_s"].to_numpy(dtype=np.float64)
-    pose = frames[list(POSE_COLUMNS)].to_numpy(dtype=np.float64)
-    raw = frames[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64)
-    found = detect_features(t, pose, raw, fps, params)
-    out = frames.copy()
-    out["valid"], out["reason"] = found.valid.astype(int), found.reason
-    for k, c in enumerate(FEATURE_COLUMNS):
-        out[f"filt_{c}"] = found.filt[:, k]
-    for k, side in enumerate(("left", "right")):
-        out[f"closure_{side}"] = found.closure[:, k]
+    stored = StoredFrames.of_table(frames)
+    fps = float(fps or meta.get("fps") or _median_rate(stored.t))
+    provenance = {k: meta[k] for k in PROVENANCE if k in meta}
+    found, summary = detect_frames(stored, fps, params, {**provenance, "fps": fps}, meta.get("status", "complete"))
     meta = {**meta, "fps": fps, "params": params.to_dict()}
-    totals = FrameTotals.of(t, found.valid, found.closure, fps)
-    summary = summarize(totals, found.events, {**meta, "status": meta.get("status", "complete")})
-    return Result(out, events_frame(found.events), summary, meta)
+    return Result(_detected(frames, stored, found), events_frame(found.events), summary, meta)
+
+
+def _detected(table, stored, found):
+    """`table` (frames.csv columns) as the chain saw it (`stored`: with damaged rows put back),
+    with what it found: valid, reason, filtered features and closure."""
+    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+
+    if (stored.row < 0).any():  # rows put back: copies of the row before, emptied
+        table = table.iloc[np.maximum.accumulate(stored.row)].reset_index(drop=True)
+        table["frame"], table["t_s"], table["dropped"] = stored.frame, stored.t, stored.lost
+        table[list(POSE_COLUMNS)] = stored.pose
+        table[[f"raw_{c}" for c in FEATURE_COLUMNS]] = stored.raw
+    else:
+        table = table.copy()
+    table["valid"], table["reason"] = found.valid.astype(int), found.reason
+    for k, c in enumerate(FEATURE_COLUMNS):
+        table[f"filt_{c}"] = found.filt[:, k]
+    for k, side in enumerate(("left", "right")):
+        table[f"closure_{side}"] = found.closure[:, k]
+    return table
 
 
 def _median_rate(t: np.ndarray) -> float:

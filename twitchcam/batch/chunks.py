@@ -2,13 +2,15 @@
 
 Design (exact where it can be):
 - Workers only compute per-frame RAW features (decode -> landmarks -> features) for their
-  chunk [start - warmup, end), each with its own landmarker, starting by a seek.  The
-  warm-up frames only warm MediaPipe's tracker and the patient tracker; they are dropped.
+  chunk [start - warmup, end), each with its own landmarker, reading it as a time window of
+  `FileSource` (the decode loop `analyze` runs, timing and skipping frames alike) starting by
+  a seek.  The warm-up frames only warm MediaPipe's tracker and the patient tracker; they
+  are dropped.
 - The parent checks every seam: the warm-up frames of chunk i must have exactly the
   decoder timestamps of the last frames of chunk i-1 (so the seek landed inside the
   sequential frame sequence and nothing is missing or doubled).  If not (inexact seek,
   odd container), that chunk is redone by decoding from the start without seeking
-  (grab() only, still exact, just slower).
+  (grab() only up to its window, still exact, just slower).
 - The parent concatenates the raw features in frame order and replays the causal
   filters and the streaming detector over them (the same code `analyze` runs per frame),
   writing a session folder in exactly the `analyze` format (frames.csv columns, events.csv
@@ -27,50 +29,30 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import (decoder_time, grab_skipping, is_truncated,  # also sets OpenCV/FFmpeg log
-                                    open_capture, retry_budget)  # levels before cv2 loads
-from twitchcam.video.timing import STATE_WINDOW_S
-from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.video.source import (MAX_STEP_S, FileSource, VideoHeader,  # also sets OpenCV's and FFmpeg's
+                                    frame_stamps)  # log levels before cv2 loads
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.run.replay import ChunkResult, write_chunked_session
+from twitchcam.video.timing import STATE_WINDOW_S
 
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam
 MIN_CHUNK_S = 5.0
 AUTO_CHUNK_S = 15.0  # --jobs auto: a process is worth starting for at least this much video
+SEAM_STEP_S = 0.5  # frames further apart are a pause in the recording: no seam, nor its warm-up, falls in one
 
 
-@dataclass
-class ChunkResult:
-    """Per-frame raw output of one chunk (warm-up included; the parent trims it)."""
-
-    t: np.ndarray  # (n,) decoder timestamps, as FileSource computes them
-    pose: np.ndarray  # (n, len(POSE_COLUMNS)), NaN where no face was found
-    raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
-    stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
-    lost: np.ndarray | None = None  # (n,) undecodable frames skipped just before each frame
-
-    def slice(self, sl: slice) -> "ChunkResult":
-        lost = None if self.lost is None else self.lost[sl]
-        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early, lost)
-
-    def lost_before(self) -> np.ndarray:
-        return np.zeros(self.t.size, dtype=np.int64) if self.lost is None else self.lost
-
-
-def probe_video(video: Path) -> tuple[float, int, float]:
-    """(fps, expected frames, duration estimate in s) the way FileSource reads them."""
-    from twitchcam.video.source import FileSource
-
+def probe_video(video: Path) -> VideoHeader:
+    """What the container says of the video (frame rate, count, duration), as FileSource reads it."""
     src = FileSource(video)
-    fps, n = src.fps, src.expected_frames
     src.close()
-    return fps, n, n / fps if n > 0 else 0.0
+    return src.header
 
 
 def usable_cores() -> int:
@@ -84,101 +66,127 @@ def usable_cores() -> int:
 def auto_chunks(video: Path, cores: int | None = None) -> tuple[int, float]:
     """(processes, duration s) for `--jobs auto` on one video: one time chunk per core, as long
     as every chunk holds at least AUTO_CHUNK_S of video; 1 for anything shorter or unreadable.
+    The duration of a video whose frames pause is its frames' (see Timeline), not its clock's.
 
     A worker's start-up (about 1 s: imports, model) plus its chunk's 2-s warm-up cost about as
     much as analysing 6 s of 30-fps video, so a chunk of 15 s or more pays them back."""
     try:
-        _, _, duration = probe_video(video)
+        header = probe_video(video)
     except TwitchcamError:
         return 1, 0.0  # the plain run reports what is wrong with it
+    duration = header.duration_s
+    if duration >= 2 * AUTO_CHUNK_S:  # worth cutting by the clock: by its frames too?
+        timeline = video_timeline(video, header.fps)
+        duration = timeline.duration_s if timeline is not None else duration
     cores = usable_cores() if cores is None else cores
     return max(1, min(cores, int(duration // AUTO_CHUNK_S))), duration
 
 
-def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S) -> list[tuple[float, float]]:
+class Timeline:
+    """Where a video's frames are, for cutting it in time: its decoder stamps, and its frame
+    time, in which each pause (a step of more than SEAM_STEP_S between two frames: a recording
+    of variable frame rate that stopped for a minute, or for ten hours) lasts one frame.
+
+    Chunks planned on frame time hold about equal numbers of frames, and their seams go back
+    on the decoder's clock only where frames are dense: a seam's warm-up is never a pause.
+    """
+
+    def __init__(self, stamps: np.ndarray, fps: float):
+        self.t = np.sort(np.asarray(stamps, dtype=np.float64))
+        steps = np.diff(self.t)
+        pause = steps > SEAM_STEP_S
+        self.a = self.t[0] + np.concatenate(([0.0], np.cumsum(np.where(pause, 1.0 / fps, steps))))
+        self.duration_s = float(self.a[-1]) + 1.0 / fps
+        cut = np.flatnonzero(pause)  # runs of frames without a pause: their first and last stamps
+        self.runs = list(zip(self.t[np.concatenate(([0], cut + 1))], self.t[np.concatenate((cut, [self.t.size - 1]))]))
+
+    @classmethod
+    def of(cls, stamps: np.ndarray | None, fps: float) -> "Timeline | None":
+        """The timeline of a video whose frames pause; None for one whose frames do not (it is
+        cut by the clock), or whose stamps are broken (a step of more than a day, see
+        video.source.frame_time: they are not the decoder's times)."""
+        if stamps is None or stamps.size < 2:
+            return None
+        steps = np.diff(np.sort(stamps))
+        if not (steps > SEAM_STEP_S).any() or (steps > MAX_STEP_S).any():
+            return None
+        return cls(stamps, fps)
+
+    def frame_time(self, t_s: float) -> float:
+        return float(np.interp(t_s, self.t, self.a))
+
+    def seam_near(self, frame_time: float, warmup_s: float) -> float | None:
+        """The point of the landmarker's state grid nearest `frame_time` whose warm-up
+        [seam - warmup_s, seam] frames cover without a pause; None if there is none."""
+        grid = [k * STATE_WINDOW_S for first, last in self.runs
+                for k in range(math.ceil((first + warmup_s) / STATE_WINDOW_S), math.floor(last / STATE_WINDOW_S) + 1)]
+        return min(grid, key=lambda g: abs(self.frame_time(g) - frame_time)) if grid else None
+
+
+def video_timeline(video: Path, fps: float) -> Timeline | None:
+    """The timeline of a video whose frames pause, from its container's stamps; else None."""
+    try:
+        return Timeline.of(frame_stamps(video), fps)
+    except TwitchcamError:  # a name that cannot be handed to OpenCV: the analysis says so
+        return None
+
+
+def plan_chunks(duration_s: float, jobs: int, warmup_s: float, min_chunk_s: float = MIN_CHUNK_S,
+                timeline: Timeline | None = None) -> list[tuple[float, float]]:
     """[(start, end)] in seconds; the last end is +inf (read to EOF).  Chunks are at least
     max(min_chunk_s, 2 * warmup_s) long so a warm-up never reaches back past the previous seam.
 
     Every chunk but the first also decodes and tracks `warmup_s` before its start, so the
     first one is that much longer: each then has about the same number of frames to analyse.
     Seams fall on the landmarker's state grid (timing.STATE_WINDOW_S), where its tracking
-    state is renewed, so from each seam on a chunk's landmarks are the sequential run's."""
+    state is renewed, so from each seam on a chunk's landmarks are the sequential run's.
+    A video whose frames pause is cut on its `timeline`'s frame time instead of `duration_s`,
+    with seams only where frames are dense."""
     longest = max(min_chunk_s, 2.0 * warmup_s)
+    if timeline is not None:
+        duration_s = timeline.duration_s
     n = max(1, min(int(jobs), int(duration_s // longest) if duration_s > 0 else 1))
     while n > 1:
         first = (duration_s + (n - 1) * warmup_s) / n
-        seams = [round((first + (duration_s - first) * k / (n - 1)) / STATE_WINDOW_S) * STATE_WINDOW_S
-                 for k in range(n - 1)]
-        edges = [0.0] + seams + [duration_s]
+        ideal = [first + (duration_s - first) * k / (n - 1) for k in range(n - 1)]
+        if timeline is None:
+            seams = at = [round(x / STATE_WINDOW_S) * STATE_WINDOW_S for x in ideal]
+        else:  # where the frames are: a seam's length is its frames'
+            seams = [timeline.seam_near(x, warmup_s) for x in ideal]
+            at = [math.nan if s is None else timeline.frame_time(s) for s in seams]
+        edges = [0.0] + at + [duration_s]
         if all(b - a >= longest for a, b in zip(edges, edges[1:])):
-            return [(edges[k], edges[k + 1] if k < n - 1 else math.inf) for k in range(n)]
-        n -= 1  # too short to cut this often on the grid
+            starts = [0.0] + seams
+            return [(starts[k], starts[k + 1] if k < n - 1 else math.inf) for k in range(n)]
+        n -= 1  # too short to cut this often on the grid (or where the frames are)
     return [(0.0, math.inf)]
 
 
-def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float,
-                   warmup_s: float, fps: float, seek: bool) -> ChunkResult:
+def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s: float, warmup_s: float,
+                   seek: bool) -> ChunkResult:
     """Runs in a worker: raw features for frames with t in [~start - warmup, end).
 
     Its pools ignore Ctrl-C in their workers: the parent decides what it means."""
-    import cv2
+    import functools
 
     from twitchcam.video.landmarks import Landmarker
-    from twitchcam.video.pipeline import landmark_features
+    from twitchcam.video.pipeline import landmark_features, prepare_frame
     from twitchcam.video.prefetch import Prefetched
 
-    cap, handle = open_capture(Path(video))
-    if not cap.isOpened():
-        handle.close()
-        raise TwitchcamError(f"{video}: not a video OpenCV can decode (corrupt or unsupported)")
-    from_s = max(0.0, start_s - warmup_s)
-    if from_s > 0 and seek:
-        cap.set(cv2.CAP_PROP_POS_MSEC, from_s * 1000.0)
-    t_list, pose, raw, lost_list = [], [], [], []
-    end = {"stopped_early": True}
-    # Decoded and converted a frame or two ahead, in a thread (which also releases `cap`).
-    with Prefetched(_chunk_frames(cap, handle, fps, from_s, end_s, seek, mirrored, end)) as frames, \
+    source = FileSource(video, start_s=start_s - warmup_s, end_s=end_s, seek=seek)
+    t, pose, raw, lost = [], [], [], []
+    # Decoded and converted a frame or two ahead, in a thread (which also releases the file).
+    with Prefetched(source.frames(), prepare=functools.partial(prepare_frame, mirrored=mirrored)) as frames, \
             Landmarker(Path(model)) as landmarker:
-        for t, rgb, lost in frames:
-            ff, _ = landmark_features(landmarker, None, t, mirrored, rgb)
-            t_list.append(t)
+        for frame in frames:
+            ff, _ = landmark_features(landmarker, None, frame.t_s, mirrored, frame.rgb)
+            t.append(frame.t_s)
             pose.append(ff.pose)
             raw.append(ff.values)
-            lost_list.append(lost)
-    k = len(FEATURE_COLUMNS)
-    return ChunkResult(np.array(t_list, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
-                       np.array(raw, dtype=np.float64).reshape(-1, k), end["stopped_early"],
-                       np.array(lost_list, dtype=np.int64))
-
-
-def _chunk_frames(cap, handle, fps: float, from_s: float, end_s: float, seek: bool, mirrored: bool, end: dict):
-    """(t, analysis image, undecodable frames skipped just before it) of a chunk's frames, as
-    FileSource times and skips them, from wherever we start; sets end["stopped_early"] to False
-    when it stops at `end_s` rather than at the file's end."""
-    from twitchcam.video.pipeline import analysis_image
-
-    last = -np.inf  # decoder_time's rule, as FileSource applies it, from wherever we start
-    lost = 0
-    try:
-        # read() is grab() + retrieve(); undecodable frames are skipped as FileSource does
-        while (failed := grab_skipping(cap, retry_budget(0, 0, fps))) is not None:
-            lost += failed
-            t = last = decoder_time(cap, last, fps)
-            if not seek and t < from_s - 0.5 / fps:
-                lost = 0
-                continue  # exact fallback: step through to the warm-up without converting
-            ok, bgr = cap.retrieve()
-            if not ok or bgr is None:
-                lost += 1
-                continue
-            if t >= end_s:
-                end["stopped_early"] = False
-                break
-            yield t, analysis_image(bgr, mirrored), lost
-            lost = 0
-    finally:
-        cap.release()
-        handle.close()
+            lost.append(frame.skipped_before)
+    return ChunkResult(np.array(t, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
+                       np.array(raw, dtype=np.float64).reshape(-1, len(FEATURE_COLUMNS)), not source.window_ended,
+                       np.array(lost, dtype=np.int64))
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -268,7 +276,7 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[float, float]], fps: float, jobs: int,
+def compute_raw_chunked(video: Path, model: Path, chunks: list[tuple[float, float]], jobs: int,
                         warmup_s: float = WARMUP_S, mirrored: bool = False, on_chunk=None) -> tuple[ChunkResult, dict]:
     """(joined raw features, info for session.json) for the whole video, cut as `chunks`.
 
@@ -280,8 +288,7 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
                              initializer=worker_init, initargs=(os.getpid(),))
 
     def task(k: int, seek: bool = True) -> tuple:
-        return (str(video), str(model), mirrored, chunks[k][0], chunks[k][1],
-                warmup_s if k else 0.0, fps, seek)
+        return str(video), str(model), mirrored, chunks[k][0], chunks[k][1], warmup_s if k else 0.0, seek
 
     try:
         futs = [ex.submit(chunk_features, *task(k)) for k in range(1, len(chunks))]
@@ -304,17 +311,6 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
     return joined, info
 
 
-def replayed(merged: ChunkResult, chain):
-    """The joined features through the signal chain's stages, frame by frame."""
-    from twitchcam.core.features import FrameFeatures
-
-    number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
-    for k in range(merged.t.size):
-        pose = tuple(merged.pose[k])
-        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
-        yield chain.process(int(number[k]), float(merged.t[k]), ff)
-
-
 def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,
                     mirrored: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
     """Like `analyze_file` but with `jobs` processes on time chunks of one video; same session format."""
@@ -331,44 +327,19 @@ def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: i
             sys.stderr.write(f"\r{video.name[:28]:<28} chunk {k + 1}/{n} done")
             sys.stderr.flush()
 
-    fps, expected, duration = probe_video(video)
-    chunks = plan_chunks(duration, jobs, warmup_s)
+    header = probe_video(video)
+    chunks = plan_chunks(header.duration_s, jobs, warmup_s, timeline=video_timeline(video, header.fps))
     if len(chunks) == 1:  # too short to split: the plain run, same output
-        from twitchcam.video.analyze import analyze_file
+        from twitchcam.run.analyze import analyze_file
 
         return analyze_file(video, folder, model, params, mirrored=mirrored, show_progress=show_progress,
                             overwrite=overwrite)
     try:
-        merged, info = compute_raw_chunked(video, model, params, chunks, fps, jobs, warmup_s, mirrored, on_chunk)
+        merged, info = compute_raw_chunked(video, model, chunks, jobs, warmup_s, mirrored, on_chunk)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted before {video} was fully analysed; nothing written to {folder}") from None
     finally:
         if show_progress:
             sys.stderr.write("\n")
-    return write_chunked_session(video, folder, merged, fps, expected, params, mirrored, {"jobs": jobs, **info},
+    return write_chunked_session(video, folder, merged, header, params, mirrored, {"jobs": jobs, **info},
                                  overwrite)
-
-
-def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, fps: float, expected: int, params,
-                          mirrored: bool, parallel: dict, overwrite: bool = False) -> dict:
-    """Replay the joined features through the pipeline into a session folder; returns the summary."""
-    from twitchcam.core.stream import SignalChain
-    from twitchcam.store.recorder import run_session
-    from twitchcam.store.session import SessionWriter, source_identity
-    from twitchcam.video.pipeline import session_meta
-
-    meta = session_meta(str(video), "analyze", fps, mirrored, params)
-    meta["source_id"] = source_identity(Path(video))
-    meta["parallel"] = parallel
-    chain = SignalChain(fps, params)  # before the folder exists: see analyze_file
-    writer = SessionWriter(Path(folder), meta, overwrite=overwrite)
-    lost = merged.lost_before()
-    truncated = is_truncated(merged.t.size + int(lost.sum()), expected, fps)
-    count = iter(range(merged.t.size))
-    try:
-        summary, _ = run_session(replayed(merged, chain), chain, writer, meta,
-                                 dropped=lambda: int(lost[next(count)]),
-                                 end_status=lambda: "truncated" if truncated else "complete")
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
-    return summary

@@ -5,10 +5,11 @@ time and writes that video's session folder, exactly as a sequential run would. 
 videos are cut into time chunks scheduled like any other work (see `chunk_plan`), so the
 last videos of a batch do not run alone while the other workers idle.
 
-- Resumable: an input whose session folder already holds a complete session of that very
-  file, unchanged (size, mtime, hash of its first and last MiB), is skipped;
-  "running"/"interrupted"/"truncated" or missing ones are redone, and so is one whose file
-  changed (its row says so).  `overwrite=True` redoes them all.
+- Resumable, by the rule `analyze` of one video follows too (`twitchcam.run.plan`): an input
+  whose session folder already holds a complete session of that very file, unchanged (size,
+  mtime, hash of its first and last MiB), is skipped; "running"/"interrupted"/"truncated" or
+  missing ones are redone, and so is one whose file changed (its row says so).
+  `overwrite=True` redoes them all.
 - Sharding: ``shard=(i, n)`` keeps inputs i, i+n, i+2n, ... of the full, stable input list
   (0-based; the CLI spelling ``--shard i/N`` is 0-based too, see `parse_shard`).  Folder names
   are decided over the full list (`twitchcam.store.paths.output_folders`), so shards on
@@ -38,11 +39,14 @@ from typing import Any, Callable, Sequence
 from twitchcam.core.anatomy import SIDES
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
-from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, ChunkResult, chunk_features, chunk_info, join_chunks,
-                               plan_chunks, probe_video, worker_init, write_chunked_session)
+from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, Timeline, chunk_features, chunk_info, join_chunks,
+                                    plan_chunks, probe_video, video_timeline, worker_init)
 from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, finished_session, read_json_or_none
+from twitchcam.run.plan import plan_input
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, read_json_or_none
+from twitchcam.video.source import VideoHeader
 
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
@@ -94,22 +98,27 @@ def select_shard(items: Sequence, shard: tuple[int, int] | None) -> list:
     return list(items)[i::n]
 
 
-def chunk_plan(durations_s: Sequence[float], jobs: int) -> list[list[tuple[float, float]] | None]:
+def chunk_plan(durations_s: Sequence[float], jobs: int,
+               timeline_of: Callable[[int], Timeline | None] | None = None) -> list[list[tuple[float, float]] | None]:
     """Time chunks for each video of a batch, or None to analyse it whole.
 
     A batch ends when its last piece of work does.  With whole videos only, a long one runs
     alone at the end while the other workers idle (three one-hour videos on 8 cores would use
     3).  So a video longer than SPLIT_MIN_S and than 1/TAIL_SHARE of one worker's fair share
     is cut into chunks of about that size, never shorter than PIECE_MIN_S; short videos in a
-    batch of many stay whole, which costs no warm-up at all.
+    batch of many stay whole, which costs no warm-up at all.  `timeline_of(k)` gives, for a
+    video to cut, its frames' timeline (chunks.Timeline) where they pause: it is then cut by
+    its frames, not its clock.
     """
     if jobs <= 1:
         return [None] * len(durations_s)
     piece = max(PIECE_MIN_S, sum(durations_s) / jobs / TAIL_SHARE)
     plans: list[list[tuple[float, float]] | None] = []
-    for d in durations_s:
-        chunks = (plan_chunks(d, math.ceil(d / piece), WARMUP_S, min_chunk_s=PIECE_MIN_S)
-                  if d >= SPLIT_MIN_S and d > piece else [])
+    for k, d in enumerate(durations_s):
+        timeline = timeline_of(k) if timeline_of is not None and d >= SPLIT_MIN_S and d > piece else None
+        frames_s = timeline.duration_s if timeline is not None else d
+        chunks = (plan_chunks(d, math.ceil(frames_s / piece), WARMUP_S, min_chunk_s=PIECE_MIN_S, timeline=timeline)
+                  if frames_s >= SPLIT_MIN_S and frames_s > piece else [])
         plans.append(chunks if len(chunks) > 1 else None)
     return plans
 
@@ -139,7 +148,7 @@ def _warm_up() -> None:
     pipeline) while the parent is still planning, so its first video starts at once.  The
     worker keeps all of it for every later video (only the landmarker is new per video)."""
     import twitchcam.batch.chunks  # noqa: F401
-    import twitchcam.video.analyze  # noqa: F401
+    import twitchcam.run.analyze  # noqa: F401
 
 
 def _one_sigint(signum, frame):
@@ -147,13 +156,13 @@ def _one_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-def _analyze(video: str, folder: str, model: str, params, mirrored: bool) -> dict:
-    from twitchcam.video.analyze import analyze_file
+def _analyze(video: str, folder: str, model: str, params, mirrored: bool, overwrite: bool) -> dict:
+    from twitchcam.run.analyze import analyze_file
 
-    # The batch decided this folder is (re)done: whatever unfinished or outdated session of
-    # this very file it holds is replaced (under the folder's lock, see SessionWriter).
+    # The batch's plan (run.plan) decided this folder is (re)done: whatever unfinished or outdated
+    # session of this very file it holds is replaced (under the folder's lock, see SessionWriter).
     return analyze_file(Path(video), Path(folder), Path(model), params, mirrored=mirrored, show_progress=False,
-                        overwrite=True)
+                        overwrite=overwrite)
 
 
 def _session_result(folder: str, write_session: Callable[..., dict], *args) -> tuple[str, dict | None, str]:
@@ -217,17 +226,19 @@ class _Batch:
         self.on_row = on_row
         self.todo: list[int] = []
         self.notes: dict[int, str] = {}  # why a finished session is redone (its file changed)
+        self.overwrite: dict[int, bool] = {}  # whether a session the folder holds may be replaced
         for k, (video, folder) in enumerate(self.work):
-            done, why = (None, "") if overwrite or not video.exists() else finished_session(folder, video)
-            if done is not None:
-                self.finish(k, row_from_summary(video, folder, done, status="complete",
+            plan = plan_input(video, folder, overwrite)
+            if plan.action == "skip":
+                self.finish(k, row_from_summary(video, folder, plan.summary, status="complete",
                                                 reason="skipped: already complete"))
-            elif not video.exists():  # no process needed to say so
-                self.finish(k, self.row(k, "error", None, f"{video}: no such file"))
+            elif plan.action == "missing":  # no process needed to say so
+                self.finish(k, self.row(k, "error", None, plan.note))
             else:
                 self.todo.append(k)
-                if why:
-                    self.notes[k] = why
+                self.overwrite[k] = plan.overwrite
+                if plan.note:
+                    self.notes[k] = plan.note
 
     def row(self, k: int, status: str, summary: dict | None, reason: str, wall_s: float | None = None) -> BatchRow:
         video, folder = self.work[k]
@@ -268,8 +279,7 @@ class _Split:
     """A video analysed in time chunks: what its chunks returned so far."""
 
     chunks: list[tuple[float, float]]
-    fps: float
-    expected: int
+    header: VideoHeader
     results: list[ChunkResult | None]
     info: dict
     merged: ChunkResult | None = None
@@ -291,14 +301,20 @@ class _Plan:
         probes = {k: _probe_or_nothing(batch.work[k][0]) for k in batch.todo}
         self.splits: dict[int, _Split] = {}
         self.tasks: list[_Task] = []  # the initial ones, longest first
-        for k, chunks in zip(batch.todo, chunk_plan([probes[k][2] for k in batch.todo], jobs)):
-            fps, expected, duration = probes[k]
+
+        def timeline(i: int) -> Timeline | None:  # read only for a video long enough to cut
+            k = batch.todo[i]
+            return video_timeline(batch.work[k][0], probes[k].fps)
+
+        for k, chunks in zip(batch.todo, chunk_plan([probes[k].duration_s for k in batch.todo], jobs, timeline)):
+            header = probes[k]
             if chunks is None:
-                self.tasks.append(_Task("video", k, float(expected)))
+                self.tasks.append(_Task("video", k, float(header.expected_frames)))
                 continue
-            self.splits[k] = _Split(chunks, fps, expected, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
+            self.splits[k] = _Split(chunks, header, [None] * len(chunks), chunk_info(chunks, WARMUP_S))
             for j, (start, end) in enumerate(chunks):
-                self.tasks.append(_Task("chunk", k, (min(end, duration) - start + (WARMUP_S if j else 0.0)) * fps, j))
+                cost = (min(end, header.duration_s) - start + (WARMUP_S if j else 0.0)) * header.fps
+                self.tasks.append(_Task("chunk", k, cost, j))
         self.tasks.sort(key=lambda task: -task.frames)
 
     def cancelled(self, task: _Task) -> bool:
@@ -309,15 +325,16 @@ class _Plan:
         video, folder = (str(x.resolve()) for x in self.batch.work[task.k])
         if task.kind == "video":
             return self.session_task, (folder, _analyze, video, folder, str(self.model.resolve()), self.params,
-                                       self.mirrored)
+                                       self.mirrored, self.batch.overwrite[task.k])
         sp = self.splits[task.k]
         sp.started = sp.started or time.monotonic()
         if task.kind == "chunk":
             start, end = sp.chunks[task.chunk]
             return chunk_features, (video, str(self.model.resolve()), self.mirrored, start,
-                                    end, WARMUP_S if task.chunk else 0.0, sp.fps, task.seek)
-        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.fps, sp.expected, self.params,
-                                   self.mirrored, {"jobs": self.jobs, **sp.info}, True)
+                                    end, WARMUP_S if task.chunk else 0.0, task.seek)
+        return self.session_task, (folder, write_chunked_session, video, folder, sp.merged, sp.header,
+                                   self.params, self.mirrored, {"jobs": self.jobs, **sp.info},
+                                   self.batch.overwrite[task.k])
 
     def finished(self, task: _Task, outcome: Callable[[], Any], started: float) -> list[_Task]:
         """Record a task's outcome (`outcome()` returns its result or raises its error)."""
@@ -408,13 +425,13 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     return batch.in_order()
 
 
-def _probe_or_nothing(video: Path) -> tuple[float, int, float]:
-    """(fps, expected frames, duration s); zeros for a file that will fail anyway (in a worker,
-    with its one-line reason)."""
+def _probe_or_nothing(video: Path) -> VideoHeader:
+    """What the container says of the video; nothing (no count, no duration) for a file that
+    will fail anyway (in a worker, with its one-line reason)."""
     try:
         return probe_video(video)
     except TwitchcamError:
-        return 0.0, 0, 0.0
+        return VideoHeader(0.0, 0, None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -80,9 +80,9 @@ def _jobs(text: str) -> int | None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     # No MediaPipe here: a batch's parent only hands work to processes that load it themselves.
     from twitchcam.video.model import ensure_model
-    from twitchcam.core.stream import PipelineParams
     from twitchcam.cli.tables import summary_table
-    from twitchcam.store.session import finished_session
+    from twitchcam.core.stream import PipelineParams
+    from twitchcam.run.plan import plan_input
     from twitchcam.video.source import find_videos
 
     jobs = _jobs(args.jobs)
@@ -102,16 +102,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     failures = []
     rows = []
     for video, folder in zip(videos, folders):
-        overwrite = args.overwrite
-        if not named and not overwrite and video.exists():  # twitchcam's own name: a rerun resumes
-            done, why = finished_session(folder, video)
-            if done is not None:
-                print(summary_table(video.name, done))
-                print(f"  session: {folder} (already analysed; --overwrite analyses it again)")
-                continue
-            if why:
-                print(f"twitchcam: {why}", file=sys.stderr)
-            overwrite = True  # an unfinished or outdated session of this very file
+        plan = plan_input(video, folder, args.overwrite, named)  # twitchcam's own name: a rerun resumes
+        if plan.action == "skip":
+            print(summary_table(video.name, plan.summary))
+            print(f"  session: {folder} (already analysed; --overwrite analyses it again)")
+            continue
+        if plan.action == "missing":
+            failures.append(TwitchcamError.exit_code)
+            print(f"twitchcam: error: {plan.note}", file=sys.stderr)
+            continue
+        if plan.note:
+            print(f"twitchcam: {plan.note}", file=sys.stderr)
+        overwrite = plan.overwrite
         try:
             if args.jobs > 1:  # one long video, several processes: time chunks
                 from twitchcam.batch.chunks import analyze_chunked
@@ -119,7 +121,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 summary = analyze_chunked(video, folder, model, params, jobs=args.jobs, mirrored=args.mirrored,
                                           overwrite=overwrite)
             else:
-                from twitchcam.video.analyze import analyze_file
+                from twitchcam.run.analyze import analyze_file
 
                 summary = analyze_file(video, folder, model, params, mirrored=args.mirrored, overwrite=overwrite,
                                        evidence=args.evidence)
@@ -170,7 +172,7 @@ def _lost_note(summary: dict) -> str:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from twitchcam.store.redetect import redetect
+    from twitchcam.run.detect import redetect
     from twitchcam.cli.tables import summary_table
     from twitchcam.store.session import DETECT_DIR
 

@@ -6,7 +6,8 @@
                                                   keys, markers, optional raw video
 
 Analysis is exactly `analyze`'s (same Pipeline, same run_session); only where frames come
-from, how fast, and what is shown differ.  Whatever happens (q, --duration, Ctrl-C,
+from, how fast, and what is shown differ.  The live figures (dropped frames, delays) go into
+the summary that run_session writes once.  Whatever happens (q, --duration, Ctrl-C,
 SIGTERM, the stream dying), run_session finalises the folder; kill -9 leaves it readable
 with status "running", which readers treat as interrupted.
 """
@@ -31,12 +32,12 @@ from twitchcam.live.source import LiveSource, frames_until, make_source
 from twitchcam.core.clock import format_clock
 from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.core.stream import PipelineParams
-from twitchcam.store.recorder import run_session
+from twitchcam.run.session import run_session
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
 from twitchcam.store.atomic import unlink_link
 from twitchcam.store.paths import live_folder, recordings_dir
-from twitchcam.store.session import SUMMARY_FILE, VIDEO_FILE, SessionWriter, check_session_folder, read_json_or_none, write_json
+from twitchcam.store.session import VIDEO_FILE, SessionWriter, check_session_folder
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)
@@ -357,6 +358,12 @@ class LiveRun:
         """Frames captured but never analysed (overwritten while busy, or left over at the end)."""
         return max(self.source.dropped_total, self.source.captured - self.processed)
 
+    def final_stats(self) -> dict:
+        """The live figures of the summary, once the source has stopped: a frame captured after
+        the last analysed one counts as dropped."""
+        self.source.stop()
+        return self.live_stats()
+
     def live_stats(self) -> dict:
         return {
             "source_kind": self.source.kind,
@@ -441,8 +448,9 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
             source.begin()
             run.active = started = True
             try:
-                summary, status = run_session(pipeline.results(run.frames()), pipeline.chain, writer, meta, on_result=run.on_result,
-                                              dropped=run.dropped, end_status=run.end_status)
+                summary, status = run_session(pipeline.results(run.frames()), pipeline.chain, writer, meta,
+                                              on_result=run.on_result, dropped=run.dropped, end_status=run.end_status,
+                                              live_figures=run.final_stats)
             finally:
                 run.active = False
     except KeyboardInterrupt:
@@ -450,7 +458,6 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
             raise Interrupted("interrupted before the session started; nothing was recorded") from None
         if not started:  # between creating the folder and starting: still leave it finalised
             writer.close("interrupted", None)
-        _annotate(folder, run)
         if run is not None and run.signal_name == "SIGTERM":
             raise Terminated(f"terminated (SIGTERM); the session so far is saved in {folder}") from None
         raise Interrupted(f"interrupted; the session so far is saved in {folder}") from None
@@ -462,26 +469,8 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
             window.close()
         if video is not None:
             video.close()
-    summary = _annotate(folder, run) or summary
     if run.stop_reason == "lost":
         what = source.description if source.kind == "camera" else f"stream {source.description}"
         raise SourceLost(f"{what} stopped sending frames (no frame for {opts.stall_timeout_s:g} s); "
                          f"the session so far is saved in {folder} (status: interrupted)")
     return LiveOutcome(folder, summary, status, show)
-
-
-def _annotate(folder: Path, run: LiveRun | None) -> dict | None:
-    """Add the live-only figures (dropped frames, delay) to summary.json after run_session."""
-    if run is None:
-        return None
-    path = folder / SUMMARY_FILE
-    summary = read_json_or_none(path)
-    if summary is None:
-        return None
-    summary["dropped_frames"] = run.dropped_total
-    summary["live"] = run.live_stats()
-    try:
-        write_json(path, summary)
-    except (OSError, ValueError):
-        return None
-    return summary

@@ -181,7 +181,7 @@ def load_session(path: str | Path, detail: bool = True) -> Session:
     if (path / SUMMARY_FILE).is_file():
         summary = read_summary_file(path / SUMMARY_FILE)
     else:  # cut off (kill -9, power loss) before it was summarised: summarise its frames now
-        from twitchcam.store.redetect import summarize_stored
+        from twitchcam.run.detect import summarize_stored
 
         summary = summarize_stored(path)
         notes.append(f"the session ended before it was summarised; its numbers were computed from its "

@@ -451,7 +451,7 @@ def read_frames(path: Path) -> FrameTable:
         col = df[name]
         if not pd.api.types.is_numeric_dtype(col):  # a damaged cell: the column did not parse as numbers
             num = pd.to_numeric(col, errors="coerce")
-            ok &= ~(num.isna() & ~col.isin(["nan", "NaN"])).to_numpy()
+            ok &= ~(num.isna() & col.notna()).to_numpy()  # a cell that is not a number ('nan' read as NaN is one)
             df[name] = num
     ok &= df[df.columns[-1]].notna().to_numpy()  # a row with cells missing: its last cell is NaN
     ok &= df["t_s"].notna().to_numpy()

@@ -13,7 +13,7 @@ from twitchcam.core.scoring import score
 from twitchcam.store.paths import unique_folder
 from twitchcam.synth.inject import DatasetParams, make_dataset, read_truth
 from twitchcam.synth.videos import cache_dir, real_videos
-from twitchcam.video.analyze import analyze_file
+from twitchcam.run.analyze import analyze_file
 
 SAMPLE_SEED = 1
 

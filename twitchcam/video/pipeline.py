@@ -2,7 +2,7 @@
 signal chain (twitchcam.core.stream).
 
 File analysis and live monitoring both call `Pipeline.process` once per frame and
-`twitchcam.store.recorder.run_session` to drive it; they differ only in where frames come
+`twitchcam.run.session.run_session` to drive it; they differ only in where frames come
 from and how fast.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Pipeline:
     """Per-frame processing with all state (landmarker tracking, filters, detector).
 
     `process` = `measure(locate(frame))`: the two halves are separate so that file analysis
-    can run `locate` (MediaPipe) one frame ahead in a thread of its own (see video/analyze.py);
+    can run `locate` (MediaPipe) one frame ahead in a thread of its own (see run/analyze.py);
     the frames go through both in order either way, so the results are the same.
     """
 

@@ -10,6 +10,7 @@ a run of failures that outlasts what the container still promises is the end.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -128,10 +129,19 @@ def retry_budget(expected: int, seen: int, fps: float) -> int:
 
 
 class FileSource:
-    """Frames of a video file, as fast as they decode, skipping frames that do not."""
+    """Frames of a video file, as fast as they decode, skipping frames that do not.
 
-    def __init__(self, path: str | os.PathLike):
+    A time window [`start_s`, `end_s`) gives only part of the file (a time chunk, see
+    twitchcam.batch.chunks): reached by a seek, where FFmpeg lands on a key frame at or near
+    `start_s` (so a few frames before it may come too: the caller checks), or with
+    `seek=False` by decoding from the start, exact but slower.  Frames of a window are timed,
+    and undecodable ones skipped, exactly as when the whole file is read.
+    """
+
+    def __init__(self, path: str | os.PathLike, start_s: float = 0.0, end_s: float = math.inf, seek: bool = True):
         self.path = Path(path)
+        self.start_s, self.end_s = max(0.0, float(start_s)), float(end_s)
+        self.seek = seek and self.start_s > 0
         if not self.path.exists():
             raise TwitchcamError(f"{self.path}: no such file")
         if self.path.is_dir():
@@ -152,44 +162,67 @@ class FileSource:
         # stamps, and ASSUMED_FPS only stands in where it gives none
         self.fps_note = None if usable else (f"the file gives no usable frame rate ({fps:g}/s); "
                                              f"{ASSUMED_FPS:g}/s assumed where its frames carry no time")
+        own = stamped_rate(self.path) if usable else None
+        if own is not None and own > PAUSED_RATE * fps:  # FFmpeg's average over a pause in the recording
+            self.fps = own
+            self.fps_note = (f"the container's frame rate ({fps:.3g}/s) is its average over pauses in the "
+                             f"recording; its frames come at {own:.3g}/s")
         count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.expected_frames = int(count) if count and np.isfinite(count) and 0 < count < 1e9 else 0
+        # The container's own duration: FFmpeg's count over its rate (its average, for variable rates).
+        span = self.expected_frames / fps if self.expected_frames and fps and np.isfinite(fps) and fps > 0 else None
+        self.header = VideoHeader(self.fps, self.expected_frames, span, self.fps_note)
         if self.expected_frames == 0 and not self._cap.get(cv2.CAP_PROP_BITRATE) and _fourcc(self._cap) in IMAGE_CODECS:
             self.close()
             raise TwitchcamError(f"{self.path}: is an image, not a video")
         self.decoded = 0
         self.skipped = 0  # frames that could not be decoded, with decodable ones after them
         self.gaps = 0  # runs of such frames
+        self.window_ended = False  # stopped at end_s rather than at the end of the file
+        self.end_s_reached: float | None = None  # where the last frame decoded ends (its time + one frame)
         self.description = str(self.path)
 
     @property
     def truncated(self) -> bool:
-        return is_truncated(self.decoded + self.skipped, self.expected_frames, self.fps)
+        return self.header.truncated(self.decoded + self.skipped, self.end_s_reached)
 
     def frames(self) -> Iterator[Frame]:
-        last = -np.inf
+        last = -np.inf  # decoder_time's rule, from wherever decoding starts
         lost = 0
+        passed = 0  # frames stepped over before the window (no seek)
+        if self.seek:
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, self.start_s * 1000.0)
         try:
             while True:
-                failed = grab_skipping(self._cap, retry_budget(self.expected_frames, self.decoded + self.skipped + lost,
-                                                               self.fps))
+                # After a seek nobody knows how many frames the container still promises: a short gap only.
+                budget = (retry_budget(0, 0, self.fps) if self.seek else
+                          retry_budget(self.expected_frames, passed + self.decoded + self.skipped + lost, self.fps))
+                failed = grab_skipping(self._cap, budget)
                 if failed is None:
                     break
                 lost += failed
+                stamp = decoder_time(self._cap, last, self.fps)
+                if not self.seek and stamp < self.start_s - 0.5 / self.fps:  # not converted: step on to the window
+                    last, passed, lost = stamp, passed + lost + 1, 0
+                    continue
                 ok, bgr = self._cap.retrieve()
                 if not ok or bgr is None:
                     lost += 1
                     continue
-                t = last = decoder_time(self._cap, last, self.fps)
+                if stamp >= self.end_s:
+                    self.window_ended = True
+                    break
+                t = last = stamp
+                self.end_s_reached = t + 1.0 / self.fps
                 if lost:
                     self.skipped += lost
                     self.gaps += 1
-                yield Frame(self.decoded + self.skipped, t, bgr, lost)  # the source's frame number
+                yield Frame(self.decoded + self.skipped, t, bgr, lost)  # the source's frame number (of the window)
                 lost = 0
                 self.decoded += 1
         finally:
             self.close()
-        if self.decoded == 0:
+        if self.decoded == 0 and self.start_s == 0:  # a window may hold no frame; a whole file must
             raise TwitchcamError(f"{self.path}: no frame could be decoded (corrupt or not a video)")
 
     def close(self) -> None:
@@ -199,6 +232,7 @@ class FileSource:
 
 ASSUMED_FPS = 30.0  # the frame rate assumed where a file gives none
 MAX_STEP_S = 86400.0  # a pause between two frames longer than a day is a broken stamp, not a pause
+PAUSED_RATE = 2.0  # a container's frame rate this far below its frames' own is FFmpeg's average over pauses
 
 
 def decoder_time(cap: cv2.VideoCapture, last: float, fps: float) -> float:
@@ -215,13 +249,75 @@ def frame_time(stamp_s: float, last: float, fps: float) -> float:
     return stamp_s if last < stamp_s <= last + MAX_STEP_S else last + 1.0 / fps  # False for NaN
 
 
-def is_truncated(decoded: int, expected: int, fps: float) -> bool:
-    """Clearly fewer frames decoded than the container promised.
+def frame_stamps(path: Path, first: int | None = None) -> np.ndarray | None:
+    """The decoder's time stamps (s) of every frame of the video at `path` (or of its `first`
+    ones), sorted, read from the container's packets without decoding a frame (a millisecond
+    or so per thousand frames, beyond reading the file); None where none can be read."""
+    handle = OpenCVPath(Path(path))
+    stamps = []
+    try:
+        cap = cv2.VideoCapture(handle.text, cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])  # raw packets
+        try:
+            while cap.isOpened() and (first is None or len(stamps) < first) and cap.grab():
+                stamps.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+        finally:
+            cap.release()
+    finally:
+        handle.close()
+    t = np.asarray(stamps, dtype=np.float64)
+    t = np.sort(t[np.isfinite(t)])
+    return t if t.size else None
+
+
+def stamped_rate(path: Path, frames: int = 64) -> float | None:
+    """The rate (frames/s) at which the first `frames` frames of the video at `path` come, by
+    their stamps (the median step); None where it is not a rate (1-1000/s)."""
+    try:
+        stamps = frame_stamps(path, first=frames)
+    except TwitchcamError:
+        return None
+    steps = np.diff(stamps) if stamps is not None else np.empty(0)
+    steps = steps[steps > 0]
+    rate = 1.0 / float(np.median(steps)) if steps.size else 0.0
+    return rate if 1.0 <= rate <= 1000.0 else None
+
+
+def is_truncated(decoded: int, expected: int, fps: float, end_s: float | None = None,
+                 span_s: float | None = None) -> bool:
+    """Clearly fewer frames decoded than the container promised, and (where both are known)
+    the frames end clearly before the container does (`end_s`: where the last frame decoded
+    ends; `span_s`: the container's duration).
 
     Header frame counts are estimates (duration x rate) and are often a few frames high,
-    so half a second or 2% short is still a whole file.
+    so half a second or 2% short is still a whole file.  Containers that keep no count
+    (Matroska, WebM) give their duration x rate, which a pause in a recording of variable
+    frame rate inflates (a minute, or ten hours, without frames): frames that reach the
+    container's end are the whole file, however few.
     """
-    return expected > 0 and decoded < expected - max(fps / 2.0, 0.02 * expected)
+    short = expected > 0 and decoded < expected - max(fps / 2.0, 0.02 * expected)
+    if not short or end_s is None or span_s is None:
+        return short
+    return end_s < span_s - max(0.5, 0.02 * span_s)
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a video file's container says of it, as FileSource reads it."""
+
+    fps: float  # the rate frames are timed by where they carry no stamp (the file's own, or ASSUMED_FPS)
+    expected_frames: int  # the frame count it gives (0: none)
+    span_s: float | None  # its duration (FFmpeg's count over its rate), None where it gives none
+    fps_note: str | None = None  # why `fps` is not the rate it gives, if it is not
+
+    @property
+    def duration_s(self) -> float:
+        """The duration its frame count stands for at `fps` (0 where it gives no count)."""
+        return self.expected_frames / self.fps if self.expected_frames > 0 else 0.0
+
+    def truncated(self, decoded: int, end_s: float | None) -> bool:
+        """`decoded` frames (undecodable ones skipped included), the last ending at `end_s`:
+        clearly short of this file (see `is_truncated`)."""
+        return is_truncated(decoded, self.expected_frames, self.fps, end_s, self.span_s)
 
 
 def find_videos(inputs: list[str]) -> list[Path]:

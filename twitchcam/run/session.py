@@ -7,13 +7,18 @@ stream: its end, Ctrl-C or an error.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Iterable
 
 from twitchcam.core.events import Event
 from twitchcam.core.features import OTHER
-from twitchcam.core.stream import FrameResult, SignalChain
-from twitchcam.core.summary import FrameTotals, summarize
+from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
+from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
+from twitchcam.run.summary import session_summary
+from twitchcam.store.session import source_identity
+from twitchcam.video.pipeline import session_meta
+from twitchcam.video.source import VideoHeader
 
 
 class SessionRecorder:
@@ -37,19 +42,33 @@ class SessionRecorder:
         self.writer.events(events)
         self.events.extend(events)
 
-    def summary(self, status: str) -> dict:
-        return summarize(self.totals.closed(), self.events, {**self.meta, "status": status})
+    def summary(self, status: str, live: dict | None = None) -> dict:
+        return session_summary(self.totals.closed(), self.events, self.meta, status, live=live)
+
+
+def file_meta(video: Path, header: VideoHeader, mirrored: bool, params: PipelineParams) -> dict:
+    """session.json's first fields for an analysis of the video file at `video` (whole, or in
+    time chunks): what session_meta gives, which file it is, and why its rate is not the one
+    its container gives, if it is not."""
+    meta = session_meta(str(video), "analyze", header.fps, mirrored, params)
+    meta["source_id"] = source_identity(Path(video))
+    if header.fps_note:
+        meta["fps_note"] = header.fps_note
+    return meta
 
 
 def run_session(results: Iterable[FrameResult], chain: SignalChain, writer, meta: dict,
                 on_result: Callable[[FrameResult], None] | None = None,
                 dropped: Callable[[], int] | None = None,
-                end_status: Callable[[], str] = lambda: "complete") -> tuple[dict, str]:
+                end_status: Callable[[], str] = lambda: "complete",
+                live_figures: Callable[[], dict] | None = None) -> tuple[dict, str]:
     """Drive results into `writer` until they end, Ctrl-C, or an error; always finalise.
 
     `chain` is the signal chain that made the results: at the end it reports what is still
-    pending.  Returns (summary, status).  Whatever happens, the session is left complete and
-    readable: frames and events so far, a summary, and session.json saying how it ended.
+    pending.  A live run gives `live_figures`, asked once the results have ended, for its own
+    part of the summary.  Returns (summary, status).  Whatever happens, the session is left
+    complete and readable: frames and events so far, a summary, and session.json saying how
+    it ended.
     """
     rec = SessionRecorder(writer, chain.fps, meta)
     error: BaseException | None = None
@@ -69,7 +88,7 @@ def run_session(results: Iterable[FrameResult], chain: SignalChain, writer, meta
     except TwitchcamError as exc:  # e.g. the disk is full: still try to close what we can
         error = error or exc
         status = "interrupted"
-    summary = rec.summary(status)
+    summary = rec.summary(status, live_figures() if live_figures is not None else None)
     try:
         writer.close(status, summary)
     except TwitchcamError as exc:

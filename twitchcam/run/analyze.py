@@ -1,18 +1,19 @@
-"""The file driver: decode as fast as possible through the shared pipeline."""
+"""The file driver (`twitchcam analyze`, and the API's `process_video`): decode as fast as
+possible through the shared pipeline into a session."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from twitchcam.errors import Interrupted
-from twitchcam.video.landmarks import Landmarker
 from twitchcam.core.stream import PipelineParams
-from twitchcam.store.recorder import run_session
-from twitchcam.video.pipeline import Pipeline, session_meta
+from twitchcam.errors import Interrupted
+from twitchcam.run.session import file_meta, run_session
+from twitchcam.store.session import SessionWriter
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
+from twitchcam.video.landmarks import Landmarker
+from twitchcam.video.pipeline import Pipeline
 from twitchcam.video.prefetch import Prefetched
 from twitchcam.video.progress import Progress
-from twitchcam.store.session import SessionWriter, source_identity
 from twitchcam.video.source import FileSource
 
 PREFETCH_DEPTH = 2  # decoded frames waiting for the landmarker: enough to hide decoding's jitter
@@ -27,10 +28,7 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     `evidence` ('eye' or 'face') also writes a strip per one-sided event (video/evidence.py).
     """
     source = FileSource(video)
-    meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
-    meta["source_id"] = source_identity(video)
-    if source.fps_note:
-        meta["fps_note"] = source.fps_note
+    meta = file_meta(video, source.header, mirrored, params)
     made = []
 
     recorder = EvidenceRecorder(folder, source.fps, evidence) if evidence else None
