@@ -62,6 +62,22 @@ def test_a_misjudged_return_is_taken_back_by_the_median():
     assert verdicts[-1] and not verdicts[0]
 
 
+def test_a_returning_patient_once_recognised_is_followed_as_their_looks_change():
+    """The light changes, the head turns: a track judged the patient's stays theirs and teaches
+    the gallery, where judging each signature against the first minutes would drift away."""
+    judge, start, end = IdentityJudge(), person(1), person(2)
+    feed(judge, start, 0.0, 10)
+    verdicts = []
+    for k in range(60):
+        w = min(1.0, k / 40)
+        looks = (1 - w) * start + w * end
+        verdicts.append(judge.judge(20.0 + k, k == 0, look(looks / looks.sum(axis=1, keepdims=True), 0.05)))
+    assert all(verdicts)
+    fresh = IdentityJudge()
+    feed(fresh, start, 0.0, 10)
+    assert not any(feed(fresh, end, 20.0, 10))  # where the drift ended is someone else's face to a stranger
+
+
 def test_nobody_is_judged_before_the_gallery_holds_enough():
     judge = IdentityJudge(IdentityParams(min_gallery=3))
     feed(judge, person(1), 0.0, 2)

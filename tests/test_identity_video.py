@@ -46,10 +46,10 @@ def scenes(tmp_path_factory, videos):
     return d
 
 
-def analyze(scenes, name: str, tmp_path, model):
+def analyze(scenes, name: str, tmp_path, model, jobs: int = 1):
     out = tmp_path / name
     proc = subprocess.run([sys.executable, "-m", "twitchcam", "analyze", str(scenes / f"{name}.mp4"), "--out",
-                           str(out), "--model", str(model), "--jobs", "1"], capture_output=True, text=True,
+                           str(out), "--model", str(model), "--jobs", str(jobs)], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     return read_session(out), read_summary(out), proc.stderr
@@ -60,8 +60,9 @@ def reasons(session, start_s: float, end_s: float) -> set[str]:
     return set(session.frames.df["reason"].to_numpy()[(t >= start_s) & (t < end_s)].tolist())
 
 
-def test_someone_else_after_the_patient_left_is_not_the_patient(scenes, tmp_path, model):
-    session, summary, stderr = analyze(scenes, "someone_else", tmp_path, model)
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: time chunks, whose workers send the signatures
+def test_someone_else_after_the_patient_left_is_not_the_patient(scenes, tmp_path, model, jobs):
+    session, summary, stderr = analyze(scenes, "someone_else", tmp_path, model, jobs)
     assert reasons(session, 0.0, 8.0) == {""}
     assert reasons(session, 11.0, 19.0) == {"other_person"}
     assert summary["other_person_frames"] == 240

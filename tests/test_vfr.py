@@ -9,16 +9,10 @@ import pytest
 
 from tests.pause import decoder_steps, mkv_pause, mp4_pause, write_clip
 from tests.test_cli import twitchcam
-from twitchcam.core.identity import IdentityParams
-from twitchcam.core.stream import PipelineParams
 from twitchcam.video.source import VideoHeader, is_truncated
 
 PAUSES = {"minute.mkv": 60.0, "ten_hours.mkv": 36000.0, "minute.mp4": 60.0}
 FRAMES = 480  # 16 s at 30 frames/s; the pause comes 5.2 s in
-# Time chunks run no identity stage (their workers take no face signatures), and after a pause
-# the face starts a new track, which that stage judges; one process leaves it out here too, so
-# that what the chunked runs are held against is the cutting alone.
-NO_IDENTITY = PipelineParams(identity=IdentityParams(max_distance=1e9))  # nobody is ever someone else
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def sequential(clips, tmp_path_factory, model):
     def run(name: str):
         if name not in done:
             out = tmp_path_factory.mktemp("seq") / "s"
-            done[name] = analyze_file(clips / name, out, model, NO_IDENTITY, show_progress=False), out
+            done[name] = analyze_file(clips / name, out, model, show_progress=False), out
         return done[name]
     return run
 
@@ -71,6 +65,7 @@ def test_a_pause_of_a_minute_or_ten_hours_is_not_a_truncated_file(sequential, na
     assert summary["status"] == "complete" and summary["frames"] == FRAMES and summary["lost_frames"] == 0
     assert summary["duration_s"] == pytest.approx(FRAMES / 30.0 + PAUSES[name], abs=0.01)
     assert summary["valid_s"] < FRAMES / 30.0 + 0.2  # the pause is not face-tracked time
+    assert summary["other_person_frames"] == 0  # after the pause he talks and turns on: still himself
 
 
 @pytest.mark.parametrize("name", list(PAUSES))

@@ -169,24 +169,30 @@ def chunk_features(video: str, model: str, mirrored: bool, start_s: float, end_s
     Its pools ignore Ctrl-C in their workers: the parent decides what it means."""
     import functools
 
+    from twitchcam.video.identity import SignatureSchedule
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.pipeline import landmark_features, prepare_frame
     from twitchcam.video.prefetch import Prefetched
 
     source = FileSource(video, start_s=start_s - warmup_s, end_s=end_s, seek=seek)
-    t, pose, raw, lost = [], [], [], []
+    schedule = SignatureSchedule()
+    t, pose, raw, lost, new_track, signatures = [], [], [], [], [], []
     # Decoded and converted a frame or two ahead, in a thread (which also releases the file).
     with Prefetched(source.frames(), prepare=functools.partial(prepare_frame, mirrored=mirrored)) as frames, \
             Landmarker(Path(model)) as landmarker:
         for frame in frames:
-            ff, _ = landmark_features(landmarker, None, frame.t_s, mirrored, frame.rgb)
+            ff, _ = landmark_features(landmarker, None, frame.t_s, mirrored, frame.rgb, schedule)
             t.append(frame.t_s)
             pose.append(ff.pose)
             raw.append(ff.values)
             lost.append(frame.skipped_before)
+            new_track.append(ff.new_track)
+            signatures.append(ff.signature)
+    sigs = np.empty(len(signatures), dtype=object)
+    sigs[:] = signatures
     return ChunkResult(np.array(t, dtype=np.float64), np.array(pose, dtype=np.float64).reshape(-1, len(POSE_COLUMNS)),
                        np.array(raw, dtype=np.float64).reshape(-1, len(FEATURE_COLUMNS)), not source.window_ended,
-                       np.array(lost, dtype=np.int64))
+                       np.array(lost, dtype=np.int64), np.array(new_track, dtype=bool), sigs)
 
 
 def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
@@ -205,9 +211,11 @@ def _seam(prev: ChunkResult, cur: ChunkResult, start_s: float) -> int | None:
 
 
 def _concat(parts: list[ChunkResult]) -> ChunkResult:
+    joined = [None if any(getattr(p, name) is None for p in parts) else np.concatenate([getattr(p, name) for p in parts])
+              for name in ("new_track", "signatures")]
     return ChunkResult(np.concatenate([p.t for p in parts]), np.concatenate([p.pose for p in parts]),
                        np.concatenate([p.raw for p in parts]), parts[-1].stopped_early,
-                       np.concatenate([p.lost_before() for p in parts]))
+                       np.concatenate([p.lost_before() for p in parts]), *joined)
 
 
 def _kill_pool(ex: ProcessPoolExecutor) -> None:

@@ -25,10 +25,12 @@ class ChunkResult:
     raw: np.ndarray  # (n, len(FEATURE_COLUMNS))
     stopped_early: bool  # hit EOF before `end` (only expected for the last chunk)
     lost: np.ndarray | None = None  # (n,) undecodable frames skipped just before each frame
+    new_track: np.ndarray | None = None  # (n,) bool: the face was picked up afresh (core.identity)
+    signatures: np.ndarray | None = None  # (n,) object: the face's signature where one was measured, else None
 
     def slice(self, sl: slice) -> "ChunkResult":
-        lost = None if self.lost is None else self.lost[sl]
-        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early, lost)
+        part = [None if a is None else a[sl] for a in (self.lost, self.new_track, self.signatures)]
+        return ChunkResult(self.t[sl], self.pose[sl], self.raw[sl], self.stopped_early, *part)
 
     def lost_before(self) -> np.ndarray:
         return np.zeros(self.t.size, dtype=np.int64) if self.lost is None else self.lost
@@ -37,9 +39,11 @@ class ChunkResult:
 def replayed(merged: ChunkResult, chain):
     """The joined features through the signal chain's stages, frame by frame."""
     number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
+    new_track = np.zeros(merged.t.size, dtype=bool) if merged.new_track is None else merged.new_track
+    signatures = [None] * merged.t.size if merged.signatures is None else merged.signatures
     for k in range(merged.t.size):
         pose = tuple(merged.pose[k])
-        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
+        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k], bool(new_track[k]), signatures[k])
         yield chain.process(int(number[k]), float(merged.t[k]), ff)
 
 

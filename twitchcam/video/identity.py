@@ -48,30 +48,30 @@ def aligned_face(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def face_signature(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Uniform-LBP histograms of the aligned face, GRID x GRID cells each summing to 1."""
+    """Uniform-LBP histograms of the aligned face, GRID x GRID cells each summing to 1 (float32)."""
     g = cv2.equalizeHist(aligned_face(rgb, points)).astype(np.int16)
     centre = g[1:-1, 1:-1]
     code = np.zeros(centre.shape, dtype=np.uint8)
     for bit, (dy, dx) in enumerate(_NEIGHBOURS):
         code |= (g[1 + dy:SIZE - 1 + dy, 1 + dx:SIZE - 1 + dx] >= centre).astype(np.uint8) << bit
     hist = np.bincount((_CELLS + BINS[code]).ravel(), minlength=GRID * GRID * N_BINS).reshape(GRID * GRID, N_BINS)
-    return (hist / hist.sum(axis=1, keepdims=True)).ravel()
+    return (hist / hist.sum(axis=1, keepdims=True)).ravel().astype(np.float32)  # half the bytes a chunk sends
 
 
 class SignatureSchedule:
-    """On which frames to measure a signature: each frame of a new track, then every `probe_every_s`
-    for `probe_s` while the track is being judged, and every `every_s` after.  It depends on the
-    tracker's new tracks only, so a chunked run measures on the same frames as a whole one."""
+    """On which frames to measure a signature: each frame of a new track, then one in every
+    `probe_every_s` of video time for `probe_s` while the track is being judged, and one in every
+    `every_s` after.  The grid is fixed in video time, so a time chunk of a video (which picks up
+    the face afresh in its warm-up) measures on the same frames as the whole run after it."""
 
     def __init__(self, every_s: float = 1.0, probe_every_s: float = 0.1, probe_s: float = 1.0):
         self.every_s, self.probe_every_s, self.probe_s = every_s, probe_every_s, probe_s
-        self._next = -np.inf
+        self._last = -np.inf  # the frame before
         self._probe_until = -np.inf
 
     def due(self, t_s: float, new_track: bool) -> bool:
         if new_track:
             self._probe_until = t_s + self.probe_s
-        if not (new_track or t_s >= self._next):
-            return False
-        self._next = t_s + (self.probe_every_s if t_s < self._probe_until else self.every_s)
-        return True
+        last, self._last = self._last, t_s
+        step = self.probe_every_s if t_s < self._probe_until else self.every_s
+        return new_track or t_s // step != last // step

@@ -47,13 +47,13 @@ def face_features(face, rgb: np.ndarray, signatures: SignatureSchedule | None = 
     return ff, face.points
 
 
-def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool,
-                      rgb: np.ndarray | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
+def landmark_features(landmarker, bgr: np.ndarray, t_s: float, mirrored: bool, rgb: np.ndarray | None = None,
+                      signatures: SignatureSchedule | None = None) -> tuple[FrameFeatures, np.ndarray | None]:
     """The first stages: landmarks of the unmirrored face, each eye's appearance, and the
-    frame's features.  `rgb` is `analysis_image(bgr, mirrored)` when a producer thread has
-    already made it."""
+    frame's features (with the face's signature when `signatures` says it is due).  `rgb` is
+    `analysis_image(bgr, mirrored)` when a producer thread has already made it."""
     rgb = analysis_image(bgr, mirrored) if rgb is None else rgb
-    return face_features(landmarker.detect(rgb, t_s), rgb)
+    return face_features(landmarker.detect(rgb, t_s), rgb, signatures, t_s)
 
 
 class Pipeline:
