@@ -44,51 +44,21 @@ def test_causal_output_does_not_depend_on_the_future():
     assert np.array_equal(a[:200], b[:200], equal_nan=True)
 
 
-# -- the numpy design and sosfilt against SciPy, the reference ---------------------------------
+# -- SciPy's filter, and the same numbers frame by frame as over a whole recording -------------
 import pytest  # noqa: E402
+from scipy import signal  # noqa: E402
 
-from twitchcam.core import filters as F  # noqa: E402
-
-CUTOFFS = [0.01, 0.1, 8.0 / 15.0, 8.0 / 12.5, 0.9, 0.99]
-
-
-@pytest.mark.parametrize("order", [1, 2, 3])
-@pytest.mark.parametrize("wn", CUTOFFS)
-def test_butterworth_design_zi_and_delay_equal_scipy(order, wn):
-    from scipy import signal
-
-    sos, ref = F.butter_lowpass_sos(order, wn), signal.butter(order, wn, output="sos")
-    assert sos.shape == ref.shape
-    np.testing.assert_allclose(sos, ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(F.sosfilt_zi(sos), signal.sosfilt_zi(ref), rtol=1e-12, atol=1e-12)
-    b, a = signal.sos2tf(ref)
-    delay = signal.group_delay((b, a), w=[0.0])[1][0]
-    assert F.dc_group_delay(sos) == pytest.approx(delay, rel=1e-12, abs=1e-12)
+from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures  # noqa: E402
+from twitchcam.core.simulate import simulate  # noqa: E402
+from twitchcam.core.stream import SignalChain, detect_features  # noqa: E402
 
 
-@pytest.mark.parametrize("order", [1, 2, 4])
-def test_sosfilt_equals_scipy(order):
-    from scipy import signal
-
-    sos = signal.butter(order, 8.0 / 15.0, output="sos")
-    x, _ = _signal(n=1000, k=3, seed=order)
-    zi = signal.sosfilt_zi(sos)[:, :, None] * x[0][None, None, :]
-    y, zf = F.sosfilt(sos, x, zi)
-    y_ref, zf_ref = signal.sosfilt(sos, x, axis=0, zi=zi)
-    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(zf, zf_ref, rtol=1e-12, atol=1e-12)
-
-
-def test_feature_filter_output_equals_the_scipy_filter_it_replaces():
-    """The whole FeatureFilter (median, hold, low-pass) against the same steps done by SciPy."""
-    from scipy import signal
-
+def test_feature_filter_is_the_median_then_scipys_butterworth_exactly():
+    """The whole FeatureFilter (hold, median, low-pass) against the same steps written out
+    with SciPy and numpy's median: equal bit for bit."""
     x, valid = _signal(n=600, k=4, seed=5)
     f = FeatureFilter(4, 30.0)
     out = f.process(x, valid)
-    sos = signal.butter(2, 8.0 / 15.0, output="sos")
-    b, a = signal.sos2tf(sos)
-    assert f.delay_s == pytest.approx((1.0 + signal.group_delay((b, a), w=[0.0])[1][0]) / 30.0, rel=1e-12)
     first = np.flatnonzero(valid)[0]
     held = x.copy()
     for i in range(first + 1, len(x)):  # invalid frames hold the last valid input
@@ -96,17 +66,82 @@ def test_feature_filter_output_equals_the_scipy_filter_it_replaces():
             held[i] = held[i - 1]
     h = np.vstack([held[first], held[first], held[first:]])
     median = np.median(np.stack([h[:-2], h[1:-1], h[2:]]), axis=0)
+    sos = signal.butter(2, 8.0 / 15.0, output="sos")
     zi = signal.sosfilt_zi(sos)[:, :, None] * held[first][None, None, :]
     ref = signal.sosfilt(sos, median, axis=0, zi=zi)[0]
     keep = valid[first:]
-    np.testing.assert_allclose(out[first:][keep], ref[keep], rtol=1e-12, atol=1e-12)
+    assert np.array_equal(out[first:][keep], ref[keep])
 
 
-def test_starting_a_filter_does_not_import_scipy():
+@pytest.mark.parametrize("fps", [30.0, 29.97, 25.0, 60.0])
+def test_delay_is_the_median_frame_plus_scipys_group_delay(fps):
+    sos = signal.butter(2, 8.0 / (fps / 2.0), output="sos")
+    delay = signal.group_delay(signal.sos2tf(sos), w=[0.0])[1][0]
+    assert FeatureFilter(1, fps).delay_s == (1.0 + delay) / fps
+
+
+@pytest.mark.parametrize("fps", [15.0, 12.0])
+def test_no_lowpass_at_or_above_nyquist_only_the_median(fps):
+    x, valid = _signal(n=50, k=2, seed=1)
+    f = FeatureFilter(2, fps)
+    assert f.delay_s == 1.0 / fps
+    out = f.process(x, valid)
+    assert np.isfinite(out[valid]).all()
+
+
+def test_an_empty_block_after_the_start_changes_nothing():
+    x, valid = _signal(n=100, k=3, seed=2)
+    whole = FeatureFilter(3, 30.0).process(x, valid)
+    f = FeatureFilter(3, 30.0)
+    parts = [f.process(x[:40], valid[:40]), f.process(x[:0], valid[:0]), f.process(x[40:], valid[40:])]
+    assert parts[1].shape == (0, 3)
+    assert np.array_equal(np.vstack(parts), whole, equal_nan=True)
+
+
+def _jittery(sim, seed):
+    """A simulated recording with landmark jitter on the smoothed features and stretches where
+    the head turns away (invalid by pose) besides the face dropouts."""
+    rng = np.random.default_rng(seed)
+    raw, pose = sim.features(), sim.pose()
+    n = sim.t.size
+    for name, level in (("brow", 0.6), ("mouth", -1.4), ("cheek", -1.0), ("squint", 0.2)):
+        for side in ("left", "right"):
+            raw[:, FEATURE_COLUMNS.index(f"{name}_{side}")] = level + rng.normal(0, 0.01, n)
+    for start in rng.integers(0, n - 60, 6):
+        pose[start:start + rng.integers(1, 60), 0] = 50.0  # beyond the hard yaw limit
+    raw[~sim.valid] = np.nan
+    return raw, pose
+
+
+@pytest.mark.parametrize("seed,fps", [(0, 30.0), (1, 29.97), (2, 25.0)])
+def test_chain_frame_by_frame_equals_the_block_bit_for_bit(seed, fps):
+    """live/analyze (SignalChain.process per frame) against detect (SignalChain.run over the
+    block, one sosfilt call): the same validity, filtered values, closures and events, exactly."""
+    sim = simulate(150, fps, seed, sides=("left", "right"), dropouts=3, lead_share=0.3)
+    raw, pose = _jittery(sim, seed)
+    block = detect_features(sim.t, pose, raw, fps)
+    chain = SignalChain(fps)
+    events, filt, closure, valid = [], [], [], []
+    for i in range(sim.t.size):
+        r = chain.process(i, float(sim.t[i]), FrameFeatures(bool(np.isfinite(pose[i, 0])), tuple(pose[i]), raw[i]))
+        events += r.events
+        filt.append(r.filt)
+        closure.append(r.closure)
+        valid.append(r.valid)
+    events += chain.finish(float(sim.t[-1]) + 1.0 / fps)
+    assert (~block.valid).sum() > 100 and len(block.events) > 10
+    assert np.array_equal(np.array(valid), block.valid)
+    assert np.array_equal(np.array(filt), block.filt, equal_nan=True)
+    assert np.array_equal(np.array(closure), block.closure, equal_nan=True)
+    assert [e.key() for e in events] == [e.key() for e in block.events]
+
+
+def test_importing_the_chain_leaves_scipy_signal_unloaded():
+    """Importing scipy.signal takes about a second: only a process that filters pays it."""
     import subprocess
     import sys
 
-    code = ("import sys; from twitchcam.core.stream import SignalChain; SignalChain(30.0); "
+    code = ("import sys; import twitchcam.core.stream; "
             "print('scipy.signal' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
