@@ -50,7 +50,8 @@ from scipy import signal  # noqa: E402
 
 from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures  # noqa: E402
 from twitchcam.core.simulate import simulate  # noqa: E402
-from twitchcam.core.stream import SignalChain, detect_features  # noqa: E402
+from twitchcam.core.filters import FilterParams  # noqa: E402
+from twitchcam.core.stream import PipelineParams, SignalChain, detect_features  # noqa: E402
 
 
 def test_feature_filter_is_the_median_then_scipys_butterworth_exactly():
@@ -107,33 +108,60 @@ def _jittery(sim, seed):
     for name, level in (("brow", 0.6), ("mouth", -1.4), ("cheek", -1.0), ("squint", 0.2)):
         for side in ("left", "right"):
             raw[:, FEATURE_COLUMNS.index(f"{name}_{side}")] = level + rng.normal(0, 0.01, n)
+    pose[:, 0] = 12.0 * np.sin(sim.t / 2.0)  # a head that keeps turning: the detector's turn rule uses yaw
     for start in rng.integers(0, n - 60, 6):
         pose[start:start + rng.integers(1, 60), 0] = 50.0  # beyond the hard yaw limit
     raw[~sim.valid] = np.nan
     return raw, pose
 
 
-@pytest.mark.parametrize("seed,fps", [(0, 30.0), (1, 29.97), (2, 25.0)])
-def test_chain_frame_by_frame_equals_the_block_bit_for_bit(seed, fps):
+def _frame_by_frame(chain, sim, raw, pose, frames):
+    results = [chain.process(i, float(sim.t[i]), FrameFeatures(bool(np.isfinite(pose[i, 0])), tuple(pose[i]), raw[i]))
+               for i in frames]
+    return ([e for r in results for e in r.events], np.array([r.valid for r in results], dtype=bool),
+            np.array([r.filt for r in results]).reshape(-1, raw.shape[1]),
+            np.array([r.closure for r in results]).reshape(-1, 2))
+
+
+EYES_SMOOTHED = PipelineParams(eye_filters=FilterParams())  # the eyes delayed too: yaw is delayed with them
+
+
+@pytest.mark.parametrize("seed,fps,params", [(0, 30.0, PipelineParams()), (1, 29.97, PipelineParams()),
+                                             (2, 25.0, EYES_SMOOTHED)])
+def test_chain_frame_by_frame_equals_the_block_bit_for_bit(seed, fps, params):
     """live/analyze (SignalChain.process per frame) against detect (SignalChain.run over the
-    block, one sosfilt call): the same validity, filtered values, closures and events, exactly."""
+    block, one sosfilt call): the same validity, filtered values, closures and events, exactly;
+    also when a chain that ran frame by frame is handed the rest as a block."""
     sim = simulate(150, fps, seed, sides=("left", "right"), dropouts=3, lead_share=0.3)
     raw, pose = _jittery(sim, seed)
-    block = detect_features(sim.t, pose, raw, fps)
-    chain = SignalChain(fps)
-    events, filt, closure, valid = [], [], [], []
-    for i in range(sim.t.size):
-        r = chain.process(i, float(sim.t[i]), FrameFeatures(bool(np.isfinite(pose[i, 0])), tuple(pose[i]), raw[i]))
-        events += r.events
-        filt.append(r.filt)
-        closure.append(r.closure)
-        valid.append(r.valid)
-    events += chain.finish(float(sim.t[-1]) + 1.0 / fps)
+    n, t_end = sim.t.size, float(sim.t[-1]) + 1.0 / fps
+    block = detect_features(sim.t, pose, raw, fps, params)
+    chain = SignalChain(fps, params)
+    events, valid, filt, closure = _frame_by_frame(chain, sim, raw, pose, range(n))
+    events += chain.finish(t_end)
     assert (~block.valid).sum() > 100 and len(block.events) > 10
-    assert np.array_equal(np.array(valid), block.valid)
-    assert np.array_equal(np.array(filt), block.filt, equal_nan=True)
-    assert np.array_equal(np.array(closure), block.closure, equal_nan=True)
+    assert np.array_equal(valid, block.valid)
+    assert np.array_equal(filt, block.filt, equal_nan=True)
+    assert np.array_equal(closure, block.closure, equal_nan=True)
     assert [e.key() for e in events] == [e.key() for e in block.events]
+
+    chain = SignalChain(fps, params)
+    head, _, head_filt, head_closure = _frame_by_frame(chain, sim, raw, pose, range(n // 3))
+    rest = chain.run(sim.t[n // 3:], pose[n // 3:], raw[n // 3:], t_end)
+    assert np.array_equal(np.vstack([head_filt, rest.filt]), block.filt, equal_nan=True)
+    assert np.array_equal(np.vstack([head_closure, rest.closure]), block.closure, equal_nan=True)
+    assert [e.key() for e in head + rest.events] == [e.key() for e in block.events]
+
+
+@pytest.mark.parametrize("params", [PipelineParams(), EYES_SMOOTHED])
+def test_the_yaw_of_a_block_is_delayed_like_frame_by_frame(params):
+    yaws = np.random.default_rng(0).normal(0, 10, 40).tolist()
+    one, block = SignalChain(30.0, params), SignalChain(30.0, params)
+    assert block._yaws.maxlen == (1 if params is not EYES_SMOOTHED else 3)
+    expected = [one._yaw(y) for y in yaws]
+    got = [block._yaw(y) for y in yaws[:1]] + block._yaw_block(yaws[1:2]) + block._yaw_block(yaws[2:2]) + \
+        block._yaw_block(yaws[2:30]) + [block._yaw(y) for y in yaws[30:35]] + block._yaw_block(yaws[35:])
+    assert np.array_equal(got, expected, equal_nan=True)
 
 
 def test_importing_the_chain_leaves_scipy_signal_unloaded():

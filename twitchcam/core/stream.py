@@ -88,6 +88,13 @@ class SignalChain:
         self._yaws.append(yaw)
         return self._yaws[0] if len(self._yaws) == self._yaws.maxlen else math.nan
 
+    def _yaw_block(self, yaws: list[float]) -> list[float]:
+        """`_yaw` of each of a block's yaws, at once."""
+        lag, prior = self._yaws.maxlen - 1, len(self._yaws)
+        delayed = ([math.nan] * max(0, lag - prior) + list(self._yaws)[max(0, prior - lag):] + yaws)[:len(yaws)]
+        self._yaws.extend(yaws)
+        return delayed
+
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
         valid, reason = self.gate.judge(ff.found, ff.pose)
         filt = self.filter.process(ff.values[None, :], np.array([valid]))[0]
@@ -102,30 +109,35 @@ class SignalChain:
 
     def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
         """A whole stored recording through the chain: validity frame by frame, the filters over
-        the block at once (their output equals frame-by-frame filtering bit for bit), then the
-        detector frame by frame, exactly as `process` feeds them."""
+        the block at once (one `sosfilt` call; the same output as frame-by-frame filtering bit
+        for bit: invalid frames hold the last valid input in both), then the detector frame by
+        frame, exactly as `process` feeds them."""
         t = np.asarray(t, dtype=np.float64)
         pose = np.asarray(pose, dtype=np.float64)
-        judged = [self.gate.judge(found, p) for found, p in zip(np.isfinite(pose[:, 0]).tolist(), pose.tolist())]
+        judged = list(map(self.gate.judge, np.isfinite(pose[:, 0]).tolist(), zip(*pose.T.tolist())))
         valid = np.array([v for v, _ in judged], dtype=bool)
         filt = self.filter.process(raw, valid)
         eye, mouth = detector_inputs(filt)
         det = self.detector
         update = det.update
         events: list[Event] = []
-        closure = np.full((t.size, len(SIDES)), np.nan)
-        calibrating = np.zeros(t.size, dtype=bool)
-        eye_l, eye_r = (list(map(tuple, eye[:, k].tolist())) for k in (0, 1))
-        mouth_l, mouth_r = mouth[:, 0].tolist(), mouth[:, 1].tolist()
-        yaws = pose[:, YAW].tolist()
-        for k, (tk, ok) in enumerate(zip(t.tolist(), valid.tolist())):
-            events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]), self._yaw(yaws[k]))
-            closure[k] = det.closure
-            calibrating[k] = det.calibrating
+        closure, calibrating = [], []
+        # Flat lists of floats (which the garbage collector never visits), made into each
+        # frame's tuples as the loop reaches it.
+        gl, al, bl, gr, ar, br = (eye[:, side, k].tolist() for side in (0, 1) for k in range(len(EYE_SOURCES)))
+        eyes = zip(zip(gl, al, bl), zip(gr, ar, br))
+        mouths = zip(mouth[:, 0].tolist(), mouth[:, 1].tolist())
+        for args in zip(t.tolist(), valid.tolist(), eyes, mouths, self._yaw_block(pose[:, YAW].tolist())):
+            found = update(*args)
+            if found:
+                events += found
+            closure.append(det.closure)
+            calibrating.append(det.calibrating)
         if t_end is None:
             t_end = float(t[-1]) + 1.0 / self.fps if t.size else 0.0
         events += self.finish(t_end)
-        return Detection(events, valid, [r for _, r in judged], filt, closure, calibrating)
+        return Detection(events, valid, [r for _, r in judged], filt,
+                         np.array(closure, dtype=np.float64).reshape(-1, len(SIDES)), np.array(calibrating, dtype=bool))
 
 
 @dataclass
