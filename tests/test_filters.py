@@ -173,3 +173,63 @@ def test_importing_the_chain_leaves_scipy_signal_unloaded():
             "print('scipy.signal' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_preloading_imports_scipy_signal_in_a_thread_once(monkeypatch):
+    import sys
+    import threading
+
+    from twitchcam.core import filters
+
+    assert filters.preload_scipy() is None  # imported already (this module did)
+    monkeypatch.delitem(sys.modules, "scipy.signal")
+    seen = []
+    monkeypatch.setattr(filters, "scipy_signal", lambda: seen.append(threading.current_thread().name))
+    thread = filters.preload_scipy()
+    thread.join()
+    assert thread.daemon and seen == ["twitchcam-scipy"]
+
+    def broken():
+        raise ImportError("no scipy")
+
+    monkeypatch.setattr(filters, "scipy_signal", broken)
+    filters.preload_scipy().join()  # says nothing: the filter's own import reports it
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_live_and_analyze_start_importing_scipy_before_the_model_loads(monkeypatch, tmp_path):
+    """SciPy's import (about a second) overlaps the model load and the source's opening
+    instead of adding to the time before the first analysed frame."""
+    import cv2
+
+    import twitchcam.video.analyze as analyze
+    import twitchcam.video.model as model
+    from twitchcam.core import filters
+    from twitchcam.live.loop import LiveOptions, run_live
+
+    calls = []
+    monkeypatch.setattr(filters, "preload_scipy", lambda: calls.append("scipy"))
+    monkeypatch.setattr(analyze, "preload_scipy", lambda: calls.append("scipy"))
+
+    def load(*_):
+        calls.append("model")
+        raise _Stop
+
+    monkeypatch.setattr(model, "ensure_model", load)
+    with pytest.raises(_Stop):
+        run_live(LiveOptions(source=str(tmp_path / "none.mp4"), out=tmp_path / "live"))
+    assert calls == ["scipy", "model"]
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in range(5):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    calls.clear()
+    monkeypatch.setattr(analyze, "Landmarker", load)
+    with pytest.raises(_Stop):
+        analyze.analyze_file(video, tmp_path / "session", tmp_path / "model.task", show_progress=False)
+    assert calls == ["scipy", "model"]

@@ -13,6 +13,8 @@ recurrence whatever the block's length, and the median and the hold are elementw
 """
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,25 @@ def scipy_signal():
     from scipy import signal
 
     return signal
+
+
+def preload_scipy() -> threading.Thread | None:
+    """Start importing `scipy.signal` in a thread of its own (unless it is imported already),
+    to overlap its cost with other start-up work (loading the landmark model, opening the
+    video or camera); the first low-pass then finds it imported, or waits for the rest of the
+    import.  An import that fails here fails again, with its message, where the filter needs it."""
+    if "scipy.signal" in sys.modules:
+        return None
+    thread = threading.Thread(target=_import_quietly, name="twitchcam-scipy", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_quietly() -> None:
+    try:
+        scipy_signal()
+    except Exception:  # noqa: BLE001 - reported by the caller's own import (see preload_scipy)
+        pass
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from twitchcam.core.filters import preload_scipy
 from twitchcam.errors import Interrupted
 from twitchcam.video.landmarks import Landmarker
 from twitchcam.core.stream import PipelineParams
@@ -27,6 +28,7 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     `evidence` ('eye' or 'face') also writes a strip per one-sided event (video/evidence.py).
     """
     source = FileSource(video)
+    preload_scipy()  # for the filters, while the video is identified and the model loaded
     meta = session_meta(str(video), "analyze", source.fps, mirrored, params)
     meta["source_id"] = source_identity(video)
     if source.fps_note:
