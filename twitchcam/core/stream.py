@@ -108,14 +108,13 @@ class SignalChain:
         return self.detector.finish(t_end)
 
     def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
-        """A whole stored recording through the chain: validity frame by frame, the filters over
-        the block at once (one `sosfilt` call; the same output as frame-by-frame filtering bit
-        for bit: invalid frames hold the last valid input in both), then the detector frame by
-        frame, exactly as `process` feeds them."""
+        """A whole stored recording through the chain: validity and the filters over the block at
+        once (one `sosfilt` call; the same output as judging and filtering frame by frame, bit for
+        bit: invalid frames hold the last valid input in both), then the detector frame by frame,
+        exactly as `process` feeds them."""
         t = np.asarray(t, dtype=np.float64)
         pose = np.asarray(pose, dtype=np.float64)
-        judged = list(map(self.gate.judge, np.isfinite(pose[:, 0]).tolist(), zip(*pose.T.tolist())))
-        valid = np.array([v for v, _ in judged], dtype=bool)
+        valid, reason = self.gate.judge_block(np.isfinite(pose[:, 0]), pose)
         filt = self.filter.process(raw, valid)
         eye, mouth = detector_inputs(filt)
         det = self.detector
@@ -136,7 +135,7 @@ class SignalChain:
         if t_end is None:
             t_end = float(t[-1]) + 1.0 / self.fps if t.size else 0.0
         events += self.finish(t_end)
-        return Detection(events, valid, [r for _, r in judged], filt,
+        return Detection(events, valid, reason, filt,
                          np.array(closure, dtype=np.float64).reshape(-1, len(SIDES)), np.array(calibrating, dtype=bool))
 
 
