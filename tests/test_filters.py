@@ -153,6 +153,29 @@ def test_chain_frame_by_frame_equals_the_block_bit_for_bit(seed, fps, params):
     assert [e.key() for e in head + rest.events] == [e.key() for e in block.events]
 
 
+def test_results_of_a_block_equal_frame_by_frame_results():
+    """The chunked analysis replays its joined features with SignalChain.results: every field of
+    every frame's result as SignalChain.process gives it."""
+    sim = simulate(100, 30.0, 4, sides=("left", "right"), dropouts=2, lead_share=0.3)
+    raw, pose = _jittery(sim, 4)
+    index = np.arange(sim.t.size) * 2 + 7
+    one, block = SignalChain(30.0), SignalChain(30.0)
+    expected = [one.process(int(index[i]), float(sim.t[i]),
+                            FrameFeatures(bool(np.isfinite(pose[i, 0])), tuple(pose[i]), raw[i]))
+                for i in range(sim.t.size)]
+    got = list(block.results(index, sim.t, pose, raw))
+    assert sum(len(r.events) for r in got) > 5 and any(r.started for r in got)
+    for a, b in zip(got, expected, strict=True):
+        assert (a.index, a.t_s, a.valid, a.reason, a.calibrating, a.started, a.points) == \
+            (b.index, b.t_s, b.valid, b.reason, b.calibrating, b.started, b.points)
+        assert type(a.pose) is type(b.pose) and type(a.pose[0]) is type(b.pose[0])
+        for x, y in ((a.pose, b.pose), (a.closure, b.closure), (a.raw, b.raw), (a.filt, b.filt)):
+            assert np.array_equal(x, y, equal_nan=True)
+        assert [e.key() for e in a.events] == [e.key() for e in b.events]
+    t_end = float(sim.t[-1]) + 1 / 30.0
+    assert [e.key() for e in block.finish(t_end)] == [e.key() for e in one.finish(t_end)]
+
+
 @pytest.mark.parametrize("params", [PipelineParams(), EYES_SMOOTHED])
 def test_the_yaw_of_a_block_is_delayed_like_frame_by_frame(params):
     yaws = np.random.default_rng(0).normal(0, 10, 40).tolist()

@@ -305,14 +305,10 @@ def compute_raw_chunked(video: Path, model: Path, params, chunks: list[tuple[flo
 
 
 def replayed(merged: ChunkResult, chain):
-    """The joined features through the signal chain's stages, frame by frame."""
-    from twitchcam.core.features import FrameFeatures
-
+    """The joined features through the signal chain's stages: validity and filters over them at
+    once, the detector frame by frame (the same results as frame by frame throughout)."""
     number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
-    for k in range(merged.t.size):
-        pose = tuple(merged.pose[k])
-        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k])
-        yield chain.process(int(number[k]), float(merged.t[k]), ff)
+    return chain.results(number, merged.t, merged.pose, merged.raw)
 
 
 def analyze_chunked(video: Path, folder: Path, model: Path, params=None, jobs: int = 2, warmup_s: float = WARMUP_S,

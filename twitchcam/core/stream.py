@@ -107,27 +107,48 @@ class SignalChain:
     def finish(self, t_end: float) -> list[Event]:
         return self.detector.finish(t_end)
 
-    def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
-        """A whole stored recording through the chain: validity and the filters over the block at
-        once (one `sosfilt` call; the same output as judging and filtering frame by frame, bit for
-        bit: invalid frames hold the last valid input in both), then the detector frame by frame,
-        exactly as `process` feeds them."""
+    def _block(self, t, pose, raw) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """Validity and the filters over stored frames at once: (t, pose, valid, reason, filt).
+        The same as judging and filtering them frame by frame, bit for bit (the filters' one
+        `sosfilt` call runs the per-sample recurrence; invalid frames hold the last valid input
+        both ways)."""
         t = np.asarray(t, dtype=np.float64)
         pose = np.asarray(pose, dtype=np.float64)
         valid, reason = self.gate.judge_block(np.isfinite(pose[:, 0]), pose)
-        filt = self.filter.process(raw, valid)
+        return t, pose, valid, reason, self.filter.process(raw, valid)
+
+    def _detected(self, t: np.ndarray, pose: np.ndarray, valid: np.ndarray, filt: np.ndarray):
+        """The detector over a judged and filtered block frame by frame, exactly as `process`
+        feeds it: each frame's new events."""
         eye, mouth = detector_inputs(filt)
-        det = self.detector
-        update = det.update
-        events: list[Event] = []
-        closure, calibrating = [], []
         # Flat lists of floats (which the garbage collector never visits), made into each
         # frame's tuples as the loop reaches it.
         gl, al, bl, gr, ar, br = (eye[:, side, k].tolist() for side in (0, 1) for k in range(len(EYE_SOURCES)))
         eyes = zip(zip(gl, al, bl), zip(gr, ar, br))
         mouths = zip(mouth[:, 0].tolist(), mouth[:, 1].tolist())
+        update = self.detector.update
         for args in zip(t.tolist(), valid.tolist(), eyes, mouths, self._yaw_block(pose[:, YAW].tolist())):
-            found = update(*args)
+            yield update(*args)
+
+    def results(self, index, t, pose, raw):
+        """Stored frames through the chain: each frame's FrameResult as `process` gives it, with
+        validity and the filters run over the block at once (the chunked analysis's replay)."""
+        raw = np.asarray(raw, dtype=np.float64)
+        t, pose, valid, reason, filt = self._block(t, pose, raw)
+        det = self.detector
+        for k, events in enumerate(self._detected(t, pose, valid, filt)):
+            yield FrameResult(int(index[k]), float(t[k]), bool(valid[k]), reason[k], tuple(pose[k]), raw[k], filt[k],
+                              det.closure, det.calibrating, events, list(det.started), None)
+
+    def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
+        """A whole stored recording through the chain (what `twitchcam detect` and the API's
+        `detect` run): validity and the filters over the block at once, then the detector frame
+        by frame, exactly as `process` feeds them."""
+        t, pose, valid, reason, filt = self._block(t, pose, raw)
+        det = self.detector
+        events: list[Event] = []
+        closure, calibrating = [], []
+        for found in self._detected(t, pose, valid, filt):
             if found:
                 events += found
             closure.append(det.closure)
