@@ -9,9 +9,12 @@ benchmarks/end_to_end.py for process start to exit):
      blendshapes, and twitchcam's Landmarker (one face while tracking steadily) against
      asking for two faces on every frame;
   3. the streaming detector's cost per frame;
-  4. `detect` re-analysis speed over one simulated hour (filters + detector), and the
-     time to read that hour's frames.csv;
-  5. peak Python memory of the pipeline bookkeeping for a short vs a 4x longer input.
+  4. the filters' cost per frame: one frame at a time (live, analyze: SciPy's sosfilt on a
+     block of one, with its state) against the whole recording at once (detect: one sosfilt
+     call), and the whole chain (validity, filters, detector) the same two ways;
+  5. `detect` re-analysis speed over one simulated hour (filters + detector), and end to end
+     (read that hour's frames.csv, detect, write);
+  6. peak Python memory of the pipeline bookkeeping for a short vs a 4x longer input.
 """
 from __future__ import annotations
 
@@ -132,17 +135,63 @@ def bench_detector() -> None:
     print(f"streaming detector: {best * 1e6:.1f} us/frame over {len(t)} frames (target <= 15 us)")
 
 
+def bench_filters(rounds: int = 3) -> None:
+    """Filters and chain frame by frame against the same frames as one block (best of `rounds`,
+    alternating), on ten simulated minutes with landmark jitter."""
+    from twitchcam.core.features import FrameFeatures
+    from twitchcam.core.stream import SignalChain
+
+    sim = simulate(600, 30.0, 1, sides=("left", "right"), dropouts=4, lead_share=0.3)
+    raw, pose, n = _jittered(sim), sim.pose(), sim.t.size
+    rows = [(raw[i:i + 1], sim.valid[i:i + 1]) for i in range(n)]
+    frames = [FrameFeatures(bool(sim.valid[i]), tuple(pose[i]), raw[i]) for i in range(n)]
+    t = sim.t.tolist()
+
+    def filters_per_frame():
+        f = SignalChain(30.0).filter
+        for x, ok in rows:
+            f.process(x, ok)
+
+    def chain_per_frame():
+        chain = SignalChain(30.0)
+        for i in range(n):
+            chain.process(i, t[i], frames[i])
+
+    contenders = {"filters, frame by frame": filters_per_frame,
+                  "filters, one block": lambda: SignalChain(30.0).filter.process(raw, sim.valid),
+                  "chain, frame by frame": chain_per_frame,
+                  "chain, one block": lambda: SignalChain(30.0).run(sim.t, pose, raw)}
+    best = {k: np.inf for k in contenders}
+    for r in range(rounds):
+        for k in (list(contenders) if r % 2 == 0 else list(contenders)[::-1]):
+            t0 = time.perf_counter()
+            contenders[k]()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    us = {k: 1e6 * v / n for k, v in best.items()}
+    print(f"filters and chain per frame, {n} frames (best of {rounds}):")
+    for what in ("filters", "chain"):
+        one, block = us[f"{what}, frame by frame"], us[f"{what}, one block"]
+        print(f"  {what:<8} frame by frame {one:6.1f} us/frame   one block {block:6.2f} us/frame   "
+              f"block = {one / block:5.1f} x faster")
+
+
+def _jittered(sim) -> np.ndarray:
+    """The simulation's features, with landmark-like jitter on the smoothed ones, NaN where no face."""
+    raw = sim.features()
+    rng = np.random.default_rng(0)
+    for name, level in (("brow", 0.6), ("cheek", -1.0), ("squint", 0.2)):  # jitter like real landmarks
+        for side in ("left", "right"):
+            raw[:, FEATURE_COLUMNS.index(f"{name}_{side}")] = level + rng.normal(0, 0.01, sim.t.size)
+    raw[~sim.valid] = np.nan
+    return raw
+
+
 def bench_detect() -> None:
     """`twitchcam detect` over one simulated hour: the chain alone, and end to end
     (read frames.csv, validity, filters, detector, write events and summary)."""
     sim = simulate(3600, 30.0, 2, sides=("left", "right"), dropouts=20, lead_share=0.3)
     n = sim.t.size
-    rng = np.random.default_rng(0)
-    raw, pose = sim.features(), sim.pose()
-    for name, level in (("brow", 0.6), ("cheek", -1.0), ("squint", 0.2)):  # jitter like real landmarks
-        for side in ("left", "right"):
-            raw[:, FEATURE_COLUMNS.index(f"{name}_{side}")] = level + rng.normal(0, 0.01, n)
-    raw[~sim.valid] = np.nan
+    raw, pose = _jittered(sim), sim.pose()
     best = np.inf
     for _ in range(3):
         t0 = time.perf_counter()
@@ -186,6 +235,7 @@ def bench_memory(model: Path) -> None:
 if __name__ == "__main__":
     model = ensure_model()
     bench_detector()
+    bench_filters()
     bench_detect()
     bench_analyze(model)
     bench_landmarker(model)

@@ -166,3 +166,24 @@ def test_totals_at_once_count_other_frames(other):
     t = np.array([0.0, 0.1, 0.2])
     totals = FrameTotals.of(t, np.array([True, False, False]), np.zeros((3, 2)), 10.0, other_person=other)
     assert totals.other_person_frames == (0 if other is None else 2)
+
+
+def test_a_chunked_runs_block_replay_judges_identity_like_frame_by_frame():
+    patient, stranger = person(1), person(2)
+    n = 120
+    t = np.arange(n) / 30.0
+    pose = np.tile([0.0, 0.0, 0.0, 40.0], (n, 1))
+    pose[55:60] = np.nan  # nobody for a moment
+    raw = np.full((n, len(FEATURE_COLUMNS)), 0.3)
+    new_track = np.zeros(n, dtype=bool)
+    new_track[[0, 60]] = True
+    signatures = np.empty(n, dtype=object)
+    for k in range(0, n, 5):
+        signatures[k] = look(patient if k < 60 else stranger).astype(np.float32)
+    one = SignalChain(30.0)
+    frames = [one.process(k, t[k], FrameFeatures(bool(np.isfinite(pose[k, 0])), tuple(pose[k]), raw[k],
+                                                 bool(new_track[k]), signatures[k])) for k in range(n)]
+    block = list(SignalChain(30.0).results(np.arange(n), t, pose, raw, new_track, signatures))
+    assert [r.reason for r in block] == [r.reason for r in frames]
+    assert [r.reason for r in block][60:] == [OTHER] * 60
+    assert all(np.isnan(r.raw).all() for r in block[60:])

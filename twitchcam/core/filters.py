@@ -5,94 +5,46 @@ frame glitches without rounding off edges) and a 2nd-order Butterworth low-pass 
 8 Hz.  Both are causal because the live path cannot look ahead, and file analysis must
 give the same numbers as live.
 
-The filter processes blocks of any length with its state carried between calls, so a
-block of one frame (live, analyze) and the whole recording at once (`twitchcam detect`)
-give bit-identical output.
+The low-pass is SciPy's (`butter`, `sosfilt` with its state `zi`, `sosfilt_zi`,
+`group_delay`).  The filter processes blocks of any length with its state carried between
+calls, so a block of one frame (live, analyze) and the whole recording at once (`twitchcam
+detect`, the API's `detect`) give bit-identical output: `sosfilt` runs the same per-sample
+recurrence whatever the block's length, and the median and the hold are elementwise.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 
-def butter_lowpass_sos(order: int, wn: float) -> np.ndarray:
-    """Digital Butterworth low-pass as second-order sections, like
-    `scipy.signal.butter(order, wn, output="sos")` (wn: cut-off / Nyquist, 0 < wn < 1).
+def scipy_signal():
+    """`scipy.signal`, imported where a low-pass is first made: importing it takes about 1.2 s,
+    which a process that never filters (the report, the index) should not pay."""
+    from scipy import signal
 
-    Orders 1 and 2 are computed here with numpy: the analog prototype's poles, pre-warped
-    and mapped through the bilinear transform, exactly the steps SciPy takes.  That keeps
-    `scipy.signal` (about 1.2 s to import) off every process's start.  Other orders, which
-    no default uses, ask SciPy.
-    """
-    if order not in (1, 2):
-        from scipy import signal
-
-        return signal.butter(order, wn, output="sos")
-    fs2 = 4.0  # 2 * fs for SciPy's normalised fs = 2
-    warped = 2.0 * 2.0 * np.tan(np.pi * wn / 2.0)
-    m = np.arange(-order + 1, order, 2, dtype=np.float64)
-    poles = warped * -np.exp(1j * np.pi * m / (2 * order))  # analog prototype, scaled to the cut-off
-    gain = warped ** order * np.real(1.0 / np.prod(fs2 - poles))
-    digital = (fs2 + poles) / (fs2 - poles)
-    if order == 1:
-        return np.array([[gain, gain, 0.0, 1.0, -digital[0].real, 0.0]])
-    p = digital[np.argmax(digital.imag)]  # one pole of the conjugate pair, as SciPy keeps it
-    a = np.real(np.poly([p, p.conj()]))
-    return np.array([[gain, 2.0 * gain, gain, *a]])
+    return signal
 
 
-def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
-    """Initial state (sections, 2) for a unit step's steady state, like `scipy.signal.sosfilt_zi`."""
-    zi = np.empty((sos.shape[0], 2))
-    scale = 1.0
-    for k, section in enumerate(sos):
-        b, a = section[:3] / section[3], section[3:] / section[3]
-        i_minus_a = np.eye(2) - np.array([-a[1:], [1.0, 0.0]]).T  # eye - companion(a).T
-        zi[k] = scale * np.linalg.solve(i_minus_a, b[1:] - a[1:] * b[0])
-        scale *= b.sum() / a.sum()
-    return zi
+def preload_scipy() -> threading.Thread | None:
+    """Start importing `scipy.signal` in a thread of its own (unless it is imported already),
+    to overlap its cost with other start-up work (loading the landmark model, opening the
+    video or camera); the first low-pass then finds it imported, or waits for the rest of the
+    import.  An import that fails here fails again, with its message, where the filter needs it."""
+    if "scipy.signal" in sys.modules:
+        return None
+    thread = threading.Thread(target=_import_quietly, name="twitchcam-scipy", daemon=True)
+    thread.start()
+    return thread
 
 
-def dc_group_delay(sos: np.ndarray) -> float:
-    """Group delay at 0 Hz in samples, like `scipy.signal.group_delay(sos2tf(sos), w=[0])`."""
-    b = a = np.ones(1)
-    for section in sos:
-        b, a = np.polymul(b, section[:3]), np.polymul(a, section[3:])
-    c = np.convolve(b, a[::-1])  # SciPy's own formula, evaluated at z = 1
-    return float(np.polyval((c * np.arange(c.size))[::-1], 1.0) / np.polyval(c[::-1], 1.0) - a.size + 1)
-
-
-def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Filter the columns of x (n, k) along time; zi (sections, 2, k).  Returns (y, final state).
-
-    The same transposed direct form II, operation for operation, as `scipy.signal.sosfilt`:
-    per sample y = b0 x + z0; z0 = b1 x - a1 y + z1; z1 = b2 x - a2 y.  Every step is one
-    IEEE double operation, so the output does not depend on how the samples are split into
-    blocks.  The products of x are taken whole; the recurrence runs on Python floats (for
-    an hour of 8 columns, ~0.2 s, less than importing SciPy would cost).
-    """
-    y = np.asarray(x, dtype=np.float64)
-    zf = np.array(zi, dtype=np.float64)
-    for s, (b0, b1, b2, a0, a1, a2) in enumerate(sos.tolist()):
-        if a0 != 1.0:
-            b0, b1, b2, a1, a2 = b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0
-        p0, p1, p2 = ((b * y).T.tolist() for b in (b0, b1, b2))
-        z0s, z1s = zf[s].tolist()
-        columns = []
-        for c in range(y.shape[1]):
-            z0, z1 = z0s[c], z1s[c]
-            out = []
-            push = out.append
-            for u0, u1, u2 in zip(p0[c], p1[c], p2[c]):
-                v = u0 + z0
-                z0 = u1 - a1 * v + z1
-                z1 = u2 - a2 * v
-                push(v)
-            columns.append(out)
-            zf[s, 0, c], zf[s, 1, c] = z0, z1
-        y = np.array(columns, dtype=np.float64).T.reshape(y.shape)
-    return y, zf
+def _import_quietly() -> None:
+    try:
+        scipy_signal()
+    except Exception:  # noqa: BLE001 - reported by the caller's own import (see preload_scipy)
+        pass
 
 
 @dataclass(frozen=True)
@@ -109,16 +61,16 @@ class FeatureFilter:
         self.params = params
         self.n_columns = n_columns
         nyquist = fps / 2.0
-        self._sos = (
-            butter_lowpass_sos(params.order, params.lowpass_hz / nyquist)
-            if 0 < params.lowpass_hz < 0.95 * nyquist
-            else None
-        )
+        self._sos = self._zi_unit = None
         self._history: np.ndarray | None = None  # last two held inputs, for the median
         self._zi: np.ndarray | None = None
         lowpass_delay = 0.0
-        if self._sos is not None:
-            lowpass_delay = dc_group_delay(self._sos)
+        if 0 < params.lowpass_hz < 0.95 * nyquist:
+            signal = scipy_signal()
+            self._sosfilt = signal.sosfilt
+            self._sos = signal.butter(params.order, params.lowpass_hz / nyquist, output="sos")
+            self._zi_unit = signal.sosfilt_zi(self._sos)  # (sections, 2): a unit step's steady state
+            lowpass_delay = float(signal.group_delay(signal.sos2tf(self._sos), w=[0.0])[1][0])  # at 0 Hz, samples
         # How far the output trails the input for slow changes: 1 frame of median plus the
         # low-pass group delay.  The detector subtracts it so event times are when the lid moved.
         self.delay_s = ((1.0 if params.median else 0.0) + lowpass_delay) / fps
@@ -127,13 +79,14 @@ class FeatureFilter:
         """Start in steady state at the first valid value, so there is no start-up transient."""
         self._history = np.stack([first, first])
         if self._sos is not None:
-            zi = sosfilt_zi(self._sos)  # (sections, 2)
-            self._zi = zi[:, :, None] * first[None, None, :]
+            self._zi = self._zi_unit[:, :, None] * first[None, None, :]
 
     def process(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64).reshape(-1, self.n_columns)
         valid = np.asarray(valid, dtype=bool).reshape(-1)
         out = np.full_like(values, np.nan)
+        if valid.size == 0:
+            return out
         if self._history is None:
             good = np.flatnonzero(valid)
             if good.size == 0:
@@ -151,7 +104,7 @@ class FeatureFilter:
         median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c)) if self.params.median else c
         self._history = held[-2:].copy()
         if self._sos is not None:
-            smoothed, self._zi = sosfilt(self._sos, median, self._zi)
+            smoothed, self._zi = self._sosfilt(self._sos, median, axis=0, zi=self._zi)
         else:
             smoothed = median
         out[valid] = smoothed[valid]

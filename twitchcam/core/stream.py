@@ -92,6 +92,13 @@ class SignalChain:
         self._yaws.append(yaw)
         return self._yaws[0] if len(self._yaws) == self._yaws.maxlen else math.nan
 
+    def _yaw_block(self, yaws: list[float]) -> list[float]:
+        """`_yaw` of each of a block's yaws, at once."""
+        lag, prior = self._yaws.maxlen - 1, len(self._yaws)
+        delayed = ([math.nan] * max(0, lag - prior) + list(self._yaws)[max(0, prior - lag):] + yaws)[:len(yaws)]
+        self._yaws.extend(yaws)
+        return delayed
+
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
         other = ff.found and not self.identity.judge(t_s, ff.new_track, ff.signature)
         if other:  # someone else's face: nothing of it is kept or shown
@@ -108,32 +115,73 @@ class SignalChain:
     def finish(self, t_end: float) -> list[Event]:
         return self.detector.finish(t_end)
 
-    def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
-        """A whole stored recording through the chain: validity frame by frame, the filters over
-        the block at once (their output equals frame-by-frame filtering bit for bit), then the
-        detector frame by frame, exactly as `process` feeds them."""
+    def _block(self, t, pose, raw) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+        """Validity and the filters over stored frames at once: (t, pose, valid, reason, filt).
+        The same as judging and filtering them frame by frame, bit for bit (the filters' one
+        `sosfilt` call runs the per-sample recurrence; invalid frames hold the last valid input
+        both ways)."""
         t = np.asarray(t, dtype=np.float64)
         pose = np.asarray(pose, dtype=np.float64)
-        judged = [self.gate.judge(found, p) for found, p in zip(np.isfinite(pose[:, 0]).tolist(), pose.tolist())]
-        valid = np.array([v for v, _ in judged], dtype=bool)
-        filt = self.filter.process(raw, valid)
+        valid, reason = self.gate.judge_block(np.isfinite(pose[:, 0]), pose)
+        return t, pose, valid, reason, self.filter.process(raw, valid)
+
+    def _detected(self, t: np.ndarray, pose: np.ndarray, valid: np.ndarray, filt: np.ndarray):
+        """The detector over a judged and filtered block frame by frame, exactly as `process`
+        feeds it: each frame's new events."""
         eye, mouth = detector_inputs(filt)
+        # Flat lists of floats (which the garbage collector never visits), made into each
+        # frame's tuples as the loop reaches it.
+        gl, al, bl, gr, ar, br = (eye[:, side, k].tolist() for side in (0, 1) for k in range(len(EYE_SOURCES)))
+        eyes = zip(zip(gl, al, bl), zip(gr, ar, br))
+        mouths = zip(mouth[:, 0].tolist(), mouth[:, 1].tolist())
+        update = self.detector.update
+        for args in zip(t.tolist(), valid.tolist(), eyes, mouths, self._yaw_block(pose[:, YAW].tolist())):
+            yield update(*args)
+
+    def results(self, index, t, pose, raw, new_track=None, signatures=None):
+        """Frames measured elsewhere (a chunked analysis's workers) through the chain: each frame's
+        FrameResult as `process` gives it, the patient's identity judged frame by frame from the
+        tracker's `new_track` flags and the faces' `signatures` (None where none was measured),
+        then validity and the filters over the block at once."""
+        raw = np.array(raw, dtype=np.float64)
+        pose = np.array(pose, dtype=np.float64)
+        other = self._others(t, pose, new_track, signatures)
+        pose[other], raw[other] = np.nan, np.nan  # someone else's face: nothing of it is kept
+        t, pose, valid, reason, filt = self._block(t, pose, raw)
         det = self.detector
-        update = det.update
+        for k, events in enumerate(self._detected(t, pose, valid, filt)):
+            yield FrameResult(int(index[k]), float(t[k]), bool(valid[k]), OTHER if other[k] else reason[k],
+                              tuple(pose[k]), raw[k], filt[k], det.closure, det.calibrating, events,
+                              list(det.started), None)
+
+    def _others(self, t, pose: np.ndarray, new_track, signatures) -> np.ndarray:
+        """Which of the frames show someone else's face, judged in order (see core.identity)."""
+        other = np.zeros(len(pose), dtype=bool)
+        if signatures is None:
+            return other
+        judge = self.identity.judge
+        for k in np.flatnonzero(np.isfinite(pose[:, 0])).tolist():
+            other[k] = not judge(float(t[k]), bool(new_track[k]), signatures[k])
+        return other
+
+    def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
+        """A whole stored recording through the chain (what `twitchcam detect` and the API's
+        `detect` run): validity and the filters over the block at once, then the detector frame
+        by frame, exactly as `process` feeds them."""
+        t, pose, valid, reason, filt = self._block(t, pose, raw)
+        det = self.detector
         events: list[Event] = []
-        closure = np.full((t.size, len(SIDES)), np.nan)
-        calibrating = np.zeros(t.size, dtype=bool)
-        eye_l, eye_r = (list(map(tuple, eye[:, k].tolist())) for k in (0, 1))
-        mouth_l, mouth_r = mouth[:, 0].tolist(), mouth[:, 1].tolist()
-        yaws = pose[:, YAW].tolist()
-        for k, (tk, ok) in enumerate(zip(t.tolist(), valid.tolist())):
-            events += update(tk, ok, (eye_l[k], eye_r[k]), (mouth_l[k], mouth_r[k]), self._yaw(yaws[k]))
-            closure[k] = det.closure
-            calibrating[k] = det.calibrating
+        closure, calibrating = [], []
+        for found in self._detected(t, pose, valid, filt):
+            if found:
+                events += found
+            closure.append(det.closure)
+            calibrating.append(det.calibrating)
         if t_end is None:
             t_end = float(t[-1]) + 1.0 / self.fps if t.size else 0.0
         events += self.finish(t_end)
-        return Detection(events, valid, [r for _, r in judged], filt, closure, calibrating)
+        return Detection(events, valid, reason, filt,
+                         np.array(closure, dtype=np.float64).reshape(-1, len(SIDES)), np.array(calibrating, dtype=bool))
 
 
 @dataclass

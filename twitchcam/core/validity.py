@@ -10,7 +10,8 @@ A small face stays valid while there is an eye to measure at all: the detector's
 adapt to each signal's own noise, which is what a small face really changes.
 
 Stateful but pure: it sees only timestamps, whether a face was found, and the pose columns,
-so `twitchcam detect` recomputes the same validity from frames.csv.
+so `twitchcam detect` recomputes the same validity from frames.csv (`judge_block`: a whole
+recording at once, the same verdicts and the same state as `judge` frame by frame).
 """
 from __future__ import annotations
 
@@ -63,3 +64,50 @@ class ValidityGate:
         if abs(yaw - self.usual[0]) > p.max_yaw_deg or abs(pitch - self.usual[1]) > p.max_pitch_deg:
             return False, POSE
         return True, VALID
+
+    def judge_block(self, found: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """`judge` over n frames at once (found (n,), pose (n, 4)): the same verdicts, and the
+        gate left in the same state.  The usual pose is the median of the same values at the
+        same frames, so it is equal bit for bit."""
+        p = self.p
+        found = np.asarray(found, dtype=bool).reshape(-1)
+        pose = np.asarray(pose, dtype=np.float64)
+        yaw, pitch, face_px = pose[:, 0], pose[:, 1], pose[:, 3]
+        with np.errstate(invalid="ignore"):  # a NaN size or angle fails its test, as in judge()
+            small = found & ~(face_px >= p.min_face_px)
+            hard = found & ~small & ~((np.abs(yaw) <= p.hard_yaw_deg) & (np.abs(pitch) <= p.hard_pitch_deg))
+        kept = np.flatnonzero(found & ~small & ~hard)  # the frames judge() puts in its ring
+        # Every pose the ring holds or will hold, oldest first: those before the block, then the kept ones.
+        c0, m = self._count, kept.size
+        h = min(c0, self._n)
+        before = np.arange(c0 - h, c0) % self._n
+        seq = np.stack([np.concatenate([np.frombuffer(self._yaw)[before], yaw[kept]]),
+                        np.concatenate([np.frombuffer(self._pitch)[before], pitch[kept]])])
+        counts = c0 + 1 + np.arange(m)  # self._count after each kept frame
+        update = (counts <= 3 * self._every) | (counts % self._every == 0)
+        usual_at = self._medians(seq, h + 1 + np.flatnonzero(update), np.minimum(counts[update], self._n))
+        usual = np.concatenate([np.array(self.usual)[:, None], usual_at], axis=1)[:, np.cumsum(update)]
+        away = (np.abs(yaw[kept] - usual[0]) > p.max_yaw_deg) | (np.abs(pitch[kept] - usual[1]) > p.max_pitch_deg)
+        reason = np.full(found.size, VALID, dtype=object)
+        reason[~found], reason[small], reason[hard], reason[kept[away]] = NO_FACE, SMALL, POSE, POSE
+        # The state judge() leaves: the last poses in their slots of the ring, the count, the usual pose.
+        last = np.arange(max(c0, c0 + m - self._n), c0 + m)
+        np.frombuffer(self._yaw)[last % self._n] = seq[0, h + last - c0]
+        np.frombuffer(self._pitch)[last % self._n] = seq[1, h + last - c0]
+        self._count = c0 + m
+        if usual_at.size:
+            self.usual = (float(usual_at[0, -1]), float(usual_at[1, -1]))
+        return reason == VALID, reason.tolist()
+
+    def _medians(self, seq: np.ndarray, ends: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """The median yaw and pitch of seq[:, end - len:end] for each end and len: (2, len(ends))."""
+        out = np.empty((2, ends.size))
+        full = np.flatnonzero(lens == self._n)
+        if full.size:
+            windows = np.lib.stride_tricks.sliding_window_view(seq, self._n, axis=1)
+            for k in range(0, full.size, 256):  # a few hundred windows of the ring's length at a time
+                rows = full[k:k + 256]
+                out[:, rows] = np.median(windows[:, ends[rows] - self._n], axis=2)
+        for j in np.flatnonzero(lens < self._n):  # the first minute: growing windows
+            out[:, j] = np.median(seq[:, ends[j] - lens[j]:ends[j]], axis=1)
+        return out

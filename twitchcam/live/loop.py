@@ -393,6 +393,7 @@ def process_age_s() -> float | None:
 
 def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
     """Run one live session; returns its outcome or raises a one-line TwitchcamError."""
+    from twitchcam.core.filters import preload_scipy
     from twitchcam.video.model import ensure_model
 
     out = out or sys.stderr  # looked up now: it may have been replaced since import
@@ -404,6 +405,7 @@ def run_live(opts: LiveOptions, out=None) -> LiveOutcome:
     recordings = recordings_dir(opts.recordings)
     folder = Path(opts.out) if opts.out else live_folder(recordings)
     check_session_folder(folder, opts.overwrite, recordings)  # the same rule as `analyze --out`
+    preload_scipy()  # for the filters, while the model is checked and loaded and the source opened
     model = ensure_model(opts.model)
     if opts.display is False:
         show, why = False, "--no-display"

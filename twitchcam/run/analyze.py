@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from twitchcam.core.filters import preload_scipy
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import Interrupted
 from twitchcam.run.session import file_meta, run_session
@@ -28,6 +29,7 @@ def analyze_file(video: Path, folder: Path, model: Path, params: PipelineParams 
     `evidence` ('eye' or 'face') also writes a strip per one-sided event (video/evidence.py).
     """
     source = FileSource(video)
+    preload_scipy()  # for the filters, while the video is identified and the model loaded
     meta = file_meta(video, source.header, mirrored, params)
     made = []
 

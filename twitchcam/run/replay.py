@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.core.features import FrameFeatures
 from twitchcam.core.stream import SignalChain
 from twitchcam.errors import Interrupted
 from twitchcam.run.session import file_meta, run_session
@@ -37,14 +36,10 @@ class ChunkResult:
 
 
 def replayed(merged: ChunkResult, chain):
-    """The joined features through the signal chain's stages, frame by frame."""
+    """The joined features through the signal chain: the patient's identity and the detector frame
+    by frame, validity and the filters over them at once (the same results as frame by frame)."""
     number = np.arange(merged.t.size) + np.cumsum(merged.lost_before())  # the source's frame numbers
-    new_track = np.zeros(merged.t.size, dtype=bool) if merged.new_track is None else merged.new_track
-    signatures = [None] * merged.t.size if merged.signatures is None else merged.signatures
-    for k in range(merged.t.size):
-        pose = tuple(merged.pose[k])
-        ff = FrameFeatures(bool(np.isfinite(pose[0])), pose, merged.raw[k], bool(new_track[k]), signatures[k])
-        yield chain.process(int(number[k]), float(merged.t[k]), ff)
+    return chain.results(number, merged.t, merged.pose, merged.raw, merged.new_track, merged.signatures)
 
 
 def write_chunked_session(video: Path, folder: Path, merged: ChunkResult, header: VideoHeader, params,
