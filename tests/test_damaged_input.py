@@ -201,3 +201,21 @@ def test_treatment_dates_must_be_past_and_plausible(tmp_path):
     assert not (tmp_path / "treatments.csv").exists()
     p = twitchcam("treatment", "add", dt.date.today().isoformat(), "--side", "left", "--recordings", tmp_path)
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("bad", [{"order": -1}, {"order": "2"}, {"order": 2.5}, {"lowpass_hz": "x"},
+                                 {"lowpass_hz": float("nan")}, {"lowpass_hz": 1e-300}])
+def test_damaged_filter_settings_in_session_json_are_one_line(tmp_path, bad):
+    """Before: 'internal error' and exit 70 (only a parameter of another version was caught)."""
+    import json
+
+    from tests.test_cli import twitchcam
+    from twitchcam import api
+
+    folder = api.detect(api.simulate(20.0, seed=1)).save(tmp_path / "s")
+    meta = json.loads((folder / "session.json").read_text())
+    meta["params"]["filters"].update(bad)
+    (folder / "session.json").write_text(json.dumps(meta))
+    p = twitchcam("detect", folder)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.startswith("twitchcam: error: session parameters are damaged") and p.stderr.count("\n") == 1

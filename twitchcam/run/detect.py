@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,7 +20,7 @@ import numpy as np
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
 from twitchcam.core.features import FEATURE_COLUMNS, OTHER, POSE_COLUMNS
-from twitchcam.core.stream import Detection, PipelineParams, detect_features
+from twitchcam.core.stream import Detection, PipelineParams, SignalChain, detect_features
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
 from twitchcam.run.summary import provenance, session_summary
@@ -29,10 +30,24 @@ from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMM
 
 
 def stored_params(meta: dict) -> PipelineParams:
+    """The parameters a session was analysed with (session.json); damaged or another version's:
+    one line.  Besides the detector's own checks, the chain is built once at the session's rate,
+    which designs its filters and sizes its windows from the other values."""
     try:
-        return PipelineParams.from_dict(meta.get("params") or {})
-    except TypeError as exc:
-        raise TwitchcamError(f"session parameters are from another version: {exc}") from None
+        params = PipelineParams.from_dict(meta.get("params") or {})
+        problems = params.detector.problems()
+        if not problems:
+            SignalChain(float(meta.get("fps") or 30.0), params)
+            filters = (params.filters, params.eye_filters)
+            problems = [("filters", f"low-pass {f.lowpass_hz!r} Hz, order {f.order!r}") for f in filters
+                        if not (isinstance(f.order, int) and 1 <= f.order <= 8 and math.isfinite(f.lowpass_hz)
+                                and f.lowpass_hz >= 0)]
+    except (TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError) as exc:
+        raise TwitchcamError(f"session parameters are damaged or from another version: {exc}") from None
+    if problems:
+        name, what = problems[0]
+        raise TwitchcamError(f"session parameters are damaged: {name} {what}")
+    return params
 
 
 @dataclass
