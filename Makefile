@@ -5,7 +5,7 @@ UV := python3 -m uv
 endif
 PY := .venv/bin/python
 
-.PHONY: run test test-fast test-busy setup bench accuracy clean
+.PHONY: run test test-fast test-busy lint setup bench accuracy clean
 
 setup: .venv/.synced
 
@@ -23,13 +23,17 @@ run: setup
 	$(PY) -m twitchcam models --fetch
 	$(PY) -m twitchcam demo
 
-test: setup
+test: setup lint
 	$(PY) -m twitchcam models --fetch >/dev/null
 	$(PY) -m pytest -q
 
 # The edit-test loop: everything that needs neither MediaPipe nor a real video (about a minute).
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
+
+# Unused and undefined names, and sorted imports (ruff; pyproject.toml's [tool.ruff]).
+lint: setup
+	$(PY) -m ruff check twitchcam tests benchmarks
 
 # The suite with every core kept busy by other processes, as on a loaded CI machine.
 test-busy: setup

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twitchcam.core.features import FEATURE_COLUMNS  # noqa: E402
 from twitchcam.core.scoring import Score, score  # noqa: E402
 from twitchcam.core.stream import PipelineParams, detect_features  # noqa: E402
-from twitchcam.store.session import SESSION_FORMAT, read_session  # noqa: E402
+from twitchcam.store.reader import read_session
+from twitchcam.store.session import SESSION_FORMAT
 from twitchcam.synth.bases import cache_root  # noqa: E402
 
 GENERATORS = ("warp", "lid", "clone")

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from scale_bench import vm_hwm_mb  # noqa: E402
 
+
 # -- running one contender ------------------------------------------------------------------------
 def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
@@ -185,7 +186,7 @@ class Bench:
             out = self.tmp / f"live{r}"
             shutil.rmtree(out, ignore_errors=True)
             with MjpegServer(jpegs, fps, loop=True) as server:
-                run = Run([sys.executable, "-m", "twitchcam.cli.main", "live", "--source", server.url, "--no-display",
+                Run([sys.executable, "-m", "twitchcam.cli.main", "live", "--source", server.url, "--no-display",
                            "--duration", "6", "--out", str(out), "--record-video", "--status-every", "60"], self.env)
                 sent = server.sent
             live = json.loads((out / "summary.json").read_text())["live"]
@@ -205,7 +206,7 @@ class Bench:
 
 def compare_events(seq: Path, par: Path) -> str:
     """The chunked session's events against the sequential one's."""
-    from twitchcam.store.session import read_events
+    from twitchcam.store.reader import read_events
 
     a, b = read_events(seq), read_events(par)
     meta = json.loads((par / "session.json").read_text())

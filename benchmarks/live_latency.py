@@ -36,11 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
+from twitchcam.store.reader import read_events
 from twitchcam.synth import inject as si  # noqa: E402
 from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
-from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
 from twitchcam.video.model import ensure_model  # noqa: E402
-from twitchcam.store.session import read_events  # noqa: E402
 
 BOUND_S = 0.25
 

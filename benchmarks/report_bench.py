@@ -25,19 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_report import (  # noqa: E402  (the tests' session simulator)
-    frame_arrays,
-    product_summary,
-    typical_sim,
-    write_session,
-)
-
-from twitchcam.report import html as report, pdf as report_pdf  # noqa: E402
+from tests.test_report import frame_arrays, product_summary, typical_sim, write_session  # noqa: E402  (the tests' session simulator)
+from twitchcam.report import html as report  # noqa: E402
+from twitchcam.report import pdf as report_pdf
 from twitchcam.store import index, treatments  # noqa: E402
 
 

@@ -92,9 +92,9 @@ def run_one(mode: str, jobs: int, inputs: list[str], out: str) -> dict:
     t0 = time.perf_counter()
     frames = 0
     if mode == "startup":  # what every process pays before its first frame
-        from twitchcam.run.analyze import analyze_file  # noqa: F401
         from twitchcam.core.features import FEATURE_COLUMNS
         from twitchcam.core.filters import FeatureFilter
+        from twitchcam.run.analyze import analyze_file  # noqa: F401
         from twitchcam.video.landmarks import Landmarker
 
         FeatureFilter(len(FEATURE_COLUMNS), 30.0)  # the filter design
@@ -149,12 +149,12 @@ def cost_split(video: Path, max_frames: int, tmp: Path) -> dict:
 
     from twitchcam.core.anatomy import SIDES
     from twitchcam.core.features import NO_FEATURES, frame_features
+    from twitchcam.core.stream import PipelineParams, SignalChain
+    from twitchcam.run.session import SessionRecorder
+    from twitchcam.store.writer import SessionWriter
     from twitchcam.video.eyes import eye_edge
     from twitchcam.video.landmarks import Landmarker
     from twitchcam.video.model import ensure_model
-    from twitchcam.core.stream import PipelineParams, SignalChain
-    from twitchcam.run.session import SessionRecorder
-    from twitchcam.store.session import SessionWriter
     from twitchcam.video.pipeline import session_meta
 
     params = PipelineParams()
@@ -212,8 +212,8 @@ def main() -> int:
         print(json.dumps(run_one(args.run, args.jobs, args.inputs, args.out)))
         return 0
 
-    from twitchcam.synth.videos import real_videos
     from twitchcam.synth.inject import write_pingpong
+    from twitchcam.synth.videos import real_videos
 
     vids = real_videos()
     tmp = Path(tempfile.mkdtemp(prefix="twitchcam-bench-"))

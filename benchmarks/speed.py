@@ -29,17 +29,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bare_loop import landmarker as mediapipe_landmarker, run as bare_loop  # noqa: E402
-from twitchcam.synth.videos import real_videos  # noqa: E402
-from twitchcam.run.analyze import analyze_file  # noqa: E402
+from bare_loop import landmarker as mediapipe_landmarker  # noqa: E402
+from bare_loop import run as bare_loop
+
 from twitchcam.core.detector import StreamingDetector  # noqa: E402
 from twitchcam.core.features import FEATURE_COLUMNS  # noqa: E402
+from twitchcam.core.simulate import simulate  # noqa: E402
+from twitchcam.core.stream import detect_features  # noqa: E402
+from twitchcam.run.analyze import analyze_file  # noqa: E402
+from twitchcam.run.detect import redetect  # noqa: E402
+from twitchcam.store.writer import SessionWriter
+from twitchcam.synth.videos import real_videos  # noqa: E402
 from twitchcam.video.landmarks import Landmarker  # noqa: E402
 from twitchcam.video.model import ensure_model  # noqa: E402
-from twitchcam.core.stream import detect_features  # noqa: E402
-from twitchcam.run.detect import redetect  # noqa: E402
-from twitchcam.store.session import SessionWriter  # noqa: E402
-from twitchcam.core.simulate import simulate  # noqa: E402
 
 
 def bench_analyze(model: Path, rounds: int = 3) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from twitchcam.run.analyze import analyze_file
 from twitchcam.run.detect import redetect
-from twitchcam.store.session import FRAME_COLUMNS, read_events, read_session
+from twitchcam.store.reader import read_events, read_session
+from twitchcam.store.session import FRAME_COLUMNS
 
 pytestmark = pytest.mark.slow
 

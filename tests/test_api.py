@@ -52,8 +52,8 @@ def test_readme_examples_run(tmp_path, monkeypatch, videos, model):
 
 @pytest.mark.slow
 def test_process_video_equals_analyze_and_round_trips_through_a_folder(tmp_path, videos, model):
-    from twitchcam.store.session import read_events
     from twitchcam.run.analyze import analyze_file
+    from twitchcam.store.reader import read_events
 
     video = videos["WolfgangLanger_Pexels.mp4"]
     result = twitchcam.process_video(video)
@@ -78,7 +78,7 @@ def test_detect_of_a_damaged_session_folder_equals_the_command_line(tmp_path):
     import json
 
     from twitchcam.cli.main import main
-    from twitchcam.store.session import read_event_rows
+    from twitchcam.store.reader import read_event_rows
 
     folder = tmp_path / "s"
     twitchcam.detect(twitchcam.simulate(90, seed=3, sides=("left", "right"))).save(folder)

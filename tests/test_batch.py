@@ -10,12 +10,21 @@ import numpy as np
 import pytest
 
 from tests.test_cli import needs_tmpfs, on_full_disk
-from twitchcam.synth.inject import write_pingpong
 from twitchcam.batch import pool as batch
-from twitchcam.batch.pool import (BATCH_COLUMNS, BatchRow, chunk_plan, format_batch_table, output_folders, parse_shard,
-                             run_batch, select_shard, write_batch_csv)
-from twitchcam.batch.chunks import chunk_features, probe_video, plan_chunks
+from twitchcam.batch.chunks import chunk_features, plan_chunks, probe_video
+from twitchcam.batch.pool import (
+    BATCH_COLUMNS,
+    BatchRow,
+    chunk_plan,
+    format_batch_table,
+    output_folders,
+    parse_shard,
+    run_batch,
+    select_shard,
+    write_batch_csv,
+)
 from twitchcam.errors import TwitchcamError
+from twitchcam.synth.inject import write_pingpong
 
 
 # -- fast: no video ----------------------------------------------------------------------------
@@ -123,7 +132,8 @@ def sequential(tmp_path_factory, long_video, model):
 def assert_same_as_sequential(seq: Path, par: Path, n_chunks: int) -> None:
     """Same frames bit for bit; same events, except onsets may move by one frame near a seam
     (MediaPipe's tracking restarts there); identical raw features beyond the warm-up."""
-    from twitchcam.store.session import FRAME_COLUMNS, read_events, read_session
+    from twitchcam.store.reader import read_events, read_session
+    from twitchcam.store.session import FRAME_COLUMNS
 
     a, b = read_session(seq), read_session(par)
     assert len(a.t) == len(b.t)

@@ -6,8 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from twitchcam.core.events import (Event, Run, blink_asymmetry, blink_event, has_mouth, is_absorbed, spasm_event,
-                                   tangent_onset)
+from twitchcam.core.events import (
+    Event,
+    Run,
+    blink_asymmetry,
+    blink_event,
+    has_mouth,
+    is_absorbed,
+    spasm_event,
+    tangent_onset,
+)
 
 ABSORB, EDGE, BLINK_MAX = 0.07, 0.15, 0.5
 

@@ -49,8 +49,8 @@ import pytest  # noqa: E402
 from scipy import signal  # noqa: E402
 
 from twitchcam.core.features import FEATURE_COLUMNS, FrameFeatures  # noqa: E402
-from twitchcam.core.simulate import simulate  # noqa: E402
 from twitchcam.core.filters import FilterParams  # noqa: E402
+from twitchcam.core.simulate import simulate  # noqa: E402
 from twitchcam.core.stream import PipelineParams, SignalChain, detect_features  # noqa: E402
 
 

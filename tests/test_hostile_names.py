@@ -15,7 +15,7 @@ from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.index import read_row
 from twitchcam.store.paths import MAX_NAME_BYTES, output_folders, redacted_source, safe_stem
-from twitchcam.store.session import read_json, read_json_or_none
+from twitchcam.store.reader import read_json, read_json_or_none
 
 
 @pytest.mark.parametrize("name,stem", [("...mp4", "video"), ("..mp4", "video"), (".hidden.mp4", "hidden"),
@@ -103,7 +103,7 @@ def test_values_no_database_stores_leave_the_session_listed(tmp_path):
 @pytest.mark.parametrize("bad", [{"duration_s": 1e300}, {"spasms": {"left": {"count": 1e300}}}, {"model_sha256": 5},
                                  {"valid_s": -1}, {"fps": "abc"}])
 def test_out_of_range_summary_values_are_a_damaged_summary(tmp_path, bad):
-    from twitchcam.store.session import read_summary_file
+    from twitchcam.store.reader import read_summary_file
 
     path = tmp_path / "summary.json"
     path.write_text(json.dumps({"status": "complete", "duration_s": 60.0, **bad}))
@@ -124,7 +124,7 @@ def _links(folder: Path, outside: Path, names) -> dict[str, Path]:
 
 
 def test_a_new_session_writes_no_file_through_a_link(tmp_path):
-    from twitchcam.store.session import SessionWriter
+    from twitchcam.store.writer import SessionWriter
 
     outside = tmp_path / "home"
     outside.mkdir()
@@ -141,7 +141,7 @@ def test_a_new_session_writes_no_file_through_a_link(tmp_path):
 
 def test_overwrite_removes_a_link_never_its_target_and_detect_writes_no_link(tmp_path):
     from twitchcam.run.detect import redetect
-    from twitchcam.store.session import remove_session
+    from twitchcam.store.folder import remove_session
 
     outside = tmp_path / "home"
     (outside / "d").mkdir(parents=True)

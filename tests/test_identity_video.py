@@ -8,7 +8,7 @@ import sys
 import cv2
 import pytest
 
-from twitchcam.store.session import read_session, read_summary
+from twitchcam.store.reader import read_session, read_summary
 
 pytestmark = pytest.mark.slow
 SIZE = (640, 360)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from twitchcam.cli.main import main as cli_main
-from twitchcam.cli import report as report_cli
-from twitchcam.store import index
-from twitchcam.errors import TwitchcamError
-
 from tests.test_report import Sim, typical_sim, write_session
+from twitchcam.cli import report as report_cli
+from twitchcam.cli.main import main as cli_main
+from twitchcam.errors import TwitchcamError
+from twitchcam.store import index
 
 
 def make(root: Path, name: str, when: str, **kw) -> Path:

@@ -23,11 +23,11 @@ import pytest
 
 from tests.mjpeg_server import MjpegServer, encode_video, free_port
 from twitchcam.core.events import Event
-from twitchcam.live.source import LatestFrame, parse_source
-from twitchcam.live.window import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
 from twitchcam.core.features import FEATURE_COLUMNS
 from twitchcam.core.stream import FrameResult
-from twitchcam.store.session import read_events, read_session
+from twitchcam.live.source import LatestFrame, parse_source
+from twitchcam.live.window import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
+from twitchcam.store.reader import read_events, read_session
 from twitchcam.video.source import Frame
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,11 +30,14 @@ from twitchcam.core.events import Event
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.core.stream import PipelineParams
 from twitchcam.core.summary import FrameTotals, summarize
-from twitchcam.store.session import SessionWriter
-from twitchcam.video.model import MODEL_SHA256
-from twitchcam.report import data as report_data, html as report, pdf as report_pdf, trends as report_trends
-from twitchcam.store import treatments
 from twitchcam.errors import TwitchcamError
+from twitchcam.report import data as report_data
+from twitchcam.report import html as report
+from twitchcam.report import pdf as report_pdf
+from twitchcam.report import trends as report_trends
+from twitchcam.store import treatments
+from twitchcam.store.writer import SessionWriter
+from twitchcam.video.model import MODEL_SHA256
 
 PARAMS = PipelineParams().to_dict()  # the product's own parameter names
 

@@ -15,7 +15,8 @@ from tests.test_cli import twitchcam as cli
 from twitchcam.errors import TwitchcamError
 from twitchcam.review.server import ReviewServer
 from twitchcam.store import review
-from twitchcam.store.session import EVENTS_FILE, SessionLock
+from twitchcam.store.lock import SessionLock
+from twitchcam.store.session import EVENTS_FILE
 
 
 @pytest.fixture

@@ -16,9 +16,12 @@ import pytest
 
 from tests.test_cli import ROOT, needs_tmpfs, on_full_disk, one_line_error, twitchcam
 from twitchcam.errors import TwitchcamError
+from twitchcam.store.folder import check_session_folder
+from twitchcam.store.lock import SessionLock, is_being_written
 from twitchcam.store.paths import output_folders
-from twitchcam.store.session import (LOCK_NAME, SessionLock, SessionWriter, check_session_folder, finished_session,
-                                     is_being_written, source_identity)
+from twitchcam.store.session import LOCK_NAME
+from twitchcam.store.source import finished_session, source_identity
+from twitchcam.store.writer import SessionWriter
 
 
 def fake_session(folder: Path, source: Path | None = None, status: str = "complete", **extra) -> Path:
@@ -118,7 +121,7 @@ def test_second_writer_is_refused_and_the_lock_dies_with_its_process(tmp_path):
     w.close("complete", None)
     assert not is_being_written(s)
     # A process killed with SIGKILL while holding the lock leaves no stale lock behind.
-    code = ("import sys, time\nfrom twitchcam.store.session import SessionLock\nlock = SessionLock(sys.argv[1]).acquire()\n"
+    code = ("import sys, time\nfrom twitchcam.store.lock import SessionLock\nlock = SessionLock(sys.argv[1]).acquire()\n"
             "print('locked', flush=True)\ntime.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "k")], cwd=ROOT, stdout=subprocess.PIPE,
                             text=True)
@@ -305,7 +308,7 @@ def test_a_damaged_cell_makes_its_own_row_damaged_and_no_other(tmp_path):
     """A cell that is not a number marks its row damaged; the NaNs of the same column (features of
     frames without a face) stay good rows.  Before, every such NaN row counted as damaged too."""
     import twitchcam
-    from twitchcam.store.session import read_frames
+    from twitchcam.store.reader import read_frames
 
     folder = tmp_path / "s"
     sim = twitchcam.detect(twitchcam.simulate(30, seed=3))

@@ -12,10 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from twitchcam.synth import inject as si
-
-from twitchcam.synth.videos import real_videos
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
+from twitchcam.synth import inject as si
+from twitchcam.synth.videos import real_videos
 
 FACES = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
 MID_X = 100  # the synthetic face's midline

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from twitchcam.cli import report as report_cli
-from twitchcam.store import treatments
 from twitchcam.errors import TwitchcamError
+from twitchcam.store import treatments
 
 
 def run(argv, capsys):

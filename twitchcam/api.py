@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from twitchcam.core.detector import DetectorParams
-from twitchcam.core.events import EVENT_COLUMNS, Event
+from twitchcam.core.events import Event
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.session import FRAME_COLUMNS
@@ -80,7 +80,8 @@ class Result:
 
     def save(self, folder: str | Path) -> Path:
         """Write a session folder exactly as `twitchcam analyze` would; refuses an existing session."""
-        from twitchcam.store.session import SessionWriter, is_session_dir
+        from twitchcam.store.folder import is_session_dir
+        from twitchcam.store.writer import SessionWriter
 
         folder = Path(folder)
         if is_session_dir(folder):
@@ -149,9 +150,9 @@ def process_video(path: str | Path, mirrored: bool = False, model: str | Path | 
 
 def read_session(folder: str | Path) -> Result:
     """A session folder (from `analyze`, `live` or `Result.save`) as a Result."""
-    from twitchcam.store.session import FRAMES_FILE, read_events, read_frames, read_meta, read_summary
-
     from twitchcam.store import review
+    from twitchcam.store.reader import read_events, read_frames, read_meta, read_summary
+    from twitchcam.store.session import FRAMES_FILE
 
     folder = Path(folder)
     meta = read_meta(folder)
@@ -175,7 +176,7 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     from twitchcam.run.summary import PROVENANCE
 
     if isinstance(frames, (str, Path)):
-        from twitchcam.store.session import read_session as read_stored
+        from twitchcam.store.reader import read_session as read_stored
 
         session = read_stored(Path(frames))
         params = _params(stored_params(session.meta), detector_params)

@@ -33,13 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.video.source import (MAX_STEP_S, FileSource, VideoHeader,  # also sets OpenCV's and FFmpeg's
-                                    frame_stamps)  # log levels before cv2 loads
 from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.run.replay import ChunkResult, write_chunked_session
+from twitchcam.video.source import MAX_STEP_S, FileSource, VideoHeader, frame_stamps  # sets cv2's log levels
 from twitchcam.video.timing import STATE_WINDOW_S
-
 
 MP_CONTEXT = "spawn"  # MediaPipe starts threads; never fork a process that has them
 WARMUP_S = 2.0  # a chunk starts this early so MediaPipe's tracking is warm at its seam

@@ -36,18 +36,28 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from twitchcam.batch.chunks import (
+    MP_CONTEXT,
+    WARMUP_S,
+    Timeline,
+    chunk_features,
+    chunk_info,
+    join_chunks,
+    plan_chunks,
+    probe_video,
+    video_timeline,
+    worker_init,
+)
 from twitchcam.core.anatomy import SIDES
+from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.run.plan import plan_input
+from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.atomic import write_text_atomic
 from twitchcam.store.csvcell import safe_cell
-from twitchcam.batch.chunks import (MP_CONTEXT, WARMUP_S, Timeline, chunk_features, chunk_info, join_chunks,
-                                    plan_chunks, probe_video, video_timeline, worker_init)
-from twitchcam.errors import Interrupted, TwitchcamError
-from twitchcam.run.replay import ChunkResult, write_chunked_session
 from twitchcam.store.paths import output_folders
-from twitchcam.run.plan import plan_input
-from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE, read_json_or_none
+from twitchcam.store.reader import read_json_or_none
+from twitchcam.store.session import SUMMARY_FILE
 from twitchcam.video.source import VideoHeader
-
 
 STOP_GRACE_S = 30.0  # after Ctrl-C, how long running workers get to finalise their sessions
 SPLIT_MIN_S = 120.0  # a batch cuts only videos at least this long...

@@ -58,9 +58,9 @@ def register(subparsers) -> None:
 
 def cmd_live(args: argparse.Namespace) -> int:
     from twitchcam.cli.options import detector_params
-    from twitchcam.live.loop import LiveOptions, run_live
-    from twitchcam.core.stream import PipelineParams
     from twitchcam.cli.tables import summary_table
+    from twitchcam.core.stream import PipelineParams
+    from twitchcam.live.loop import LiveOptions, run_live
 
     opts = LiveOptions(
         source=args.source, model=args.model, out=Path(args.out) if args.out else None, recordings=args.recordings,

@@ -15,10 +15,12 @@ from twitchcam.cli.options import add_detector_options, add_recordings_option, d
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.store.paths import output_folders, recordings_dir, session_path
 
+
 def _output_folders(videos: list[Path], args: argparse.Namespace) -> tuple[list[Path], bool]:
     """Each video's session folder, and whether they were named by the user (one video with
     --out) rather than by twitchcam (see store.paths.output_folders)."""
-    from twitchcam.store.session import SESSION_FILE, check_session_folder
+    from twitchcam.store.folder import check_session_folder
+    from twitchcam.store.session import SESSION_FILE
 
     recordings = recordings_dir(args.recordings)
     if len(videos) == 1 and args.out:
@@ -33,8 +35,14 @@ def _output_folders(videos: list[Path], args: argparse.Namespace) -> tuple[list[
 
 def _batch(args: argparse.Namespace, videos: list[Path], folders: list[Path], model: Path, params) -> int:
     """Many videos: parallel worker processes (or a dask cluster), resumable, one bad file never stops it."""
-    from twitchcam.batch.pool import (batch_exit_code, format_batch_table, parse_shard, run_batch, run_batch_dask,
-                                 write_batch_csv)
+    from twitchcam.batch.pool import (
+        batch_exit_code,
+        format_batch_table,
+        parse_shard,
+        run_batch,
+        run_batch_dask,
+        write_batch_csv,
+    )
 
     shard = parse_shard(args.shard) if args.shard else None
     if args.scheduler:
@@ -79,10 +87,10 @@ def _jobs(text: str) -> int | None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     # No MediaPipe here: a batch's parent only hands work to processes that load it themselves.
-    from twitchcam.video.model import ensure_model
     from twitchcam.cli.tables import summary_table
     from twitchcam.core.stream import PipelineParams
     from twitchcam.run.plan import plan_input
+    from twitchcam.video.model import ensure_model
     from twitchcam.video.source import find_videos
 
     jobs = _jobs(args.jobs)
@@ -172,8 +180,8 @@ def _lost_note(summary: dict) -> str:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from twitchcam.run.detect import redetect
     from twitchcam.cli.tables import summary_table
+    from twitchcam.run.detect import redetect
     from twitchcam.store.session import DETECT_DIR
 
     folder = session_path(args.session, args.recordings)

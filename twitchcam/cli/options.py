@@ -23,7 +23,6 @@ def add_detector_options(parser: argparse.ArgumentParser) -> None:
 
 def detector_params(args: argparse.Namespace, base=None):
     from twitchcam.core.detector import DetectorParams
-
     from twitchcam.errors import TwitchcamError
 
     base = base or DetectorParams()

@@ -10,12 +10,11 @@ import argparse
 import time
 from pathlib import Path
 
-from twitchcam.store import index, treatments
-from twitchcam.report.data import DETAIL_CHOICES
-from twitchcam.store.paths import recordings_dir, session_path
 from twitchcam.cli.options import add_recordings_option
 from twitchcam.errors import TwitchcamError
-
+from twitchcam.report.data import DETAIL_CHOICES
+from twitchcam.store import index, treatments
+from twitchcam.store.paths import recordings_dir, session_path
 
 
 def _recordings(args: argparse.Namespace) -> Path:

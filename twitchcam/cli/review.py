@@ -9,8 +9,8 @@ from twitchcam.cli.options import add_recordings_option
 from twitchcam.core.anatomy import SIDES
 from twitchcam.errors import TwitchcamError
 from twitchcam.store import review
+from twitchcam.store.folder import is_session_dir
 from twitchcam.store.paths import session_path
-from twitchcam.store.session import is_session_dir
 
 
 def add_review_command(subparsers: argparse._SubParsersAction) -> None:

@@ -9,7 +9,6 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field, fields, replace
 
-
 SOURCE_NAMES = ("geometry", "appearance", "blendshape")  # the eye's three sources, in the detector's order
 
 

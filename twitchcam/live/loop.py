@@ -27,17 +27,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twitchcam.core.clock import format_clock
+from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import Interrupted, TwitchcamError
 from twitchcam.live.source import LiveSource, frames_until, make_source
-from twitchcam.core.clock import format_clock
 from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
-from twitchcam.core.stream import PipelineParams
 from twitchcam.run.session import run_session
+from twitchcam.store.atomic import unlink_link
+from twitchcam.store.folder import check_session_folder
+from twitchcam.store.paths import live_folder, recordings_dir
+from twitchcam.store.session import VIDEO_FILE
+from twitchcam.store.writer import SessionWriter
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.pipeline import Pipeline, prepare_frame, session_meta
-from twitchcam.store.atomic import unlink_link
-from twitchcam.store.paths import live_folder, recordings_dir
-from twitchcam.store.session import VIDEO_FILE, SessionWriter, check_session_folder
 
 WINDOW_NAME = "twitchcam live"
 KEY_QUIT = (ord("q"), ord("Q"), 27)

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from twitchcam.errors import TwitchcamError
-from twitchcam.video.source import FileSource, Frame  # noqa: F401  (sets OpenCV's log level before cv2 loads)
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+
+from twitchcam.errors import TwitchcamError
+from twitchcam.video.source import FileSource, Frame  # noqa: F401  (sets OpenCV's log level before cv2 loads)
 
 try:  # OpenCV's own warnings ("can't open camera by index") would break our one-line errors
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)

@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from twitchcam.core.clock import format_clock
-from twitchcam.core.style import SIDE_COLOUR, bgr
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
+from twitchcam.core.clock import format_clock
 from twitchcam.core.events import Event
 from twitchcam.core.features import NO_FACE, OTHER, POSE, SMALL
 from twitchcam.core.stream import MOUTH
+from twitchcam.core.style import SIDE_COLOUR, bgr
 
 # -- look ---------------------------------------------------------------------------------
 # BGR.  Left blue, right orange, as in the report (Okabe-Ito hues, lightened for a dark screen).

@@ -15,17 +15,18 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from twitchcam.core import grades as grades_mod
-from twitchcam.core.events import POSSIBLE
-from twitchcam.store import review
-from twitchcam.store.paths import redacted_source
 from twitchcam.core.anatomy import SIDES
-from twitchcam.errors import TwitchcamError
-from twitchcam.core.summary import finite
-from twitchcam.store.index import find_session_dirs, parse_started_at
+from twitchcam.core.events import POSSIBLE
 from twitchcam.core.features import INVALID_REASONS, UNREADABLE
-from twitchcam.core.summary import CLOSED_AT
-from twitchcam.store.session import (EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE, is_session_dir,
-                                     read_event_rows, read_frames as read_frame_table, read_meta, read_summary_file)
+from twitchcam.core.summary import CLOSED_AT, finite
+from twitchcam.errors import TwitchcamError
+from twitchcam.store import review
+from twitchcam.store.folder import is_session_dir
+from twitchcam.store.index import find_session_dirs, parse_started_at
+from twitchcam.store.paths import redacted_source
+from twitchcam.store.reader import read_event_rows, read_meta, read_summary_file
+from twitchcam.store.reader import read_frames as read_frame_table
+from twitchcam.store.session import EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE
 
 DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
 DUR_EDGES = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20,

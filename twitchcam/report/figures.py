@@ -10,12 +10,12 @@ import io
 
 import numpy as np
 
-from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
-from twitchcam.store.index import parse_started_at
-from twitchcam.report.data import Session, session_span, span_mask, timeline_data
-from twitchcam.core.summary import CLOSED_AT
 from twitchcam.core.style import SIDE_COLOUR, SIDE_NAME, SIDE_TINT
+from twitchcam.core.summary import CLOSED_AT
+from twitchcam.report.data import Session, session_span, span_mask, timeline_data
+from twitchcam.store import treatments as tr
+from twitchcam.store.index import parse_started_at
 
 INVALID_COLOR = "#dcdcdc"
 CALIB_COLOR = "#f1ecd9"

@@ -29,32 +29,45 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import math
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from twitchcam.core import grades as grades_mod
-from twitchcam.store import review
-from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
-from twitchcam.store.atomic import write_text_atomic
-from twitchcam.errors import TwitchcamError
 from twitchcam.core.clock import format_clock
 from twitchcam.core.features import INVALID_REASONS
 from twitchcam.core.stream import PipelineParams
-from twitchcam.core.summary import finite
-from twitchcam.store.index import parse_started_at
-from twitchcam.report.data import DETAIL_CHOICES, Session, duration_hist, expand_paths, load_detail, load_session, rate_data
 from twitchcam.core.style import SIDE_NAME
-from twitchcam.video.evidence import EVIDENCE_DIR, strip_path
+from twitchcam.core.summary import CLOSED_AT, finite
+from twitchcam.errors import TwitchcamError
+from twitchcam.report.data import (
+    DETAIL_CHOICES,
+    Session,
+    duration_hist,
+    expand_paths,
+    load_detail,
+    load_session,
+    rate_data,
+)
 from twitchcam.report.figures import cycle_figure, histogram_figure, timeline_figure, trend_figure
 from twitchcam.report.pdf import html_to_pdf, require_chromium
-from twitchcam.report.trends import (PRE_WINDOW_DAYS, aggregate_rows, cycle_curves, overall_affected_side,
-                                     treatment_effect, trend_rows)
-from twitchcam.core.summary import CLOSED_AT
+from twitchcam.report.trends import (
+    PRE_WINDOW_DAYS,
+    aggregate_rows,
+    cycle_curves,
+    overall_affected_side,
+    treatment_effect,
+    trend_rows,
+)
+from twitchcam.store import review
+from twitchcam.store import treatments as tr
+from twitchcam.store.atomic import write_text_atomic
+from twitchcam.store.index import parse_started_at
+from twitchcam.video.evidence import EVIDENCE_DIR, strip_path
 
 REPORT_FORMAT = 1
 

@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from twitchcam.store import treatments as tr
 from twitchcam.core.anatomy import SIDES
-from twitchcam.core.summary import finite
+from twitchcam.core.summary import affected_side, finite
 from twitchcam.report.data import Session
-from twitchcam.core.summary import affected_side
+from twitchcam.store import treatments as tr
 
 TABLE_PER_SESSION_MAX = 40
 WEEKLY_SPAN_MAX_DAYS = 183

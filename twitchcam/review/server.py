@@ -25,7 +25,9 @@ from urllib.parse import parse_qs, urlsplit
 from twitchcam.errors import TwitchcamError
 from twitchcam.review.page import PAGE
 from twitchcam.store import review
-from twitchcam.store.session import VIDEO_FILE, read_meta_or_empty, source_changed
+from twitchcam.store.reader import read_meta_or_empty
+from twitchcam.store.session import VIDEO_FILE
+from twitchcam.store.source import source_changed
 from twitchcam.video.evidence import strip_path
 
 CLIP_MARGIN_S = 1.0  # a clip shows this much before and after the event

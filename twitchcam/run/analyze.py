@@ -9,7 +9,7 @@ from twitchcam.core.filters import preload_scipy
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import Interrupted
 from twitchcam.run.session import file_meta, run_session
-from twitchcam.store.session import SessionWriter
+from twitchcam.store.writer import SessionWriter
 from twitchcam.video.evidence import EvidenceRecorder, EvidenceWriter
 from twitchcam.video.landmarks import Landmarker
 from twitchcam.video.pipeline import Pipeline

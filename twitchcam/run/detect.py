@@ -25,8 +25,11 @@ from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
 from twitchcam.run.summary import provenance, session_summary
 from twitchcam.store.atomic import unlink_link, write_text_atomic
-from twitchcam.store.session import (DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE, SessionLock, StoredSession,
-                                     event_cells, is_session_dir, read_session, write_json)
+from twitchcam.store.folder import is_session_dir
+from twitchcam.store.lock import SessionLock
+from twitchcam.store.reader import StoredSession, read_session
+from twitchcam.store.session import DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE
+from twitchcam.store.writer import event_cells, write_json
 
 
 def stored_params(meta: dict) -> PipelineParams:

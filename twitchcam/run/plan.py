@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from twitchcam.store.session import finished_session
+from twitchcam.store.source import finished_session
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ def plan_input(video: Path, folder: Path, overwrite: bool = False, named: bool =
     """The plan for `video` and its session `folder`.
 
     A folder twitchcam named after the video resumes: a complete session of that very file,
-    unchanged since (`store.session.finished_session`), is skipped; an unfinished session, or
+    unchanged since (`store.source.finished_session`), is skipped; an unfinished session, or
     one of a file that changed since (`note` says so), is replaced.  A folder the user `named`
     (`--out` for one video) is never skipped, and replaced only with `overwrite` (the session
     writer refuses it otherwise).  `overwrite` analyses everything again.

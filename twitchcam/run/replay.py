@@ -11,7 +11,7 @@ import numpy as np
 from twitchcam.core.stream import SignalChain
 from twitchcam.errors import Interrupted
 from twitchcam.run.session import file_meta, run_session
-from twitchcam.store.session import SessionWriter
+from twitchcam.store.writer import SessionWriter
 from twitchcam.video.source import VideoHeader
 
 

@@ -16,7 +16,7 @@ from twitchcam.core.stream import FrameResult, PipelineParams, SignalChain
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
 from twitchcam.run.summary import session_summary
-from twitchcam.store.session import source_identity
+from twitchcam.store.source import source_identity
 from twitchcam.video.pipeline import session_meta
 from twitchcam.video.source import VideoHeader
 

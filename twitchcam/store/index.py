@@ -22,8 +22,10 @@ from typing import Any
 from twitchcam.core.clock import format_clock
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.session import (SESSION_FILE, SUMMARY_FILE, is_being_written, is_session_dir, read_meta,
-                                     read_summary_file)
+from twitchcam.store.folder import is_session_dir
+from twitchcam.store.lock import is_being_written
+from twitchcam.store.reader import read_meta, read_summary_file
+from twitchcam.store.session import SESSION_FILE, SUMMARY_FILE
 
 INDEX_NAME = "sessions.sqlite"
 SCHEMA_VERSION = 2

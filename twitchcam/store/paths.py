@@ -10,9 +10,9 @@ import hashlib
 import os
 import re
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS_ENV = "TWITCHCAM_RECORDINGS"
@@ -87,9 +87,11 @@ def output_folders(videos: Sequence[str | os.PathLike], root: str | os.PathLike)
     stands for two sessions: a folder holding a session of another file (another video of
     that name, in another directory) is passed over, and so is a name another input of the
     list took.  A folder holding a session of this very file is its folder again (a rerun
-    resumes or skips it, see `twitchcam.store.session.finished_session`).
+    resumes or skips it, see `twitchcam.store.source.finished_session`).
     """
-    from twitchcam.store.session import SESSION_FILE, read_meta_or_empty, same_source_path
+    from twitchcam.store.reader import read_meta_or_empty
+    from twitchcam.store.session import SESSION_FILE
+    from twitchcam.store.source import same_source_path
 
     root = Path(root)
     taken: set[Path] = set()

@@ -22,7 +22,9 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.core.events import BOTH, Event
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.atomic import locked, write_text_atomic
-from twitchcam.store.session import EVENTS_FILE, is_being_written, read_event_rows
+from twitchcam.store.lock import is_being_written
+from twitchcam.store.reader import read_event_rows
+from twitchcam.store.session import EVENTS_FILE
 
 REVIEW_FILE = "review.csv"
 REVIEW_COLUMNS = ("id", "onset_s", "decision", "side", "decided_at")

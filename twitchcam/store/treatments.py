@@ -21,9 +21,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from twitchcam.errors import TwitchcamError
 from twitchcam.store.atomic import locked, write_text_atomic
 from twitchcam.store.csvcell import read_cell, safe_cell
-from twitchcam.errors import TwitchcamError
 
 FILENAME = "treatments.csv"
 HEADER = ("date", "side", "kind", "note")

@@ -334,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(clips)} clips, {total / 60:.1f} min, {sum(pats.values())} events: "
           + ", ".join(f"{k} {v}" for k, v in sorted(pats.items())))
     if args.measure:
-        from twitchcam.synth.measure import measure_clips, format_table, summarize
+        from twitchcam.synth.measure import format_table, measure_clips, summarize
         rows = measure_clips(clips, args.model)
         print(format_table(summarize(rows)))
     return 0

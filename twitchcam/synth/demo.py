@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from twitchcam.core.scoring import score
+from twitchcam.run.analyze import analyze_file
 from twitchcam.store.paths import unique_folder
 from twitchcam.synth.inject import DatasetParams, make_dataset, read_truth
 from twitchcam.synth.videos import cache_dir, real_videos
-from twitchcam.run.analyze import analyze_file
 
 SAMPLE_SEED = 1
 
@@ -32,7 +32,7 @@ def sample_clip(model: Path, seed: int = SAMPLE_SEED):
 
 def run_demo(recordings: Path, model: Path, show_progress: bool = True) -> tuple[Path, dict, str]:
     """Build the sample, analyse it into a new session folder; returns (folder, summary, verdict)."""
-    from twitchcam.store.session import read_events
+    from twitchcam.store.reader import read_events
 
     item = sample_clip(model)
     folder = unique_folder(recordings, "demo")

@@ -35,10 +35,20 @@ import numpy as np
 
 from twitchcam.core.anatomy import LANDMARKS, LOWER_LID, SIDES, UPPER_LID
 from twitchcam.core.features import FEATURE_COLUMNS, frame_features
-from twitchcam.video.wheelfetch import sha256_of
 from twitchcam.synth.profiles import (  # noqa: F401  (the event model lives in profiles; re-exported)
-    KINDS, TRUTH_COLUMNS, SpasmEvent, Twitch, _r, _ramp, load_events, read_truth, save_events, side_levels,
-    write_truth)
+    KINDS,
+    TRUTH_COLUMNS,
+    SpasmEvent,
+    Twitch,
+    _r,
+    _ramp,
+    load_events,
+    read_truth,
+    save_events,
+    side_levels,
+    write_truth,
+)
+from twitchcam.video.wheelfetch import sha256_of
 
 GENERATOR_VERSION = 2  # bump when output for the same seed/params changes (invalidates caches)
 _LATERAL = {"left": 1.0, "right": -1.0}  # subject's left is the image's +x on an unmirrored face

@@ -13,8 +13,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from twitchcam.store.atomic import write_bytes_atomic
 from twitchcam.errors import TwitchcamError
+from twitchcam.store.atomic import write_bytes_atomic
 
 
 def sha256_of(path: Path) -> str:

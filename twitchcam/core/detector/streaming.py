@@ -14,7 +14,7 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector.blinks import NAN_EYE, BlinkJudge, TwoSided
 from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import DetectorParams
-from twitchcam.core.detector.person import SideStats, Schedule, side_stats
+from twitchcam.core.detector.person import Schedule, SideStats, side_stats
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
 from twitchcam.core.detector.trains import Train
 from twitchcam.core.events import Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
