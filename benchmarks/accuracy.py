@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twitchcam.core.features import FEATURE_COLUMNS  # noqa: E402
 from twitchcam.core.scoring import Score, score  # noqa: E402
 from twitchcam.core.stream import PipelineParams, detect_features  # noqa: E402
-from twitchcam.store.reader import read_session
+from twitchcam.store.reader import read_stored_session
 from twitchcam.store.session import SESSION_FORMAT
 from twitchcam.synth.bases import cache_root  # noqa: E402
 
@@ -87,7 +87,7 @@ def analysed(video: Path, model: Path | None):
 
         shutil.rmtree(folder, ignore_errors=True)
         analyze_file(video, folder, model, show_progress=False)
-    return read_session(folder)
+    return read_stored_session(folder)
 
 
 @dataclass

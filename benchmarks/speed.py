@@ -220,8 +220,8 @@ def bench_detect() -> None:
 
 def bench_memory(model: Path) -> None:
     """Peak traced Python memory of analyze for 1x and 4x the same footage."""
-    from twitchcam.synth.inject import pingpong, read_frames, write_video
-    frames, fps = read_frames(real_videos()["single_face.mp4"])
+    from twitchcam.synth.inject import decode_video, pingpong, write_video
+    frames, fps = decode_video(real_videos()["single_face.mp4"])
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for reps in (4, 16):

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import cv2
 
-from twitchcam.synth.inject import bounce_indices, read_frames
+from twitchcam.synth.inject import bounce_indices, decode_video
 
 
 def write_clip(src: Path, dst: Path, seconds: float, fps: float = 30.0) -> int:
     """`src`'s frames played back and forth for `seconds` at `fps`, as MPEG-4 part 2 (mp4v) in
     the container `dst`'s suffix names (.mp4 or .mkv); returns the frame count."""
-    frames, _ = read_frames(src)
+    frames, _ = decode_video(src)
     h, w = frames[0].shape[:2]
     out = cv2.VideoWriter(str(dst), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     assert out.isOpened(), dst

@@ -9,7 +9,7 @@ import pytest
 
 from twitchcam.run.analyze import analyze_file
 from twitchcam.run.detect import redetect
-from twitchcam.store.reader import read_events, read_session
+from twitchcam.store.reader import read_events, read_stored_session
 from twitchcam.store.session import FRAME_COLUMNS
 
 pytestmark = pytest.mark.slow
@@ -150,15 +150,15 @@ def test_mirrored_recording_swaps_the_patient_sides(tmp_path, videos, model):
     out.release()
     analyze_file(src, tmp_path / "a", model, show_progress=False)
     analyze_file(mirrored, tmp_path / "b", model, mirrored=True, show_progress=False)
-    a, b = read_session(tmp_path / "a"), read_session(tmp_path / "b")
+    a, b = read_stored_session(tmp_path / "a"), read_stored_session(tmp_path / "b")
     from twitchcam.core.features import FEATURE_COLUMNS
 
     eye = [FEATURE_COLUMNS.index("eye_open_left"), FEATURE_COLUMNS.index("eye_open_right")]
     # Same patient sides after un-mirroring (MJPG re-encoding adds a little noise).
     assert np.nanmedian(np.abs(a.raw[:, eye] - b.raw[:, eye])) < 0.01
-    c = read_session(tmp_path / "a")
+    c = read_stored_session(tmp_path / "a")
     analyze_file(mirrored, tmp_path / "c", model, mirrored=False, show_progress=False)
-    c = read_session(tmp_path / "c")
+    c = read_stored_session(tmp_path / "c")
     swapped = np.nanmedian(np.abs(a.raw[:, eye] - c.raw[:, eye[::-1]]))
     assert swapped < 0.01
 
@@ -182,7 +182,7 @@ def test_second_person_does_not_replace_the_patient(tmp_path, videos, model):
     out.release()
     analyze_file(videos["single_face.mp4"], tmp_path / "alone", model, show_progress=False)
     analyze_file(path, tmp_path / "two", model, show_progress=False)
-    alone, two = read_session(tmp_path / "alone"), read_session(tmp_path / "two")
+    alone, two = read_stored_session(tmp_path / "alone"), read_stored_session(tmp_path / "two")
     n = min(len(alone.t), len(two.t))
     assert two.valid[:n].mean() > 0.9
     assert np.nanmedian(np.abs(alone.raw[:n, 0] - two.raw[:n, 0])) < 0.02

@@ -132,10 +132,10 @@ def sequential(tmp_path_factory, long_video, model):
 def assert_same_as_sequential(seq: Path, par: Path, n_chunks: int) -> None:
     """Same frames bit for bit; same events, except onsets may move by one frame near a seam
     (MediaPipe's tracking restarts there); identical raw features beyond the warm-up."""
-    from twitchcam.store.reader import read_events, read_session
+    from twitchcam.store.reader import read_events, read_stored_session
     from twitchcam.store.session import FRAME_COLUMNS
 
-    a, b = read_session(seq), read_session(par)
+    a, b = read_stored_session(seq), read_stored_session(par)
     assert len(a.t) == len(b.t)
     assert np.array_equal(a.frame, b.frame) and np.array_equal(a.t, b.t)  # same decode, bit for bit
     with open(par / "frames.csv") as f:

@@ -8,7 +8,7 @@ import sys
 import cv2
 import pytest
 
-from twitchcam.store.reader import read_session, read_summary
+from twitchcam.store.reader import read_stored_session, read_summary
 
 pytestmark = pytest.mark.slow
 SIZE = (640, 360)
@@ -52,7 +52,7 @@ def analyze(scenes, name: str, tmp_path, model, jobs: int = 1):
                            str(out), "--model", str(model), "--jobs", str(jobs)], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
-    return read_session(out), read_summary(out), proc.stderr
+    return read_stored_session(out), read_summary(out), proc.stderr
 
 
 def reasons(session, start_s: float, end_s: float) -> set[str]:

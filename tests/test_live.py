@@ -25,9 +25,9 @@ from tests.mjpeg_server import MjpegServer, encode_video, free_port
 from twitchcam.core.events import Event
 from twitchcam.core.features import FEATURE_COLUMNS
 from twitchcam.core.stream import FrameResult
+from twitchcam.live.overlay import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
 from twitchcam.live.source import LatestFrame, parse_source
-from twitchcam.live.window import LAYOUT, SIDE_COLOR, LiveHistory, LiveInfo, render, status_line
-from twitchcam.store.reader import read_events, read_session
+from twitchcam.store.reader import read_events, read_stored_session
 from twitchcam.video.source import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def stream_offset(live: Path, ref: Path, fps: float, max_shift_s: float = 8.0) -
     A stream is stamped by the wall clock from when the session started, somewhere after
     the server began sending, so live and analyze times differ by an unknown shift.
     """
-    a, b = read_session(live), read_session(ref)
+    a, b = read_stored_session(live), read_stored_session(ref)
     lt, lv = a.t, a.raw[:, :2]
     rt, rv = b.t, b.raw[:, :2]
     best, best_err = 0.0, np.inf
@@ -117,7 +117,7 @@ def assert_valid_folder(folder: Path, status: str) -> dict:
     assert summary["dropped_frames"] >= dropped  # frames dropped after the last analysed one count too
     assert summary["live"]["processed_frames"] == len(rows) == summary["frames"]
     assert summary["live"]["captured_frames"] == len(rows) + summary["dropped_frames"]
-    stored = read_session(folder)
+    stored = read_stored_session(folder)
     assert stored.status == status and len(stored.t) == len(rows)
     read_events(folder)
     return summary
@@ -500,7 +500,7 @@ def test_kill_9_leaves_a_folder_detect_can_read(clip, model, tmp_path):
             proc.kill()
     assert json.loads((out / "session.json").read_text())["status"] == "running"
     assert not (out / "summary.json").exists()
-    stored = read_session(out)
+    stored = read_stored_session(out)
     assert stored.status == "interrupted" and len(stored.t) >= 60  # what was on disk before the kill is kept
     assert detect_ok(out, model)["status"] == "interrupted"
 

@@ -176,9 +176,9 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
     from twitchcam.run.summary import PROVENANCE
 
     if isinstance(frames, (str, Path)):
-        from twitchcam.store.reader import read_session as read_stored
+        from twitchcam.store.reader import read_stored_session
 
-        session = read_stored(Path(frames))
+        session = read_stored_session(Path(frames))
         params = _params(stored_params(session.meta), detector_params)
         stored, found, summary = detect_session(session, params, fps)
         meta = {**session.meta, "fps": fps or session.fps, "params": params.to_dict()}

@@ -30,8 +30,8 @@ import numpy as np
 from twitchcam.core.clock import format_clock
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import Interrupted, TwitchcamError
+from twitchcam.live.overlay import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.live.source import LiveSource, frames_until, make_source
-from twitchcam.live.window import LAYOUT, LiveHistory, LiveInfo, render, status_line
 from twitchcam.run.session import run_session
 from twitchcam.store.atomic import unlink_link
 from twitchcam.store.folder import check_session_folder

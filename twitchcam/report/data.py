@@ -24,8 +24,7 @@ from twitchcam.store import review
 from twitchcam.store.folder import is_session_dir
 from twitchcam.store.index import find_session_dirs, parse_started_at
 from twitchcam.store.paths import redacted_source
-from twitchcam.store.reader import read_event_rows, read_meta, read_summary_file
-from twitchcam.store.reader import read_frames as read_frame_table
+from twitchcam.store.reader import read_event_rows, read_frames, read_meta, read_summary_file
 from twitchcam.store.session import EVENTS_FILE, FRAMES_FILE, MARKERS_FILE, SESSION_FILE, SUMMARY_FILE
 
 DETAIL_CHOICES = ("latest", "all", "none")  # which sessions of a multi-session report get full detail
@@ -103,9 +102,9 @@ class Session:
         return (self.summary.get("spasms") or {}).get(side) or {}
 
 
-def read_frames(path: Path) -> Frames:
+def plot_frames(path: Path) -> Frames:
     """The columns of frames.csv the plots need, through the one frames.csv reader."""
-    table = read_frame_table(path)
+    table = read_frames(path)
     n = len(table)
     t = table.column("t_s")
     valid = np.nan_to_num(table.column("valid")) > 0
@@ -131,7 +130,8 @@ def read_frames(path: Path) -> Frames:
     return Frames(t=t, valid=valid, closure=closure, reasons=reasons, dropped=dropped)
 
 
-def read_events(path: Path) -> Events:
+def plot_events(path: Path) -> Events:
+    """The columns of events.csv the plots and tables need, through the one events.csv reader."""
     events, bad = read_event_rows(path)
     return Events(np.array([e.onset_s for e in events], float), np.array([max(round(e.duration_s, 6), 0.0) for e in events], float),
                   np.array([e.side for e in events], str), np.array([e.kind for e in events], str),
@@ -206,7 +206,7 @@ def load_detail(s: Session) -> None:
         p = s.path / FRAMES_FILE
         if p.is_file():
             try:
-                s.frames = read_frames(p)
+                s.frames = plot_frames(p)
             except TwitchcamError as e:
                 s.notes.append(f"frames.csv unreadable ({e}): no timeline")
         else:
@@ -215,7 +215,7 @@ def load_detail(s: Session) -> None:
         p = s.path / EVENTS_FILE
         if p.is_file():
             try:
-                s.events = read_events(p)
+                s.events = plot_events(p)
                 if s.events.bad_rows:
                     s.notes.append(f"events.csv: {s.events.bad_rows} malformed row(s) skipped")
             except TwitchcamError as e:

@@ -27,7 +27,7 @@ from twitchcam.run.summary import provenance, session_summary
 from twitchcam.store.atomic import unlink_link, write_text_atomic
 from twitchcam.store.folder import is_session_dir
 from twitchcam.store.lock import SessionLock
-from twitchcam.store.reader import StoredSession, read_session
+from twitchcam.store.reader import StoredSession, read_stored_session
 from twitchcam.store.session import DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE
 from twitchcam.store.writer import event_cells, write_json
 
@@ -141,7 +141,7 @@ def detect_session(session: StoredSession, params: PipelineParams,
 def summarize_stored(folder: Path) -> dict:
     """The summary of a session that has none (cut off before it was summarised), from its
     frames with the parameters it was recorded with; nothing is written."""
-    session = read_session(folder)
+    session = read_stored_session(folder)
     return detect_session(session, stored_params(session.meta))[2]
 
 
@@ -163,7 +163,7 @@ def check_detect_out(out: Path) -> None:
 def redetect(folder: Path, out: Path, adjust: Callable[[DetectorParams], DetectorParams]) -> dict:
     """Detect again over the session in `folder`; write events, summary and parameters to `out`."""
     check_detect_out(out)
-    session = read_session(folder)
+    session = read_stored_session(folder)
     params = stored_params(session.meta)
     params = dataclasses.replace(params, detector=adjust(params.detector))
     _, result, summary = detect_session(session, params)

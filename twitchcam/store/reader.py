@@ -234,7 +234,7 @@ def read_meta(folder: Path) -> dict:
     return check_shape(Path(folder) / SESSION_FILE, read_json(Path(folder) / SESSION_FILE), _META_SHAPE, "session")
 
 
-def read_session(folder: Path) -> StoredSession:
+def read_stored_session(folder: Path) -> StoredSession:
     """What `detect` needs: the metadata and every frame's raw features."""
     folder = Path(folder)
     meta = read_meta(folder)

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from twitchcam.core.anatomy import SIDES
-from twitchcam.synth.inject import MOUTH_OCCLUDED, SourceClip, read_frames
+from twitchcam.synth.inject import MOUTH_OCCLUDED, SourceClip, decode_video
 from twitchcam.synth.mesh import Mesh, run_mediapipe
 from twitchcam.video.wheelfetch import sha256_of
 
@@ -329,7 +329,7 @@ def load_base(spec: BaseSpec | str, model_path: str | Path | None = None) -> Bas
 
     spec = BASES[spec] if isinstance(spec, str) else spec
     src = real_videos()[spec.video]
-    frames, fps = read_frames(src)
+    frames, fps = decode_video(src)
     folder = cache_root() / "bases"
     folder.mkdir(parents=True, exist_ok=True)
     key = _key(spec, sha256_of(src))

@@ -310,7 +310,7 @@ def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
-def read_frames(path: str | Path) -> tuple[np.ndarray, float]:
+def decode_video(path: str | Path) -> tuple[np.ndarray, float]:
     """All frames (N, H, W, 3) BGR and the frame rate, for short source clips."""
     frames = list(iter_frames(path))
     if not frames:
@@ -338,7 +338,7 @@ def pingpong(frames: Sequence, repeats: int) -> list:
 
 def write_pingpong(src: str | Path, dst: str | Path, seconds: float) -> int:
     """A longer real clip for tests and benchmarks: `src` played back and forth for `seconds`."""
-    frames, fps = read_frames(src)
+    frames, fps = decode_video(src)
     return write_video(dst, (frames[i] for i in bounce_indices(len(frames), int(seconds * fps))), fps)
 
 
@@ -414,7 +414,7 @@ class SourceClip:
 
     @classmethod
     def load(cls, path: str | Path, model_path: str | Path | None = None) -> "SourceClip":
-        frames, fps = read_frames(path)
+        frames, fps = decode_video(path)
         lms = detect_landmarks(frames, fps, model_path)
         values, valid = feature_series(lms)
         eye = values[:, [_col("eye_open", side) for side in SIDES]]
