@@ -19,6 +19,17 @@ def model():
     return ensure_model()
 
 
+@pytest.fixture(scope="session")
+def recorded_sessions(tmp_path_factory):
+    """A recordings folder holding one session per real-clip recording of tests/data/real/
+    (tests/replay.py), built from the stored features without MediaPipe: name -> folder.
+    Shared by every test: read them, or copy one before changing it."""
+    from tests import replay
+
+    root = tmp_path_factory.mktemp("recorded") / "recordings"
+    return {name: replay.save_session(replay.load(name), root / name) for name in replay.NAMES}
+
+
 # A suite started in the background by a non-interactive shell (`make test &`, nohup) runs with
 # SIGINT ignored, and every child process would inherit that: the Ctrl-C tests would then test
 # nothing.  A handler here (not SIG_IGN) makes each exec'd child start with the default again.
