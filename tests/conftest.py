@@ -19,6 +19,29 @@ def model():
     return ensure_model()
 
 
+# Real clips analysed once for every test file that needs the same analysis.  They are shared:
+# read them, or copy them before changing anything (the clip's arrays are read-only).
+@pytest.fixture(scope="session")
+def single_face_clip(videos, model):
+    """single_face.mp4 with its landmarks (SourceClip.load: MediaPipe over every frame), the
+    source that spasms are injected into."""
+    from twitchcam.synth.inject import SourceClip
+
+    clip = SourceClip.load(videos["single_face.mp4"], model)
+    for array in (clip.frames, clip.landmarks, clip.eye_open, clip.valid):
+        array.flags.writeable = False
+    return clip
+
+
+@pytest.fixture(scope="session")
+def analyzed_wolfgang(tmp_path_factory, videos, model):
+    """WolfgangLanger_Pexels.mp4 through `analyze` (default parameters): (session folder, summary)."""
+    from twitchcam.run.analyze import analyze_file
+
+    folder = tmp_path_factory.mktemp("analyzed") / "wolfgang"
+    return folder, analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
+
+
 @pytest.fixture(scope="session")
 def recorded_sessions(tmp_path_factory):
     """A recordings folder holding one session per real-clip recording of tests/data/real/

@@ -16,10 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory, videos, model):
-    folder = tmp_path_factory.mktemp("analyze") / "wl"
-    summary = analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
-    return folder, summary
+def session(analyzed_wolfgang):
+    return analyzed_wolfgang
 
 
 def test_session_folder_contract(session):
@@ -45,12 +43,13 @@ PROVENANCE = {"redetected_from", "status", "ended_at"}
 
 
 @pytest.fixture(scope="module")
-def injected(tmp_path_factory, videos, model):
-    """A real face with one-sided spasms injected, so there are spasms to compare."""
+def injected(tmp_path_factory, single_face_clip):
+    """A real face with one-sided spasms injected, so there are spasms to compare (the clip
+    tests/data/real/injected.* was recorded from)."""
     from twitchcam.synth import inject as si
 
     out = tmp_path_factory.mktemp("injected")
-    clip = si.SourceClip.load(videos["single_face.mp4"], model)
+    clip = single_face_clip
     rng = np.random.default_rng(3)
     events = [si.make_event(rng, 3.0, "left", "clonic", 1.0), si.make_event(rng, 7.0, "right", "tonic", 1.0),
               si.make_event(rng, 11.5, "left", "clonic", 0.8, mouth=True)]

@@ -51,15 +51,13 @@ def test_readme_examples_run(tmp_path, monkeypatch, videos, model):
 
 
 @pytest.mark.slow
-def test_process_video_equals_analyze_and_round_trips_through_a_folder(tmp_path, videos, model):
-    from twitchcam.run.analyze import analyze_file
+def test_process_video_equals_analyze_and_round_trips_through_a_folder(tmp_path, videos, analyzed_wolfgang):
     from twitchcam.store.reader import read_events
 
-    video = videos["WolfgangLanger_Pexels.mp4"]
-    result = twitchcam.process_video(video)
+    result = twitchcam.process_video(videos["WolfgangLanger_Pexels.mp4"])
     assert len(result.events) > 0
-    summary = analyze_file(video, tmp_path / "cli", model, show_progress=False)
-    assert [e.key() for e in read_events(tmp_path / "cli")] == [
+    folder, summary = analyzed_wolfgang  # what `twitchcam analyze` made of the same video
+    assert [e.key() for e in read_events(folder)] == [
         e.key() for e in twitchcam.api.events_from_frame(result.events)]
     assert result.summary["spasms"] == summary["spasms"] and result.summary["blinks"] == summary["blinks"]
     result.save(tmp_path / "saved")

@@ -94,11 +94,10 @@ def test_analyze_counts_skipped_frames_in_frames_csv_summary_and_line(tmp_path, 
 
 # -- item 4: damaged rows of frames.csv --------------------------------------------------------------
 @pytest.mark.slow
-def test_detect_skips_damaged_rows_counts_them_and_treats_them_as_invalid(tmp_path, videos, model):
-    from twitchcam.run.analyze import analyze_file
-
+def test_detect_skips_damaged_rows_counts_them_and_treats_them_as_invalid(tmp_path, analyzed_wolfgang):
     folder = tmp_path / "s"
-    summary = analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
+    shutil.copytree(analyzed_wolfgang[0], folder)
+    summary = analyzed_wolfgang[1]
     lines = (folder / "frames.csv").read_bytes().split(b"\r\n")
     assert len(lines) >= 473 and lines[350].count(b",") == lines[0].count(b",")
     were_valid = sum(int(lines[k].split(b",")[2]) for k in (100, 200, 350))

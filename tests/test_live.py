@@ -145,12 +145,12 @@ def wait_for(predicate, timeout: float, what: str, proc=None):
 
 # -- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory, videos, model):
+def clip(tmp_path_factory, single_face_clip):
     """A real face with known one-sided spasms: (video path, truth rows)."""
     from twitchcam.synth import inject as si
 
     out = tmp_path_factory.mktemp("live_clip")
-    source = si.SourceClip.load(videos["single_face.mp4"], model)
+    source = single_face_clip
     rng = np.random.default_rng(7)
     events = [si.make_event(rng, onset, side, kind, level, mouth) for onset, side, kind, level, mouth in CLIP_EVENTS]
     video = out / "spasms.avi"

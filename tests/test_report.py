@@ -784,13 +784,12 @@ def test_report_command_finds_the_treatment_log(tmp_path, capsys):
 # ============================================================================ real pipeline
 
 @pytest.mark.slow
-def test_report_of_a_real_analyzed_video(tmp_path, videos, model):
+def test_report_of_a_real_analyzed_video(tmp_path, videos, model, analyzed_wolfgang):
     """The pipeline's own session folder (real face video, MediaPipe) renders, and every
     number in the report equals its summary.json."""
     from twitchcam.run.analyze import analyze_file
 
-    folder = tmp_path / "wl"
-    analyze_file(videos["WolfgangLanger_Pexels.mp4"], folder, model, show_progress=False)
+    folder = analyzed_wolfgang[0]
     nf = tmp_path / "nf"
     analyze_file(videos["no_face.mp4"], nf, model, show_progress=False)
     doc, data = report.build_report([folder], full_paths=True)  # summary.json as it is, source path included

@@ -199,7 +199,8 @@ def test_the_evidence_ring_stays_a_few_seconds_long():
 
 
 @pytest.mark.slow
-def test_analyze_with_evidence_writes_a_strip_per_one_sided_event_and_the_report_shows_them(tmp_path, videos, model):
+def test_analyze_with_evidence_writes_a_strip_per_one_sided_event_and_the_report_shows_them(tmp_path, single_face_clip,
+                                                                                           model):
     import base64
 
     import cv2
@@ -207,7 +208,7 @@ def test_analyze_with_evidence_writes_a_strip_per_one_sided_event_and_the_report
 
     from twitchcam.synth import inject as si
 
-    clip = si.SourceClip.load(videos["single_face.mp4"], model)
+    clip = single_face_clip
     rng = np.random.default_rng(3)
     events = [si.make_event(rng, 3.0, "left", "clonic", 1.0), si.make_event(rng, 7.0, "right", "tonic", 1.0)]
     si.inject_video(clip, tmp_path / "inj.avi", tmp_path / "inj_truth.csv", events, duration_s=12.0)

@@ -321,8 +321,8 @@ def _face(name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clips():
-    cache = {}
+def clips(single_face_clip):
+    cache = {"single_face.mp4": single_face_clip}
 
     def load(name):
         if name not in cache:
