@@ -20,6 +20,20 @@ def twitchcam(*args, env=None):
     return proc
 
 
+def twitchcam_here(capsys, *args) -> subprocess.CompletedProcess:
+    """`twitchcam(*args)` run by the command line's main() in this process (no Python start-up):
+    its exit code and what it printed (pytest's capsys), as the command would give them."""
+    from twitchcam.cli.main import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(map(str, args)))
+    except SystemExit as exc:  # argparse's own exit
+        code = exc.code if isinstance(exc.code, int) else 2
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 FULL_DISK_SH = r"""
 set -e
 mount -t tmpfs -o size=4m tmpfs "$D"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import twitchcam
+from tests.test_cli import twitchcam, twitchcam_here
 from tests.test_cli import twitchcam as twitchcam_cli
 from tests.test_session_safety import fake_session
 from twitchcam.core.summary import finite
@@ -188,6 +188,59 @@ def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path):
         (s / "session.json").write_text(json.dumps({**meta, "fps": bad}))
         p = twitchcam_cli("detect", s)
         assert p.returncode == 2 and "damaged session" in p.stderr and "Traceback" not in p.stderr, (bad, p.stderr)
+
+
+# Found by the fuzz test of stored files (tests/test_fuzz.py): each was exit 70 before.
+STORED_PARAMS = [("filters", "order", "abc"), ("filters", "order", 1000), ("filters", "order", 2.5),
+                 ("validity", "usual_window_s", 1e300), ("validity", "max_yaw_deg", "nan"),
+                 ("validity", "min_face_px", None), ("eye_filters", "median", "yes"),
+                 ("detector", "other_open_min", "x" * 10 ** 6), ("detector", "rest_quantile", -10 ** 300),
+                 ("detector", "spasm_on", 2e6), ("detector", "open_quantile", 2.0)]
+
+
+@pytest.mark.parametrize("section,name,bad", STORED_PARAMS, ids=[f"{s}.{n}={str(b)[:8]}" for s, n, b in STORED_PARAMS])
+def test_stored_parameters_of_the_wrong_type_or_size_are_a_damaged_session(tmp_path, capsys, section, name, bad):
+    import twitchcam
+
+    s = tmp_path / "s"
+    twitchcam.detect(twitchcam.simulate(10, seed=4)).save(s)
+    meta = json.loads((s / "session.json").read_text())
+    meta["params"][section][name] = bad
+    (s / "session.json").write_text(json.dumps(meta))
+    p = twitchcam_here(capsys, "detect", s)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and len(p.stderr) < 300, p.stderr[:300]
+    assert f"params.{section}.{name}" in p.stderr and "session parameters are damaged" in p.stderr
+    assert not (s / "detect").exists()
+
+
+def test_an_integer_beyond_any_float_is_a_damaged_file(tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text('{"duration_s": 1' + "0" * 5000 + "}")  # more digits than int() takes
+    with pytest.raises(TwitchcamError, match="5001 digits.*damaged"):
+        read_json(path)
+    path.write_text('{"params": {"detector": {"rest_quantile": -1' + "0" * 400 + "}}}")
+    with pytest.raises(TwitchcamError, match="401 digits.*damaged"):
+        read_json(path)
+    path.write_text('{"frames": 1' + "0" * 300 + "}")  # a float holds it: only out of range
+    assert read_json(path)["frames"] == 10 ** 300
+
+
+def test_an_events_cell_over_the_csv_limit_is_a_damaged_row(tmp_path, capsys):
+    import twitchcam
+
+    from twitchcam.store.reader import read_event_rows
+
+    s = tmp_path / "s"
+    twitchcam.detect(twitchcam.simulate(60, seed=2, sides=("left",))).save(s)
+    lines = (s / "events.csv").read_text().splitlines()
+    assert len(lines) > 3
+    lines[2] = lines[2].replace(",", "," + "9" * 200_000, 1)  # csv refuses cells over 128 KiB
+    (s / "events.csv").write_text("\n".join(lines) + "\n")
+    events, bad = read_event_rows(s / "events.csv")
+    assert bad == 1 and len(events) == len(lines) - 2
+    p = twitchcam_here(capsys, "report", s, "--out", tmp_path / "r.html")
+    assert p.returncode == 0 and p.stderr == "", p.stderr[:300]
+    assert "1 malformed row(s) skipped" in (tmp_path / "r.html").read_text()
 
 
 # -- frame rates and stamps no camera makes (item 5) ----------------------------------------------

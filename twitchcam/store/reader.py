@@ -163,13 +163,20 @@ def _json_text(path: Path) -> str:
     return text
 
 
+def _json_int(text: str) -> int:
+    """A JSON integer; one of more than 308 digits is beyond any float (and int() refuses 4300)."""
+    if len(text.lstrip("-")) > 308:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits, beyond any number a session holds (damaged)")
+    return int(text)
+
+
 def read_json(path: Path) -> dict:
     """A JSON object from ``path``; TwitchcamError with a one-line reason otherwise."""
     try:
-        data = json.loads(_json_text(path))
+        data = json.loads(_json_text(path), parse_int=_json_int)
     except FileNotFoundError:
         raise TwitchcamError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: json.JSONDecodeError among them
         raise TwitchcamError(f"cannot read {path}: {e}") from None
     except RecursionError:
         raise TwitchcamError(f"cannot read {path}: nested too deeply") from None
@@ -213,7 +220,44 @@ def check_shape(path: Path, data: dict, shape: dict, what: str) -> dict:
             v = (part or {}).get(key)
             if v is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and not 0 <= v <= top:
                 raise TwitchcamError(f"{path}: {prefix}{key} is {v!r}, out of range (damaged {what})")
+    if isinstance(data.get("params"), dict):
+        problem = params_problem(data["params"])
+        if problem:
+            raise TwitchcamError(f"{path}: session parameters are damaged: params.{problem}")
     return data
+
+
+def params_problem(params: dict) -> str | None:
+    """What is wrong with stored pipeline parameters, or None: each must have its default's type
+    (true/false, a whole number, a number), be finite, not negative, and within what a session can
+    be run with (durations at most an hour, filter orders at most 10, other counts at most a
+    million; a threshold may be any size: 1e9 turns a check off; the detector's within
+    DetectorParams' own limits).  Unknown names are another version's.  (run.detect.stored_params
+    then builds the chain from them, which checks what depends on the frame rate.)"""
+    from twitchcam.core.detector import DetectorParams
+    from twitchcam.core.stream import PipelineParams
+
+    for section, defaults in PipelineParams().to_dict().items():
+        values = params.get(section, {})
+        if not isinstance(values, dict):
+            return f"{section} is a {type(values).__name__}, not a JSON object"
+        for name, v in values.items():
+            d = defaults.get(name)
+            if d is None:
+                continue
+            want = "true or false" if isinstance(d, bool) else "a whole number" if isinstance(d, int) else "a number"
+            if isinstance(d, bool) or isinstance(v, bool) or not isinstance(v, (int, float)):
+                if not (isinstance(d, bool) and isinstance(v, bool)):
+                    return f"{section}.{name} is a {type(v).__name__}, not {want}"
+                continue
+            top = 10 if name == "order" else 3600.0 if name.endswith("_s") else 1e6 if isinstance(d, int) \
+                else math.inf
+            if not (math.isfinite(v) and 0 <= v <= top) or (isinstance(d, int) and v != int(v)):
+                return f"{section}.{name} is {v:.6g}, not {want} from 0{f' to {top:g}' if top < math.inf else ' up'}"
+    detector = {k: v for k, v in params.get("detector", {}).items() if k in PipelineParams().to_dict()["detector"]}
+    for name, why in DetectorParams(**detector).problems()[:1]:
+        return f"detector.{name} {why}"
+    return None
 
 
 def read_summary_file(path: Path) -> dict:
@@ -255,12 +299,28 @@ def _evidence_cells(r: dict) -> tuple[float, float, float, str]:
             (r.get("sources") or "").strip())
 
 
+def csv_rows(f):
+    """csv.DictReader's rows of the open file `f`; a row the csv module itself refuses (a cell over
+    its size limit, a NUL byte) is None: a damaged row, and the rows after it are still read."""
+    reader = csv.DictReader(f)
+    while True:
+        line = reader.reader.line_num  # the csv reader's own count (DictReader's stops at an error)
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            if reader.reader.line_num == line:  # nothing more was read: do not try again
+                return
+            yield None
+
+
 def read_event_rows(path: Path) -> tuple[list[Event], int]:
     """events.csv: the events, and how many rows were damaged (skipped, never fatal)."""
     out, bad = [], 0
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            for r in csv.DictReader(f):
+            for r in csv_rows(f):
                 try:
                     e = Event(float(r["onset_s"]), float(r["offset_s"]), r["side"].strip(), r["kind"].strip(),
                               int(r["twitches"]), float(r["peak_closure"]), r["region"].strip(),
