@@ -1,6 +1,7 @@
 """Shared fixtures: the real landmark model and real face videos (fetched once, verified)."""
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -64,7 +65,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # report, CLI errors, API on stored signals), `make test` everything.  A test is slow when it
 # uses the real videos or the model, or lives in a module that drives real video throughout.
 SLOW_FIXTURES = {"videos", "model"}
-SLOW_MODULES = {"test_live", "test_privacy", "test_fuzz", "test_batch", "test_prefetch", "test_landmarks",
+SLOW_MODULES = {"test_live", "test_privacy", "test_batch", "test_prefetch", "test_landmarks",
                 "test_analyze", "test_damaged_input", "test_synth_dataset", "test_spasm_injection",
                 "test_recordings", "test_report_privacy"}
 SLOW_WORDS = ("chromium", "browser", "pdf")  # tests that start a real browser
@@ -75,3 +76,18 @@ def pytest_collection_modifyitems(config, items):
         if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or any(w in item.name for w in SLOW_WORDS)
                 or item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+
+
+# The fuzz test's count: $TWITCHCAM_FUZZ_CASES seeded cases per family (tests/test_fuzz.py); by
+# default 200 (what CI runs, .ci/run), or FAST_FUZZ_CASES when the slow tests are left out.
+# $TWITCHCAM_FUZZ_SEEDS=3,17 runs just those seeds (a failure names its seed).
+FULL_FUZZ_CASES = 200
+FAST_FUZZ_CASES = 16  # every kind of stored-file and option damage once (tests/fuzz_stored.KINDS)
+
+
+@pytest.fixture(scope="session")
+def fuzz_seeds(request) -> list[int]:
+    if os.environ.get("TWITCHCAM_FUZZ_SEEDS"):
+        return [int(s) for s in os.environ["TWITCHCAM_FUZZ_SEEDS"].split(",")]
+    fast = "not slow" in (request.config.getoption("markexpr") or "")
+    return list(range(int(os.environ.get("TWITCHCAM_FUZZ_CASES") or (FAST_FUZZ_CASES if fast else FULL_FUZZ_CASES))))

@@ -1,11 +1,12 @@
-"""Runs `twitchcam analyze` and then `twitchcam detect` on damaged videos, in-process through
-the CLI's main(), one JSON line per case on stdout (test_fuzz.py starts two of these).
+"""Runs fuzz cases in-process through the CLI's main(), one JSON line per case on stdout
+(test_fuzz.py starts two of these):
 
-    python -m tests.fuzz_worker OUT_DIR VIDEO...
+    python -m tests.fuzz_worker video OUT_DIR VIDEO...          # analyze, then detect, each damaged video
+    python -m tests.fuzz_worker stored OUT_DIR TEMPLATE MODEL SEED...   # tests/fuzz_stored.run_case
 
 Each case's stderr is captured at the file-descriptor level, so whatever OpenCV, FFmpeg or
 MediaPipe print themselves is seen too.  A line "start N" is printed before case N, so if
-the process dies on a signal the parent knows which video killed it.
+the process dies on a signal the parent knows which case killed it.
 """
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ import tempfile
 from pathlib import Path
 
 
-def run_captured(argv: list[str]) -> tuple[int, str]:
-    """(exit code, everything written to fd 2) of twitchcam's main(argv)."""
+def run_captured(argv: list[str], with_stdout: bool = False) -> tuple:
+    """(exit code, everything written to fd 2) of twitchcam's main(argv); and what it wrote to
+    fd 1 too, `with_stdout`."""
     from twitchcam.cli.main import main
 
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 1)
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         try:
             try:
@@ -39,13 +41,13 @@ def run_captured(argv: list[str]) -> tuple[int, str]:
             os.close(saved_out)
             os.close(saved_err)
         err.seek(0)
-        return code, err.read().decode("utf-8", "replace")
+        out.seek(0)
+        text = err.read().decode("utf-8", "replace")
+        return (code, text, out.read().decode("utf-8", "replace")) if with_stdout else (code, text)
 
 
-def main() -> None:
-    out = Path(sys.argv[1])
-    report = os.fdopen(os.dup(1), "w", buffering=1)
-    for video in sys.argv[2:]:
+def videos(out: Path, paths: list[str], report) -> None:
+    for video in paths:
         name = Path(video).stem
         report.write(f"start {name}\n")
         folder = out / name
@@ -55,6 +57,24 @@ def main() -> None:
             detect = run_captured(["detect", str(folder)])
         report.write(json.dumps({"case": name, "code": code, "stderr": err, "folder": folder.exists(),
                                  "detect": detect}) + "\n")
+
+
+def stored(out: Path, template: Path, model: Path, seeds: list[int], report) -> None:
+    from tests.fuzz_stored import run_case
+
+    for seed in seeds:
+        report.write(f"start {seed}\n")
+        report.write(json.dumps(run_case(seed, out, template, model,
+                                         lambda argv: run_captured(argv, with_stdout=True))) + "\n")
+
+
+def main() -> None:
+    mode, out = sys.argv[1], Path(sys.argv[2])
+    report = os.fdopen(os.dup(1), "w", buffering=1)
+    if mode == "video":
+        videos(out, sys.argv[3:], report)
+    else:
+        stored(out, Path(sys.argv[3]), Path(sys.argv[4]), [int(a) for a in sys.argv[5:]], report)
 
 
 if __name__ == "__main__":
