@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_cli import ROOT, needs_tmpfs, on_full_disk, one_line_error, twitchcam
+from tests.test_cli import ROOT, needs_tmpfs, on_full_disk, one_line_error, twitchcam, twitchcam_here
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.folder import check_session_folder
 from twitchcam.store.lock import SessionLock, is_being_written
@@ -262,7 +262,7 @@ def test_detect_never_writes_into_a_session_folder(tmp_path):
     assert json.loads((a / "summary.json").read_text())["duration_s"] == 1.0
 
 
-def test_wrong_types_in_summary_json_are_one_line_not_exit_70(tmp_path):
+def test_wrong_types_in_summary_json_are_one_line_not_exit_70(tmp_path, capsys):
     rec = tmp_path / "rec"
     s = fake_session(rec / "s")
     good = fake_session(rec / "t")
@@ -270,11 +270,11 @@ def test_wrong_types_in_summary_json_are_one_line_not_exit_70(tmp_path):
     for bad in ({"spasms": {"left": "x", "right": 5}}, {"blinks": 3}, {"params": "x", "versions": 3},
                 {"spasms": []}, {"status": 5}):
         (s / "summary.json").write_text(json.dumps({"duration_s": 1.0, "valid_s": 1.0, **bad}))
-        p = twitchcam("report", s, "--out", tmp_path / "r.html")
+        p = twitchcam_here(capsys, "report", s, "--out", tmp_path / "r.html")
         assert p.returncode == 2 and "damaged summary" in one_line_error(p), (bad, p.stderr)
-        p = twitchcam("sessions", "--recordings", rec)
+        p = twitchcam_here(capsys, "sessions", "--recordings", rec)
         assert p.returncode == 0 and "damaged summary" in p.stdout, (bad, p.stderr)
-        p = twitchcam("report", rec, "--out", tmp_path / "r.html")  # the other session is still reported
+        p = twitchcam_here(capsys, "report", rec, "--out", tmp_path / "r.html")  # the other session is still reported
         assert p.returncode == 0 and "1 skipped" in p.stdout, (bad, p.stderr)
 
 
