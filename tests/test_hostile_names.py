@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import twitchcam, twitchcam_here
-from tests.test_cli import twitchcam as twitchcam_cli
 from tests.test_session_safety import fake_session
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
@@ -83,7 +82,7 @@ def test_json_nested_100000_deep_is_a_damaged_file_not_a_crash(tmp_path):
     assert read_json_or_none(path) is None
 
 
-def test_values_no_database_stores_leave_the_session_listed(tmp_path):
+def test_values_no_database_stores_leave_the_session_listed(tmp_path, capsys):
     s = fake_session(tmp_path / "s", mode=[])
     (s / "summary.json").write_text(json.dumps({"status": "complete", "duration_s": 1e300, "valid_s": 1.0,
                                                  "spasms": {"left": {"count": 1e300}, "right": {"count": 10 ** 400}},
@@ -92,11 +91,11 @@ def test_values_no_database_stores_leave_the_session_listed(tmp_path):
     assert row.left_count is None and row.right_count is None and row.mode is None and "damaged" in row.problem
     assert finite(10 ** 400) is None
     good = fake_session(tmp_path / "t")
-    p = twitchcam("sessions", "--recordings", tmp_path)
+    p = twitchcam_here(capsys, "sessions", "--recordings", tmp_path)
     assert p.returncode == 0 and "damaged" in p.stdout and "2 session(s)" in p.stdout, p.stderr
-    p = twitchcam("report", s, "--out", tmp_path / "r.html")
+    p = twitchcam_here(capsys, "report", s, "--out", tmp_path / "r.html")
     assert p.returncode == 2 and "damaged" in p.stderr and "Traceback" not in p.stderr
-    p = twitchcam("report", s, good, "--out", tmp_path / "r.html")  # the other session is still reported
+    p = twitchcam_here(capsys, "report", s, good, "--out", tmp_path / "r.html")  # the other session is still reported
     assert p.returncode == 0 and "1 skipped" in p.stdout, p.stderr
 
 
@@ -165,9 +164,9 @@ def test_overwrite_removes_a_link_never_its_target_and_detect_writes_no_link(tmp
 @pytest.mark.parametrize("option,value", [("--merge-gap-s", "nan"), ("--spasm-on", "inf"), ("--open-quantile", "2"),
                                           ("--baseline-window-s", "1e12"), ("--spasm-on", "-1"), ("--tonic-s", "-5"),
                                           ("--off-ratio", "0")])
-def test_a_bad_detector_value_is_one_line_before_anything_is_made(tmp_path, option, value):
+def test_a_bad_detector_value_is_one_line_before_anything_is_made(tmp_path, capsys, option, value):
     out = tmp_path / "s"
-    p = twitchcam("analyze", tmp_path / "any.mp4", "--out", out, option, value)
+    p = twitchcam_here(capsys, "analyze", tmp_path / "any.mp4", "--out", out, option, value)
     assert p.returncode == 2 and option in p.stderr.strip() and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not out.exists()
 
@@ -178,7 +177,7 @@ def test_the_default_detector_parameters_are_sane():
     assert DetectorParams().problems() == []
 
 
-def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path):
+def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path, capsys):
     import twitchcam
 
     s = tmp_path / "s"
@@ -186,7 +185,7 @@ def test_a_session_whose_fps_is_not_a_number_is_damaged_not_a_crash(tmp_path):
     meta = json.loads((s / "session.json").read_text())
     for bad in ("abc", 0, -5, 1e9):
         (s / "session.json").write_text(json.dumps({**meta, "fps": bad}))
-        p = twitchcam_cli("detect", s)
+        p = twitchcam_here(capsys, "detect", s)
         assert p.returncode == 2 and "damaged session" in p.stderr and "Traceback" not in p.stderr, (bad, p.stderr)
 
 
