@@ -23,11 +23,13 @@ run: setup
 	$(PY) -m twitchcam models --fetch
 	$(PY) -m twitchcam demo
 
+# Everything (CI): 200 fuzz cases per family unless TWITCHCAM_FUZZ_CASES says otherwise.
 test: setup lint
 	$(PY) -m twitchcam models --fetch >/dev/null
 	$(PY) -m pytest -q
 
-# The edit-test loop: everything that needs neither MediaPipe nor a real video (about a minute).
+# The edit-test loop: everything that needs neither MediaPipe, a video nor a browser; real faces
+# as stored features (tests/data/real/); 16 fuzz cases unless TWITCHCAM_FUZZ_CASES says otherwise.
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow"
 
