@@ -30,13 +30,14 @@ from twitchcam.store.session import FRAME_COLUMNS, read_event_rows
 EXPECTED = {
     # a woman talking, no spasms: her three blinks, nothing one-sided
     "wolfgang": ({"both blink": 3}, None),
-    # three injected spasms: left clonic at 3.0 s (split around a natural blink into two), right
-    # tonic at 7.0 s, left clonic with the mouth at 11.5 s; six natural blinks
-    "injected": ({"both blink": 6, "left clonic": 3, "right tonic": 1}, "left"),
+    # three injected spasms: left clonic at 3.0 s, right tonic at 7.0 s, left clonic with the
+    # mouth at 11.5 s; six natural blinks (two of three spasms on the left: no affected side)
+    "injected": ({"both blink": 6, "left clonic": 2, "right tonic": 1}, None),
     # the sample of `twitchcam demo`: nine left spasms injected between natural blinks; the weak
     # (0.55) clonic train at 22.4 s is missed
     "demo": ({"both blink": 17, "left tonic": 5, "left clonic": 3}, "left"),
-    # the face leaves the picture after a blink
+    # the face leaves the picture after a blink (and its last glimpse, one frame, is taken for
+    # someone else's)
     "face_noface": ({"both blink": 1}, None),
     # a small talking face: two blinks and one right 'clonic' twitch of 0.1 s (a false one: the
     # clip has no spasms; kept as recorded, so that a change of it shows)
@@ -90,6 +91,7 @@ def test_analyze_found_what_a_person_expects(rec):
     if rec.name == "face_noface":
         assert 0 < rec.summary["valid_frames"] < rec.summary["frames"]
         assert set(rec.frames["reason"]) >= {"", "no_face"}
+        assert rec.summary["other_person_frames"] == (rec.frames["reason"] == "other_person").sum() == 1
 
 
 @pytest.mark.parametrize("name, missed", [("injected", []), ("demo", [22.3667])])
@@ -123,7 +125,7 @@ def test_frame_by_frame_replay_equals_the_recorded_analysis(rec):
         closure.append(r.closure)
     events += chain.finish(float(t[-1]) + 1.0 / rec.fps)
     assert [replay.event_fields(e) for e in events] == rec.events()
-    assert valid == (rec.frames["valid"] > 0).tolist() and reasons == rec.frames["reason"].tolist()
+    assert valid == (rec.frames["valid"] > 0).tolist() and reasons == replay.chain_reasons(rec)
     assert_same_closure(np.array(closure, dtype=np.float64), rec)
 
 
@@ -131,14 +133,14 @@ def test_whole_recording_replay_equals_the_recorded_analysis(rec):
     """detect_features: the whole recording at once, as `twitchcam detect` runs it."""
     found = detect_features(*replay.chain_inputs(rec), rec.fps, rec.params())
     assert [replay.event_fields(e) for e in found.events] == rec.events()
-    assert found.valid.tolist() == (rec.frames["valid"] > 0).tolist() and found.reason == rec.frames["reason"].tolist()
+    assert found.valid.tolist() == (rec.frames["valid"] > 0).tolist() and found.reason == replay.chain_reasons(rec)
     assert_same_closure(found.closure, rec)
 
 
 def test_the_api_detect_equals_the_recorded_analysis(rec):
     result = twitchcam.detect(rec.result())
     assert replay.frame_event_fields(result.events) == rec.events()
-    assert replay.findings(result.summary) == replay.findings(rec.summary)
+    assert replay.findings(result.summary, redetected=True) == replay.findings(rec.summary, redetected=True)
     assert_same_closure(result.frames[["closure_left", "closure_right"]].to_numpy(np.float64), rec)
     assert list(result.events.columns[:2]) == ["onset", "duration"]
 
@@ -150,7 +152,7 @@ def test_a_stored_session_reads_back_bit_for_bit(rec, recorded_sessions):
     assert np.array_equal(back.frames[inputs].to_numpy(np.float64), rec.frames[inputs].to_numpy(np.float64),
                           equal_nan=True)
     assert replay.frame_event_fields(back.events) == rec.events()
-    assert replay.findings(back.summary) == replay.findings(rec.summary)
+    assert replay.findings(back.summary, redetected=True) == replay.findings(rec.summary, redetected=True)
     assert back.meta["status"] == "complete" and back.fps == rec.fps
 
 
@@ -162,7 +164,7 @@ def test_twitchcam_detect_on_a_session_folder_equals_the_recorded_analysis(rec, 
     events, bad = read_event_rows(tmp_path / "d" / "events.csv")
     assert bad == 0 and [replay.event_fields(e) for e in events] == rec.events()
     summary = json.loads((tmp_path / "d" / "summary.json").read_text())
-    assert replay.findings(summary) == replay.findings(rec.summary)
+    assert replay.findings(summary, redetected=True) == replay.findings(rec.summary, redetected=True)
     assert summary["redetected_from"] == rec.name and summary["bad_rows"] == 0
 
 
@@ -192,11 +194,12 @@ def test_detector_options_change_what_is_found_in_a_real_face(recorded_sessions,
     assert none["spasms"]["left"]["count"] == none["spasms"]["right"]["count"] == none["blinks"]["count"] == 0
     params = json.loads((tmp_path / "none" / "params.json").read_text())["detector"]
     assert params["spasm_on"] == params["blink_on"] == 5.0
-    # a longer gap merges the two halves of the first left train into one spasm
-    assert main(["detect", str(folder), "--out", str(tmp_path / "merged"), "--merge-gap-s", "1.0"]) == 0
-    merged = json.loads((tmp_path / "merged" / "summary.json").read_text())
-    assert merged["spasms"]["left"]["count"] < replay.load("injected").summary["spasms"]["left"]["count"]
-    assert merged["spasms"]["right"]["count"] == 1
+    # a shorter gap splits the left trains into their twitches; a longer hold makes the tonic clonic
+    assert main(["detect", str(folder), "--out", str(tmp_path / "split"), "--merge-gap-s", "0.05",
+                 "--tonic-s", "5"]) == 0
+    split = json.loads((tmp_path / "split" / "summary.json").read_text())["spasms"]
+    assert split["left"]["count"] > replay.load("injected").summary["spasms"]["left"]["count"] == 2
+    assert (split["right"]["count"], split["right"]["clonic"], split["right"]["tonic"]) == (1, 1, 0)
 
 
 def test_sessions_lists_every_recorded_session(recorded_sessions, capsys):
@@ -206,8 +209,9 @@ def test_sessions_lists_every_recorded_session(recorded_sessions, capsys):
     lines = {ln.rsplit(None, 1)[-1]: ln for ln in out.splitlines() if ln.split() and ln.rsplit(None, 1)[-1]
              in recorded_sessions}
     assert set(lines) == set(recorded_sessions)
-    assert "left" in lines["injected"].split() and "12.00" in lines["injected"].split()  # 3 left spasms in 15 s
-    assert "no face" in lines["no_face"] and "none" in lines["wolfgang"].split()
+    assert "8.00" in lines["injected"].split() and "4.00" in lines["injected"].split()  # 2 left, 1 right in 15 s
+    assert "left" in lines["demo"].split() and "none" in lines["wolfgang"].split()
+    assert "no face" in lines["no_face"]
     assert f"{len(recorded_sessions)} session(s)" in out
 
 
@@ -228,6 +232,31 @@ def test_a_report_of_every_recorded_session(recorded_sessions, tmp_path, capsys)
     doc = (tmp_path / "all.html").read_text()
     assert assert_report_equals_summaries(doc, list(recorded_sessions.values())) > 10
     assert "Not included" not in doc
+
+
+@pytest.mark.xfail(strict=True, reason="detect re-derives validity from the stored features and forgets that "
+                   "analyze found someone else's face (issue 17 item 11); store/redetect.py and api.detect")
+@pytest.mark.parametrize("how", ["twitchcam detect", "twitchcam.detect"])
+def test_detect_keeps_the_frames_analyze_found_to_be_someone_elses(how, recorded_sessions, tmp_path, capsys):
+    """face_noface.mov's last glimpse of the face was judged someone else's: detecting again from
+    the stored frames must say so too, in frames and summary, as analyze did."""
+    rec = replay.load("face_noface")
+    folder = tmp_path / "s"
+    shutil.copytree(recorded_sessions["face_noface"], folder)
+    lines = (folder / "frames.csv").read_text().split("\n")
+    for k in np.flatnonzero(rec.frames["reason"] == "other_person"):  # analyze's reasons, as it wrote them
+        cells = lines[k + 1].split(",", 4)
+        lines[k + 1] = ",".join(cells[:3] + ["other_person", cells[4]])
+    (folder / "frames.csv").write_text("\n".join(lines))
+    assert (twitchcam.read_session(folder).frames["reason"] == "other_person").sum() == 1
+    if how == "twitchcam detect":
+        assert main(["detect", str(folder)]) == 0
+        summary = json.loads((folder / "detect" / "summary.json").read_text())
+    else:
+        again = twitchcam.detect(folder)
+        summary = again.summary
+        assert (again.frames["reason"] == "other_person").sum() == 1
+    assert summary["other_person_frames"] == rec.summary["other_person_frames"] == 1
 
 
 def test_damaged_rows_of_a_real_session_are_invalid_frames_not_lost_events(recorded_sessions, tmp_path, capsys):
