@@ -72,7 +72,7 @@ def drop_filtered(frames_csv: Path) -> bytes:
 def record(name: str, clip: Clip, model: Path, tmp: Path) -> dict:
     from twitchcam.synth import inject as si
     from twitchcam.synth.videos import real_videos
-    from twitchcam.video.analyze import analyze_file
+    from twitchcam.run.analyze import analyze_file
     from twitchcam.video.model import MODEL_SHA256
     from twitchcam.video.wheelfetch import sha256_of
 

@@ -82,19 +82,14 @@ def frame_event_fields(df) -> list[tuple]:
     return [event_fields(e) for e in events_from_frame(df)]
 
 
-def findings(summary: dict, redetected: bool = False) -> dict:
-    """A summary without its provenance: what was found.  `redetected`: made from stored frames,
-    which do not keep whose face it was (see DETECT_GAP), so without `other_person_frames`."""
-    return {k: v for k, v in summary.items() if k not in PROVENANCE and not (redetected and k in DETECT_GAP)}
+def findings(summary: dict) -> dict:
+    """A summary without its provenance: what was found."""
+    return {k: v for k, v in summary.items() if k not in PROVENANCE}
 
 
 # Whose face a frame shows is judged from its appearance (core/identity.py), which frames.csv does
-# not keep: replayed, a frame analyze found to be someone else's (`other_person`, its features
-# NaN) is a frame without a face, and `detect` counts no `other_person_frames`.  The first is what
-# replaying features can give; the second is a gap of `detect` (test_replay.py pins it).
-DETECT_GAP = {"other_person_frames"}
-
-
+# not keep: replayed through the chain, a frame analyze found to be someone else's (`other_person`,
+# its features NaN) is a frame without a face.  (`detect` keeps analyze's reason for it.)
 def chain_reasons(rec: "Recording") -> list[str]:
     """Each frame's reason as the signal chain finds it from the recorded features alone."""
     from twitchcam.core.features import OTHER
