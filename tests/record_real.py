@@ -70,9 +70,9 @@ def drop_filtered(frames_csv: Path) -> bytes:
 
 
 def record(name: str, clip: Clip, model: Path, tmp: Path) -> dict:
+    from twitchcam.run.analyze import analyze_file
     from twitchcam.synth import inject as si
     from twitchcam.synth.videos import real_videos
-    from twitchcam.run.analyze import analyze_file
     from twitchcam.video.model import MODEL_SHA256
     from twitchcam.video.wheelfetch import sha256_of
 

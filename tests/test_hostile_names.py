@@ -226,7 +226,6 @@ def test_an_integer_beyond_any_float_is_a_damaged_file(tmp_path):
 
 def test_an_events_cell_over_the_csv_limit_is_a_damaged_row(tmp_path, capsys):
     import twitchcam
-
     from twitchcam.store.reader import read_event_rows
 
     s = tmp_path / "s"

@@ -23,7 +23,8 @@ from tests.test_report import assert_report_equals_summaries
 from twitchcam.cli.main import main
 from twitchcam.core.features import FrameFeatures
 from twitchcam.core.stream import SignalChain, detect_features
-from twitchcam.store.session import FRAME_COLUMNS, read_event_rows
+from twitchcam.store.reader import read_event_rows
+from twitchcam.store.session import FRAME_COLUMNS
 
 # What analyze found in each clip when it was recorded, as a person would check it: events by
 # side and kind, the affected side.  (A re-recording that finds something else fails here.)
