@@ -47,6 +47,15 @@ def test_the_first_face_is_the_patient_and_a_later_stranger_is_not():
     assert all(feed(judge, patient, 40.0, 10))  # the patient is back
 
 
+def test_a_glimpse_of_a_face_turned_from_the_usual_pose_is_no_evidence():
+    """Leaving the picture, the patient showed a face tilted 42 degrees, half out of view: its
+    signature is far from everyone's, so it says nothing either way."""
+    judge, patient, stranger = IdentityJudge(), person(1), person(2)
+    feed(judge, patient, 0.0, 10)
+    assert judge.judge(20.0, True, look(stranger), (-17.0, 24.0, 42.0))
+    assert not judge.judge(20.1, False, look(stranger), (2.0, -3.0, 1.0))  # facing the camera: judged
+
+
 def test_a_frame_without_a_signature_keeps_the_tracks_verdict():
     judge, patient, stranger = IdentityJudge(), person(1), person(2)
     feed(judge, patient, 0.0, 10)

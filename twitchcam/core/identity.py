@@ -28,6 +28,8 @@ class IdentityParams:
     gallery_size: int = 32
     min_gallery: int = 3  # fewer of the patient's signatures: nobody can be told apart yet
     max_distance: float = 16.5  # chi-square to the nearest gallery signature (see module doc)
+    max_turn_deg: float = 20.0  # a face turned, tilted or nodded this much from the patient's usual pose
+    #   (the median over the gallery) is no evidence either way: a glimpse, half out of view
 
 
 def chi_square(gallery: np.ndarray, signature: np.ndarray) -> np.ndarray:
@@ -48,19 +50,24 @@ class IdentityJudge:
     def __init__(self, params: IdentityParams = IdentityParams()):
         self.p = params
         self._gallery: list[np.ndarray] = []
+        self._poses: list[tuple[float, float, float]] = []  # (yaw, pitch, roll) of each gallery signature
         self._added = 0
         self._verdict: bool | None = True  # the first track is the patient's by definition
         self._distances: deque[float] = deque(maxlen=params.probe_samples)
 
-    def judge(self, t_s: float, new_track: bool, signature: np.ndarray | None) -> bool:
-        """Whether the face of this frame is the patient's (True also while nobody can tell)."""
+    def judge(self, t_s: float, new_track: bool, signature: np.ndarray | None,
+              pose: tuple[float, ...] = (0.0, 0.0, 0.0)) -> bool:
+        """Whether the face of this frame is the patient's (True also while nobody can tell);
+        `pose` is the face's (yaw, pitch, roll) in degrees."""
         p = self.p
         if new_track:
             self._verdict = True if len(self._gallery) < p.min_gallery else None
             self._distances.clear()
+        if signature is not None and self._turned(pose):
+            signature = None
         if signature is not None:
             if self._verdict:
-                self._enrol(signature)
+                self._enrol(signature, pose)
             else:
                 self._distances.append(float(chi_square(np.asarray(self._gallery), signature).min()))
                 if self._verdict is False or len(self._distances) == p.probe_samples:
@@ -72,10 +79,20 @@ class IdentityJudge:
     def _close(self) -> bool:
         return float(np.median(self._distances)) <= self.p.max_distance
 
-    def _enrol(self, signature: np.ndarray) -> None:
+    def _turned(self, pose) -> bool:
+        """The face is turned from the patient's usual pose too far for its signature to count."""
+        if len(self._poses) < self.p.min_gallery:
+            return False
+        usual = np.median(np.asarray(self._poses), axis=0)
+        return not bool(np.all(np.abs(np.asarray(pose[:3], dtype=np.float64) - usual) <= self.p.max_turn_deg))
+
+    def _enrol(self, signature: np.ndarray, pose) -> None:
         """Add a signature of the patient, the oldest making way once the gallery is full."""
+        pose = tuple(float(x) for x in pose[:3])
         if len(self._gallery) < self.p.gallery_size:
             self._gallery.append(signature)
+            self._poses.append(pose)
         else:
             self._gallery[self._added % self.p.gallery_size] = signature
+            self._poses[self._added % self.p.gallery_size] = pose
         self._added += 1

@@ -100,7 +100,7 @@ class SignalChain:
         return delayed
 
     def process(self, index: int, t_s: float, ff: FrameFeatures, points: np.ndarray | None = None) -> FrameResult:
-        other = ff.found and not self.identity.judge(t_s, ff.new_track, ff.signature)
+        other = ff.found and not self.identity.judge(t_s, ff.new_track, ff.signature, ff.pose)
         if other:  # someone else's face: nothing of it is kept or shown
             ff, points = NO_FEATURES, None
         valid, reason = self.gate.judge(ff.found, ff.pose)
@@ -161,7 +161,7 @@ class SignalChain:
             return other
         judge = self.identity.judge
         for k in np.flatnonzero(np.isfinite(pose[:, 0])).tolist():
-            other[k] = not judge(float(t[k]), bool(new_track[k]), signatures[k])
+            other[k] = not judge(float(t[k]), bool(new_track[k]), signatures[k], tuple(pose[k]))
         return other
 
     def run(self, t: np.ndarray, pose: np.ndarray, raw: np.ndarray, t_end: float | None = None) -> "Detection":
