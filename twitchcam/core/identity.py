@@ -7,7 +7,8 @@ gallery of the patient's face signatures (appearance descriptors the video layer
 twitchcam.video.identity) from the first track, and judges every later track by its signatures'
 distance to their nearest gallery neighbour: the median of the track's recent distances above
 `max_distance` means someone else, whose frames are then not the patient's (`other_person`).
-Pure: signatures are numbers.
+A face turned more than `max_turn_deg` from the patient's usual pose gives no evidence either
+way.  Pure: signatures are numbers.
 
 Measured (2026-12-07) on 13 real clips of 13 people, grid-8 uniform LBP of the eye-aligned
 face: the median over a track's first ~5 signatures was at most 16.1 to the person's own
