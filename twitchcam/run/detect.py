@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,23 +32,14 @@ from twitchcam.store.writer import event_cells, write_json
 
 
 def stored_params(meta: dict) -> PipelineParams:
-    """The parameters a session was analysed with (session.json); damaged or another version's:
-    one line.  Besides the detector's own checks, the chain is built once at the session's rate,
-    which designs its filters and sizes its windows from the other values."""
+    """The parameters a session was analysed with (session.json, whose types and ranges
+    store.reader.params_problem has checked); another version's, or values no chain can be built
+    from at the session's rate (a filter it cannot design): one line."""
     try:
         params = PipelineParams.from_dict(meta.get("params") or {})
-        problems = params.detector.problems()
-        if not problems:
-            SignalChain(float(meta.get("fps") or 30.0), params)
-            filters = (params.filters, params.eye_filters)
-            problems = [("filters", f"low-pass {f.lowpass_hz!r} Hz, order {f.order!r}") for f in filters
-                        if not (isinstance(f.order, int) and 1 <= f.order <= 8 and math.isfinite(f.lowpass_hz)
-                                and f.lowpass_hz >= 0)]
+        SignalChain(float(meta.get("fps") or 30.0), params)
     except (TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError) as exc:
         raise TwitchcamError(f"session parameters are damaged or from another version: {exc}") from None
-    if problems:
-        name, what = problems[0]
-        raise TwitchcamError(f"session parameters are damaged: {name} {what}")
     return params
 
 
