@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,6 +41,7 @@ class Browser:
 
         self.proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}', "bash", *args],
                                      pass_fds=(to_child_r, from_child_w), stdout=subprocess.DEVNULL,
+                                     start_new_session=True,  # its renderer and helpers: one group to end
                                      stderr=open(os.path.join(self._profile.name, "chromium.log"), "w"))
         os.close(to_child_r)
         os.close(from_child_w)
@@ -108,9 +110,26 @@ class Browser:
             os.close(self._r)
         except OSError:
             pass
-        self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)  # the pipe closed: Chromium ends by itself
+        except subprocess.TimeoutExpired:
+            pass
+        # Its helper processes may still write into the profile: end the whole group, and remove
+        # the profile once the last write of a dying helper is done (a few ms).
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
-        self._profile.cleanup()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> "Browser":
         return self
