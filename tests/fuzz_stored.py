@@ -256,7 +256,7 @@ def template(recorded: dict[str, Path], out: Path) -> Path:
 
     root = out / "template"
     shutil.copytree(recorded["face_noface"], root / "intact")
-    shutil.copytree(recorded["carphone"], root / "victim")
+    shutil.copytree(recorded["injected"], root / "victim")  # it has spasms to review
     (root / "victim" / "markers.csv").write_text("t_s,label\n1.5,coffee\n3.25,stress\n")
     review.decide(root / "victim", {1: ("confirmed", None)})
     return root

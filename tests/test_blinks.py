@@ -69,6 +69,22 @@ def test_a_frame_without_a_face_ends_an_open_two_sided_closure():
     assert closure is not None and (closure.onset_s, closure.offset_s) == (t(20), t(22)) and two.open_onset is None
 
 
+def test_a_partial_closure_of_both_eyes_alike_is_an_incomplete_blink_kept_but_never_counted():
+    two = TwoSided(P, FPS)
+    for k, c in enumerate(profile(40, {20: 0.3, 21: 0.3})):  # under 'on' (0.35), the right lid a little deeper
+        assert two.step(t(k), c, 1.4 * c) is None  # no blink
+    assert [(r.onset_s, r.offset_s, r.accepted) for r in two.ended] == [(t(20), t(22), False)]
+    assert two.touches(Run(t(21), t(23), 0.42, True))  # its edges are no spasms (is_absorbed)
+    assert two.blind(0.0, 2.0) == 0.0  # both eyes stayed open enough to compare
+
+
+def test_a_partial_closure_much_deeper_on_one_side_is_no_incomplete_blink():
+    two = TwoSided(P, FPS)
+    for k, c in enumerate(profile(40, {20: 0.3, 21: 0.3})):
+        two.step(t(k), c, 1.8 * c)  # 0.3 against 0.54: a spasm's side, with the other eye dragged along
+    assert two.ended == []
+
+
 def test_time_both_eyes_were_shut_between_two_moments():
     two = TwoSided(P, FPS)
     two.ended = [Run(1.0, 1.2, 0.9, True, 0.9), Run(3.0, 3.1, 0.9, True, 0.9)]

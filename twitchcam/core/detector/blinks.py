@@ -32,10 +32,18 @@ def is_blink(run: Run, p: DetectorParams) -> bool:
     return is_bilateral(run, p) and run.duration_s <= p.blink_max_s
 
 
+def is_incomplete_blink(run: Run, p: DetectorParams) -> bool:
+    """A two-sided closure that stayed under 'on' but lasted, as briefly as a blink, and closed
+    both eyes very alike (incomplete_symmetry): a partial blink, even with one lid going a little
+    deeper.  Not counted as a blink, but its edges and what lies inside it are no spasms either."""
+    return (not run.accepted and p.min_event_s <= run.duration_s <= p.blink_max_s
+            and run.peak >= p.incomplete_symmetry * run.ref_peak)
+
+
 class TwoSided:
     """Runs of two-sided closure: min(closure_l, closure_r) above its lowest level of the last
-    blink_floor_s; `ended` holds the recent ones that closed both eyes alike (whose edges are no
-    spasms, and in which both eyes were shut)."""
+    blink_floor_s; `ended` holds the recent ones that closed both eyes alike, and the incomplete
+    blinks (whose edges are no spasms, and in which both eyes were shut or closing)."""
 
     def __init__(self, p: DetectorParams, fps: float):
         self.p = p
@@ -61,10 +69,16 @@ class TwoSided:
         return self._ended(self.run.step(t, False, False, 0.0))
 
     def _ended(self, run: Run | None) -> Run | None:
-        if run is None or not is_bilateral(run, self.p):
+        """A run that ended: kept if it closed both eyes alike or was an incomplete blink, and
+        returned only in the first case (a blink may be in it)."""
+        if run is None:
             return None
-        self.ended.append(run)
-        return run
+        if is_bilateral(run, self.p):
+            self.ended.append(run)
+            return run
+        if is_incomplete_blink(run, self.p):
+            self.ended.append(run)
+        return None
 
     @property
     def open_onset(self) -> float | None:
@@ -81,7 +95,8 @@ class TwoSided:
         """How much of the time from a to b both eyes were shut (two-sided closures, ended or
         still open), when laterality cannot be judged: it does not count in the gap between two
         twitches of a train, so a blink in the middle of a clonic train does not split it."""
-        blind = sum(min(b, x.offset_s) - max(a, x.onset_s) for x in self.ended if x.onset_s < b and x.offset_s > a)
+        blind = sum(min(b, x.offset_s) - max(a, x.onset_s) for x in self.ended
+                    if x.accepted and x.onset_s < b and x.offset_s > a)  # an incomplete blink shuts neither eye
         if self.run.open and self.run.onset < b:
             blind += b - max(a, self.run.onset)
         return blind
