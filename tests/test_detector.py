@@ -497,3 +497,37 @@ def test_a_sides_own_frequent_spasms_do_not_raise_its_on_level():
     assert with_spasms.on <= 1.1 * alone.on
     unclipped = side_stats(window, twitching, dataclasses.replace(p, noise_clip=1e6))
     assert unclipped.on > 1.2 * alone.on  # what the clipping removes
+
+
+def _partial_twitches(n: int, mesh: bool = True, fps: float = 30.0, seed: int = 0):
+    """20 s of a face whose eye patches jitter (the right eye's 'on' level ~0.3), then n one-frame
+    twitches of the right eye 0.2 s apart, a quarter closed by every source (its one-sided
+    opening 0.25: over 'off', under 'on'), or, without `mesh`, by its eye patch alone."""
+    from twitchcam.core.detector import StreamingDetector
+
+    rng = np.random.default_rng(seed)
+    det = StreamingDetector(fps, DetectorParams())
+    dips = {round((20.0 + 0.2 * k) * fps) for k in range(n)}
+    events, frames = [], int(25 * fps)
+    for i in range(frames):
+        eyes = []
+        for side in (0, 1):
+            c = 0.25 if side == 1 and i in dips else 0.0
+            a = 0.6 * (1 - (c if mesh else 2 * c)) * (1 + (0.0 if i in dips else rng.normal(0, 0.11)))
+            eyes.append((0.25 * (1 - c), a, 0.05 + 0.95 * c) if mesh else (0.25, a, 0.05))
+        events += det.update(i / fps, True, tuple(eyes), (0.0, 0.0))
+    assert det.sides[1].stats.off < 0.25 < det.sides[1].stats.on
+    return spasms(events + det.finish(frames / fps))
+
+
+def test_a_long_train_of_partial_twitches_under_the_on_level_is_a_spasm():
+    """Each twitch alone is within the face's own jitter; four or more in one train, seen by
+    the mesh too, pool their frames (weak_twitches)."""
+    assert _partial_twitches(3) == []
+    found = _partial_twitches(6)
+    assert [(e.side, e.kind, e.twitches) for e in found] == [("right", "clonic", 6)]
+    assert found[0].confidence >= DetectorParams().confident and found[0].onset_s == pytest.approx(20.0, abs=0.05)
+
+
+def test_a_train_of_eye_patch_flickers_the_mesh_does_not_share_is_no_spasm():
+    assert _partial_twitches(6, mesh=False) == []

@@ -1,6 +1,8 @@
 """The detector's train assembly (core/detector/trains.py), on hand-made twitches."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from twitchcam.core.detector import DetectorParams
@@ -106,6 +108,38 @@ def test_a_fast_train_of_single_frame_twitches_pools_their_frames():
     assert event is not None and event.kind == "clonic" and event.twitches == 3
     assert event.confidence >= P.confident and event.asym == pytest.approx(0.45)  # the 2nd largest of 3 frames
     assert event.asym_s == pytest.approx(3 / 24.0)
+
+
+def weak_twitch(on: float, diff: float, fps: float = 24.0) -> Run:
+    """A twitch that crossed only 'off': confidence 0, its frame kept to pool."""
+    run = single_frame(on, diff, fps)
+    return Run(run.onset_s, run.offset_s, run.peak, False, evidence=dataclasses.replace(
+        run.evidence, origin="weak", confidence=0.0))
+
+
+def test_weak_twitches_count_only_as_a_long_train():
+    train = Train("left", P, 24.0)
+    for k in range(P.weak_twitches - 1):
+        assert not train.add(weak_twitch(1.0 + 0.2 * k, 0.3), 1.1 + 0.2 * k)
+    assert train.evidence().confidence == 0.0
+    k = P.weak_twitches - 1
+    assert train.add(weak_twitch(1.0 + 0.2 * k, 0.3), 1.1 + 0.2 * k)  # the fourth: reported now
+    event = train.complete([])
+    assert event is not None and event.kind == "clonic" and event.twitches == P.weak_twitches
+    assert event.asym == pytest.approx(0.3) and event.confidence >= P.confident
+    short = Train("left", P, 24.0)
+    for k in range(P.weak_twitches - 1):
+        short.add(weak_twitch(1.0 + 0.2 * k, 0.3), 1.1 + 0.2 * k)
+    assert short.complete([]) is None  # never even listed as possible
+
+
+def test_weak_twitches_count_with_a_trains_single_frame_twitches():
+    train = Train("right", P, 24.0)
+    train.add(single_frame(1.0, 0.4), 1.1)  # one single-frame twitch: too few to pool alone
+    for k in range(1, P.weak_twitches):
+        train.add(weak_twitch(1.0 + 0.2 * k, 0.3), 1.1 + 0.2 * k)
+    event = train.complete([])
+    assert event is not None and event.is_spasm and event.twitches == P.weak_twitches
 
 
 def test_twitches_without_evidence_of_their_own_pool_nothing():

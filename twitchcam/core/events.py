@@ -21,6 +21,7 @@ class Evidence:
     of one lid, a landmark glitch, or a single-frame peak of a slow expression is no evidence;
     asym_s: how long the difference was at least half of that; sources: which of the eye's
     sources (SOURCE_NAMES) found this eye more closed too; origin: 'run' (a one-sided run),
+    'weak' (one that crossed only 'off': confidence 0, but its frames pool with its train's),
     'blink' (a lid leading or trailing a blink) or 'train' (a train's twitches together);
     confidence 0-1 (see detector.confidence); frames: the per-frame record it was read from
     (the detector's Asymmetry), which a train pools, None where the twitch is no evidence of its own.

@@ -43,6 +43,9 @@ class DetectorParams:
     min_event_s: float = 0.03  # one frame up to 33 fps: a 90-ms twitch may cross 'on' on one frame only ...
     pool_twitches: int = 2  # ... which is no evidence alone (see Asymmetry.held), but this many such
     #   twitches of a train pool their frames: their difference held over a third of them all
+    weak_twitches: int = 4  # a twitch that crosses only 'off' (a partial one on a face whose own jitter
+    weak_max_s: float = 0.25  # hides it), no longer than a twitch lasts (DOMAIN: 90-250 ms) and seen by
+    #   the mesh too, is no evidence alone; a train with this many twitches counting these pools their frames
     merge_gap_s: float = 0.3  # twitches closer than this form one clonic train (DOMAIN: 150-300 ms)
     tonic_s: float = 1.0
     blink_absorb_s: float = 0.07  # about two frames at 30 fps

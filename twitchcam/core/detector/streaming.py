@@ -17,9 +17,10 @@ from twitchcam.core.detector.params import DetectorParams
 from twitchcam.core.detector.person import Schedule, SideStats, side_stats
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
 from twitchcam.core.detector.trains import Train
-from twitchcam.core.events import Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
+from twitchcam.core.events import SOURCE_NAMES, Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
+MESH_SOURCES = {SOURCE_NAMES[0], SOURCE_NAMES[2]}  # geometry and blendshape
 NAN3 = (math.nan, math.nan, math.nan)
 
 
@@ -330,7 +331,9 @@ class StreamingDetector:
 
     def _on_lateral_run(self, side: Side, run: Run) -> None:
         """A one-sided run ended: it waits to be confirmed if it lasted and the mesh supports it,
-        with its evidence and its onset dated back (tangent_onset)."""
+        with its evidence and its onset dated back (tangent_onset).  A run that crossed only 'off'
+        waits too, as a weak twitch (no evidence alone, see Train.evidence), if it was as brief as
+        a twitch and the mesh found that eye more closed too."""
         total, n = side.support, side.support_n
         side.support, side.support_n = 0.0, 0
         reopened, side.reopened_at = side.reopened_at, math.nan
@@ -341,12 +344,19 @@ class StreamingDetector:
         needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
         if n and total / n < needed:  # no mesh reading at all is no veto
             return
-        if run.accepted and run.duration_s >= self.p.min_event_s:
-            run = dataclasses.replace(run, evidence=side.asym.evidence("run", self.fps, self.p))
-            pts = side.rise
-            onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
-            side.unconfirmed.append((run, onset, True))
+        if run.duration_s < self.p.min_event_s:
+            return
+        evidence = side.asym.evidence("run", self.fps, self.p)
+        if run.accepted:
+            run = dataclasses.replace(run, evidence=evidence)
             side.last_run = run
+        elif run.duration_s <= self.p.weak_max_s and MESH_SOURCES & set(evidence.sources):
+            run = dataclasses.replace(run, evidence=dataclasses.replace(evidence, origin="weak", confidence=0.0))
+        else:
+            return
+        pts = side.rise
+        onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
+        side.unconfirmed.append((run, onset, True))
 
     # -- trains and their events (trains.py) -----------------------------------------------------
     def _confirm(self, side: Side, t: float, events: list[Event], final: bool) -> None:

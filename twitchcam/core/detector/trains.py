@@ -60,15 +60,25 @@ class Train:
 
     def evidence(self) -> Evidence | None:
         """How sure the train is: its clearest twitch, or, when that is not sure enough, its
-        twitches' frames pooled (pool_twitches or more of them with evidence of their own): a
-        fast clonic train at 24-30 fps can show each twitch on a single frame only."""
+        twitches' frames pooled: pool_twitches or more of them that crossed 'on' (a fast clonic
+        train at 24-30 fps can show each twitch on a single frame only), or weak_twitches or more
+        counting those that crossed only 'off' (a long train of partial twitches on a face whose
+        own jitter hides each one)."""
         best = clearest(self.twitches)
-        parts = [t.evidence.frames for t in self.twitches if t.evidence is not None and t.evidence.frames is not None
-                 and t.evidence.origin == "run"]
-        if best is None or best.confidence >= self.p.confident or len(parts) < max(2, self.p.pool_twitches):
+        if best is not None and best.confidence >= self.p.confident:
             return best
-        pooled = Asymmetry.pooled(parts).evidence("train", self.fps, self.p)
-        return pooled if pooled.confidence > best.confidence else best
+        strong, every = self._frames(("run",)), self._frames(("run", "weak"))
+        options = [best] if best is not None else []
+        if len(strong) >= max(2, self.p.pool_twitches):
+            options.append(Asymmetry.pooled(strong).evidence("train", self.fps, self.p))
+        if len(every) > len(strong) and len(every) >= max(2, self.p.weak_twitches):
+            options.append(Asymmetry.pooled(every).evidence("train", self.fps, self.p))
+        return max(options, key=lambda e: e.confidence, default=None)
+
+    def _frames(self, origins: tuple[str, ...]) -> list[Asymmetry]:
+        """The per-frame records of the twitches with evidence of their own from these origins."""
+        return [t.evidence.frames for t in self.twitches
+                if t.evidence is not None and t.evidence.frames is not None and t.evidence.origin in origins]
 
     def complete(self, mouth_runs: list[Run]) -> Event | None:
         """The train as one event, and a new one begins: eye+mouth if a same-side pull of
