@@ -60,6 +60,15 @@ def test_partial_closures_peak_between_half_and_most():
 
 
 @pytest.mark.parametrize("seed", range(10))
+def test_long_partial_trains_are_five_to_seven_partial_twitches_and_only_made_when_asked(seed):
+    ev = pr.make_pattern(np.random.default_rng(seed), "long_partial", 1.0, "left")
+    assert ev.pattern == "long_partial" and ev.kind == "clonic" and 0.5 <= ev.intensity <= 0.7
+    assert 5 <= len(ev.twitches) <= 7 and all(0.09 <= tw.end_s - tw.onset_s <= 0.2 + 1e-9 for tw in ev.twitches)
+    assert _check_support(ev).max() <= ev.intensity + 1e-9
+    assert "long_partial" not in pr.PATTERNS  # the default set (make accuracy) stays as it was
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_blink_patterns_overlap_the_blink_as_specified(seed):
     rng = np.random.default_rng(seed)
     lead = pr.around_blink(rng, "blink_lead", 5.0, 5.25, "left")

@@ -15,7 +15,9 @@ Pattern makers (all one-sided; sides are the subject's own):
 - tonic: a 1-4 s hold with tremor;
 - partial: a twitch, clonic train or tonic hold peaking at 50-85 % closure;
 - blink_lead / blink_trail: a closure that starts 50-150 ms before a natural blink of
-  the base video, or that goes on 100-300 ms after it ends (made by `around_blink`).
+  the base video, or that goes on 100-300 ms after it ends (made by `around_blink`);
+- long_partial (a probe, not in the default set: PROBE_PATTERNS): a long train of 5-7
+  partial twitches (50-70 %), at a clonic or a fast pace.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ KINDS: tuple[str, str] = ("clonic", "tonic")
 TRUTH_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "side", "kind", "twitches", "intensity", "mouth")
 PATTERNS: tuple[str, ...] = ("twitch", "clonic", "fast_clonic", "tonic", "partial", "blink_lead", "blink_trail")
 BLINK_PATTERNS: tuple[str, ...] = ("blink_lead", "blink_trail")
+PROBE_PATTERNS: tuple[str, ...] = ("long_partial",)  # made only when asked for (benchmarks/long_trains.py)
 
 
 def _ramp(x: np.ndarray) -> np.ndarray:
@@ -79,7 +82,7 @@ class SpasmEvent:
     def __post_init__(self):
         if self.side not in SIDES or self.kind not in KINDS or not 0.0 < self.intensity <= 1.0:
             raise ValueError(f"bad event {self.side!r} {self.kind!r} {self.intensity!r}")
-        if self.pattern not in ("", *PATTERNS) or not 0.0 <= self.tremor_depth < 1.0:
+        if self.pattern not in ("", *PATTERNS, *PROBE_PATTERNS) or not 0.0 <= self.tremor_depth < 1.0:
             raise ValueError(f"bad event pattern {self.pattern!r} or tremor {self.tremor_depth!r}")
 
     @property
@@ -229,6 +232,19 @@ def partial(rng: np.random.Generator, onset_s: float, side: str, intensity: floa
     return maker(rng, onset_s, side, level, mouth, pattern="partial")
 
 
+def long_partial_train(rng: np.random.Generator, onset_s: float, side: str, intensity: float | None = None,
+                       mouth: bool = False) -> SpasmEvent:
+    """5-7 twitches closing the lid 50-70 %: at a clonic pace (0.09-0.20 s, gaps 60-150 ms) or a
+    fast one (90-100 ms, gaps 30-60 ms, at most 8 a second), half and half."""
+    level = _r(rng.uniform(0.5, 0.7)) if intensity is None else intensity
+    n = int(rng.integers(5, 8))
+    if rng.random() < 0.5:
+        tws = _train(rng, onset_s, n, (0.09, 0.20), (0.06, 0.15))
+    else:
+        tws = _train(rng, onset_s, n, (0.09, 0.10), (0.03, 0.06), min_period=0.125)
+    return SpasmEvent(side, "clonic", level, mouth, tws, "long_partial")
+
+
 MAKERS = {"twitch": single_twitch, "clonic": clonic_train, "fast_clonic": fast_clonic_train,
           "tonic": tonic_hold}
 
@@ -238,6 +254,8 @@ def make_pattern(rng: np.random.Generator, pattern: str, onset_s: float, side: s
     """An event of a timing pattern (not the blink ones, which need a blink: `around_blink`)."""
     if pattern == "partial":
         return partial(rng, onset_s, side, mouth=mouth)
+    if pattern == "long_partial":
+        return long_partial_train(rng, onset_s, side, mouth=mouth)
     if pattern not in MAKERS:
         raise ValueError(f"pattern {pattern!r} needs a blink (around_blink) or is unknown")
     return MAKERS[pattern](rng, onset_s, side, 1.0, mouth)
