@@ -227,7 +227,7 @@ def test_batch_ctrl_c_stops_at_once_and_a_rerun_resumes(tmp_path, long_video, vi
     assert time.monotonic() - t0 < batch.STOP_GRACE_S / 2  # chunk workers end at once
     assert proc.returncode == 130, err
     last = err.strip().splitlines()[-1]
-    assert last.startswith("twitchcam: error: interrupted:") and "Traceback" not in err
+    assert last.startswith("twitchcam: error: interrupted:") and "Traceback" not in err, err
     done = [f for f in (tmp_path / "out").iterdir()
             if json.loads((f / "session.json").read_text()).get("status") == "complete"]
     assert 1 <= len(done) < len(inputs)
@@ -464,3 +464,37 @@ def test_workers_die_with_a_killed_parent(tmp_path, long_video, videos, what):
     for w in alive:  # leave nothing behind whatever the outcome
         os.kill(w, signal.SIGKILL)
     assert not alive
+
+
+def test_a_stopped_batch_leaves_no_executor_thread_running():
+    """Ctrl-C ends the workers and waits for each executor's manager thread: one still running at
+    exit races Python's atexit wake-up of it ('OSError: [Errno 9] Bad file descriptor' after the
+    one-line message)."""
+    import time
+
+    ex = batch._new_executor()
+    fut = ex.submit(time.sleep, 60)
+    deadline = time.monotonic() + 60
+    while not fut.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    thread = ex._executor_manager_thread
+    assert thread is not None and thread.is_alive()
+    t0 = time.monotonic()
+    batch._stop({fut: (batch._Task("chunk", 0, 0.0), ex, 0.0)}, [])
+    assert not thread.is_alive() and time.monotonic() - t0 < batch.STOP_GRACE_S / 2
+
+
+def test_a_killed_chunk_pool_leaves_no_executor_thread_running():
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from twitchcam.batch import chunks
+
+    ex = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context(batch.MP_CONTEXT))
+    futs = [ex.submit(time.sleep, 60) for _ in range(3)]  # two running, one queued
+    thread = ex._executor_manager_thread
+    t0 = time.monotonic()
+    chunks._kill_pool(ex)
+    assert not thread.is_alive() and time.monotonic() - t0 < 15
+    assert futs[2].cancelled() or futs[2].done()

@@ -217,14 +217,16 @@ def _concat(parts: list[ChunkResult]) -> ChunkResult:
 
 
 def _kill_pool(ex: ProcessPoolExecutor) -> None:
-    """Ctrl-C or an error: drop queued chunks, end running workers now and reap them."""
+    """Ctrl-C or an error: end running workers now, reap them, drop queued chunks, and wait for
+    the executor's manager thread (one still running at exit races Python's own atexit wake-up
+    of it: see batch.pool._stop)."""
     procs = list((getattr(ex, "_processes", None) or {}).values())
-    ex.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
             p.terminate()
     for p in procs:
         p.join(timeout=5.0)
+    ex.shutdown(wait=True, cancel_futures=True)
 
 
 def join_chunks(video: Path, results: list[ChunkResult], chunks: list[tuple[float, float]],

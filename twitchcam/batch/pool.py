@@ -422,7 +422,7 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
             for fut in done_set:
                 task, ex, t0 = running.pop(fut)
                 if isinstance(fut.exception(), BrokenProcessPool):
-                    ex.shutdown(wait=False, cancel_futures=True)
+                    ex.shutdown(wait=True, cancel_futures=True)  # its workers are gone: at once
                 else:
                     idle.append(ex)
                 queue.extend(plan.finished(task, fut.result, t0))
@@ -481,7 +481,10 @@ def _stop(running: dict, idle: list) -> None:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
-        ex.shutdown(wait=False, cancel_futures=True)
+        # Waited for, though its workers are ending: an executor's manager thread still running
+        # at exit races Python's own atexit wake-up of it, which then prints "OSError: [Errno 9]
+        # Bad file descriptor" after our one line (seen once under load).
+        ex.shutdown(wait=True, cancel_futures=True)
     running.clear()
 
 
