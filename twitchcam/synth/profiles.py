@@ -199,11 +199,16 @@ def _train(rng: np.random.Generator, onset_s: float, n: int, dur: tuple[float, f
     return tuple(twitches)
 
 
+# A train's pace: (twitch length, gap between twitches, shortest period), seconds.
+CLONIC_PACE = ((0.09, 0.20), (0.06, 0.15), 0.0)
+FAST_PACE = ((0.09, 0.10), (0.03, 0.06), 0.125)  # at most 8 twitches a second
+
+
 def clonic_train(rng: np.random.Generator, onset_s: float, side: str, intensity: float = 1.0,
                  mouth: bool = False, pattern: str = "clonic") -> SpasmEvent:
     """2-4 twitches of 0.09-0.20 s with gaps of 60-150 ms: 0.3-0.75 s in all."""
     while True:
-        tws = _train(rng, onset_s, int(rng.integers(2, 5)), (0.09, 0.20), (0.06, 0.15))
+        tws = _train(rng, onset_s, int(rng.integers(2, 5)), *CLONIC_PACE)
         if 0.3 <= tws[-1].end_s - onset_s <= 0.75:
             return SpasmEvent(side, "clonic", intensity, mouth, tws, pattern)
 
@@ -211,7 +216,7 @@ def clonic_train(rng: np.random.Generator, onset_s: float, side: str, intensity:
 def fast_clonic_train(rng: np.random.Generator, onset_s: float, side: str, intensity: float = 1.0,
                       mouth: bool = False, pattern: str = "fast_clonic") -> SpasmEvent:
     """5-8 twitches of 90-100 ms, gaps 30-60 ms, at most 8 twitches a second."""
-    tws = _train(rng, onset_s, int(rng.integers(5, 9)), (0.09, 0.10), (0.03, 0.06), min_period=0.125)
+    tws = _train(rng, onset_s, int(rng.integers(5, 9)), *FAST_PACE)
     return SpasmEvent(side, "clonic", intensity, mouth, tws, pattern)
 
 
@@ -238,10 +243,7 @@ def long_partial_train(rng: np.random.Generator, onset_s: float, side: str, inte
     fast one (90-100 ms, gaps 30-60 ms, at most 8 a second), half and half."""
     level = _r(rng.uniform(0.5, 0.7)) if intensity is None else intensity
     n = int(rng.integers(5, 8))
-    if rng.random() < 0.5:
-        tws = _train(rng, onset_s, n, (0.09, 0.20), (0.06, 0.15))
-    else:
-        tws = _train(rng, onset_s, n, (0.09, 0.10), (0.03, 0.06), min_period=0.125)
+    tws = _train(rng, onset_s, n, *(CLONIC_PACE if rng.random() < 0.5 else FAST_PACE))
     return SpasmEvent(side, "clonic", level, mouth, tws, "long_partial")
 
 
