@@ -344,13 +344,13 @@ class StreamingDetector:
         needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
         if n and total / n < needed:  # no mesh reading at all is no veto
             return
-        if run.duration_s < self.p.min_event_s:
+        if run.duration_s < self.p.min_event_s or (not run.accepted and run.duration_s > self.p.weak_max_s):
             return
         evidence = side.asym.evidence("run", self.fps, self.p)
         if run.accepted:
             run = dataclasses.replace(run, evidence=evidence)
             side.last_run = run
-        elif run.duration_s <= self.p.weak_max_s and MESH_SOURCES & set(evidence.sources):
+        elif MESH_SOURCES & set(evidence.sources):
             run = dataclasses.replace(run, evidence=dataclasses.replace(evidence, origin="weak", confidence=0.0))
         else:
             return
