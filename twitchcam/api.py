@@ -28,7 +28,7 @@ from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import Event
 from twitchcam.core.stream import PipelineParams
 from twitchcam.errors import TwitchcamError
-from twitchcam.store.session import FRAME_COLUMNS
+from twitchcam.store.session import CLOSURE_COLUMNS, FILT_COLUMNS, FRAME_COLUMNS, RAW_COLUMNS
 
 # events.csv's columns as the API names them: BIDS-style onset and duration first.
 EVENT_FRAME_COLUMNS = ("onset", "duration", "offset", "side", "kind", "twitches", "peak_closure", "region",
@@ -201,20 +201,18 @@ def detect(frames, fps: float | None = None, **detector_params) -> Result:
 def _detected(table, stored, found):
     """`table` (frames.csv columns) as the chain saw it (`stored`: with damaged rows put back),
     with what it found: valid, reason, filtered features and closure."""
-    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+    from twitchcam.core.features import POSE_COLUMNS
 
     if (stored.row < 0).any():  # rows put back: copies of the row before, emptied
         table = table.iloc[np.maximum.accumulate(stored.row)].reset_index(drop=True)
         table["frame"], table["t_s"], table["dropped"] = stored.frame, stored.t, stored.lost
         table[list(POSE_COLUMNS)] = stored.pose
-        table[[f"raw_{c}" for c in FEATURE_COLUMNS]] = stored.raw
+        table[list(RAW_COLUMNS)] = stored.raw
     else:
         table = table.copy()
     table["valid"], table["reason"] = found.valid.astype(int), found.reason
-    for k, c in enumerate(FEATURE_COLUMNS):
-        table[f"filt_{c}"] = found.filt[:, k]
-    for k, side in enumerate(("left", "right")):
-        table[f"closure_{side}"] = found.closure[:, k]
+    table[list(FILT_COLUMNS)] = found.filt
+    table[list(CLOSURE_COLUMNS)] = found.closure
     return table
 
 
@@ -229,7 +227,7 @@ def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwarg
     `frames` in the frames.csv layout (so `detect(sim)` runs on it) and `events` the truth."""
     import pandas as pd
 
-    from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+    from twitchcam.core.features import POSE_COLUMNS
     from twitchcam.core.simulate import simulate as simulate_signals
 
     sim = simulate_signals(duration_s, fps, seed, **kwargs)
@@ -238,7 +236,7 @@ def simulate(duration_s: float = 60.0, fps: float = 30.0, seed: int = 0, **kwarg
     data.update(frame=np.arange(n), t_s=sim.t, valid=sim.valid.astype(int), dropped=np.zeros(n, dtype=int))
     data["reason"] = np.where(sim.valid, "", "no_face")
     data.update(zip(POSE_COLUMNS, sim.pose().T))
-    data.update(zip((f"raw_{c}" for c in FEATURE_COLUMNS), sim.features().T))
+    data.update(zip(RAW_COLUMNS, sim.features().T))
     truth = pd.DataFrame([(e.onset_s, e.offset_s - e.onset_s, e.offset_s, e.side, e.kind)
                           for e in sim.truth], columns=["onset", "duration", "offset", "side", "kind"])
     return Result(pd.DataFrame(data)[list(FRAME_COLUMNS)], truth, {}, {"fps": fps, "mode": "simulate"})

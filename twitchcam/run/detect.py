@@ -18,7 +18,7 @@ import numpy as np
 
 from twitchcam.core.detector import DetectorParams
 from twitchcam.core.events import EVENT_COLUMNS, Event
-from twitchcam.core.features import FEATURE_COLUMNS, OTHER, POSE_COLUMNS
+from twitchcam.core.features import OTHER, POSE_COLUMNS
 from twitchcam.core.stream import Detection, PipelineParams, SignalChain, detect_features
 from twitchcam.core.summary import FrameTotals
 from twitchcam.errors import TwitchcamError
@@ -27,7 +27,7 @@ from twitchcam.store.atomic import unlink_link, write_text_atomic
 from twitchcam.store.folder import is_session_dir
 from twitchcam.store.lock import SessionLock
 from twitchcam.store.reader import StoredSession, read_stored_session
-from twitchcam.store.session import DETECT_DIR, EVENTS_FILE, SESSION_FILE, SUMMARY_FILE
+from twitchcam.store.session import DETECT_DIR, EVENTS_FILE, RAW_COLUMNS, SESSION_FILE, SUMMARY_FILE
 from twitchcam.store.writer import event_cells, write_json
 
 
@@ -66,7 +66,7 @@ class StoredFrames:
             return np.nan_to_num(table[name].to_numpy(dtype=np.float64)).astype(np.int64) if name in table else default
 
         return cls(column("frame", np.arange(t.size)), t, table[list(POSE_COLUMNS)].to_numpy(dtype=np.float64),
-                   table[[f"raw_{c}" for c in FEATURE_COLUMNS]].to_numpy(dtype=np.float64),
+                   table[list(RAW_COLUMNS)].to_numpy(dtype=np.float64),
                    column("dropped", np.zeros(t.size, dtype=np.int64)), np.arange(t.size),
                    (table["reason"] == OTHER).to_numpy() if "reason" in table else np.zeros(t.size, dtype=bool))
 

@@ -12,11 +12,11 @@ import numpy as np
 
 from twitchcam.core.anatomy import SIDES
 from twitchcam.core.events import Event
-from twitchcam.core.features import FEATURE_COLUMNS, POSE_COLUMNS
+from twitchcam.core.features import POSE_COLUMNS
 from twitchcam.core.summary import finite
 from twitchcam.errors import TwitchcamError
 from twitchcam.store.lock import is_being_written
-from twitchcam.store.session import EVENTS_FILE, FRAME_COLUMNS, FRAMES_FILE, SESSION_FILE, SUMMARY_FILE
+from twitchcam.store.session import EVENTS_FILE, FRAME_COLUMNS, FRAMES_FILE, RAW_COLUMNS, SESSION_FILE, SUMMARY_FILE
 
 
 def read_json_or_none(path: Path) -> dict | None:
@@ -132,7 +132,7 @@ class StoredSession:
     @property
     def raw(self) -> np.ndarray:
         """(n, len(FEATURE_COLUMNS)) raw per-frame features."""
-        return self.frames.columns([f"raw_{c}" for c in FEATURE_COLUMNS])
+        return self.frames.columns(RAW_COLUMNS)
 
     @property
     def fps(self) -> float:

@@ -27,10 +27,8 @@ LOCK_NAME = "session.lock"
 DETECT_DIR = "detect"  # where `twitchcam detect` writes by default
 # Everything a session consists of: what --overwrite removes (and nothing else of the folder).
 SESSION_FILES = (SESSION_FILE, FRAMES_FILE, EVENTS_FILE, MARKERS_FILE, SUMMARY_FILE, VIDEO_FILE)
-FRAME_COLUMNS = (
-    ("frame", "t_s", "valid", "reason") + POSE_COLUMNS
-    + tuple(f"raw_{c}" for c in FEATURE_COLUMNS)
-    + tuple(f"filt_{c}" for c in FEATURE_COLUMNS)
-    + tuple(f"closure_{s}" for s in SIDES)
-    + ("dropped",)
-)
+RAW_COLUMNS = tuple(f"raw_{c}" for c in FEATURE_COLUMNS)  # the features as measured, FEATURE_COLUMNS' order
+FILT_COLUMNS = tuple(f"filt_{c}" for c in FEATURE_COLUMNS)  # ... and filtered
+CLOSURE_COLUMNS = tuple(f"closure_{s}" for s in SIDES)  # the detector's per-side closure, SIDES' order
+FRAME_COLUMNS = ("frame", "t_s", "valid", "reason") + POSE_COLUMNS + RAW_COLUMNS + FILT_COLUMNS + CLOSURE_COLUMNS + (
+    "dropped",)
