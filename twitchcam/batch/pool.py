@@ -400,11 +400,17 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
     batch = _Batch(videos, out_root, folders, shard, on_row, overwrite)
     idle: list[ProcessPoolExecutor] = []
     running: dict[Future, tuple[_Task, ProcessPoolExecutor, float]] = {}
+    pools: list[ProcessPoolExecutor] = []  # every executor made here: each is ended, whatever happens
+
+    def fresh() -> ProcessPoolExecutor:
+        pools.append(_new_executor())
+        return pools[-1]
+
     try:
         # Workers start now and load MediaPipe while this process probes the videos; each then
         # takes video after video (a crashed one is replaced by a fresh worker).
         for _ in range(min(jobs, len(batch.todo))):
-            idle.append(_new_executor())
+            idle.append(fresh())
             idle[-1].submit(_warm_up)
         plan = _Plan(batch, jobs, model, params, mirrored, _session_task)
         queue = plan.tasks[::-1]  # popped from the end: longest first; follow-ups go to the end, next
@@ -413,7 +419,7 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
                 task = queue.pop()
                 if plan.cancelled(task):
                     continue
-                ex = idle.pop() if idle else _new_executor()
+                ex = idle.pop() if idle else fresh()
                 fn, args = plan.call(task)
                 running[ex.submit(fn, *args)] = (task, ex, time.monotonic())
             if not running:
@@ -427,11 +433,10 @@ def run_batch(videos: Sequence[Path], out_root: Path, model: Path, params=None, 
                     idle.append(ex)
                 queue.extend(plan.finished(task, fut.result, t0))
     except KeyboardInterrupt:
-        _stop(running, idle)
+        _stop(running)
         raise batch.interrupted() from None
     finally:
-        for ex in idle:
-            ex.shutdown(wait=True)
+        _shutdown_all(pools, idle)
     return batch.in_order()
 
 
@@ -453,8 +458,9 @@ def _reason(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _stop(running: dict, idle: list) -> None:
-    """Ctrl-C: let running workers finalise their sessions as "interrupted", then end them.
+def _stop(running: dict) -> None:
+    """Ctrl-C: let running workers finalise their sessions as "interrupted" (run_batch then
+    ends them, see _shutdown_all).
 
     A worker on a chunk has no session to save, so it ends at once; the video is redone whole
     on the next run."""
@@ -475,17 +481,22 @@ def _stop(running: dict, idle: list) -> None:
             pending = list(pending)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
             break
-    for _, ex, _ in running.values():
-        for pid in _worker_pids(ex):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
-        # Waited for, though its workers are ending: an executor's manager thread still running
-        # at exit races Python's own atexit wake-up of it, which then prints "OSError: [Errno 9]
-        # Bad file descriptor" after our one line (seen once under load).
+
+
+def _shutdown_all(pools: list[ProcessPoolExecutor], idle: list[ProcessPoolExecutor]) -> None:
+    """Shut every executor of a batch down and wait for its manager thread: an idle one at once,
+    any other (its work cut short by Ctrl-C or an error, including one taken from `idle` for a
+    task the interruption then kept from being noted as running) after ending its workers now.
+    A manager thread still running at exit races Python's own atexit wake-up of it, which then
+    prints "OSError: [Errno 9] Bad file descriptor" after our one line (seen under load)."""
+    for ex in pools:
+        if not any(ex is i for i in idle):
+            for pid in _worker_pids(ex):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
         ex.shutdown(wait=True, cancel_futures=True)
-    running.clear()
 
 
 # -- output ----------------------------------------------------------------------------------
