@@ -255,7 +255,7 @@ CALIB_S = 1.0  # real_eval.py's rule: one-sided truth starting earlier counts ne
 TOL_S = 0.15  # ... and its matching tolerance
 
 
-def real_faces(model, params: PipelineParams, folder: Path = REAL_DEV) -> str | None:
+def real_counts(model, params: PipelineParams, folder: Path = REAL_DEV) -> dict | None:
     """Real people without HFS (../shared/real/dev, labelled frame by frame; third-party
     footage, read in place, never copied): the rules of ../shared/tools/real_eval.py on the
     counted spasms, plus the share of labelled blinks that were flagged as spasms."""
@@ -290,11 +290,18 @@ def real_faces(model, params: PipelineParams, folder: Path = REAL_DEV) -> str | 
             as_blinks += any(e.side == "both" and e.onset_s - TOL_S <= b <= e.offset_s + TOL_S for e in events)
             flagged += any(e.onset_s - TOL_S <= b <= e.offset_s + TOL_S for e in spasms)
         minutes += float(lab.get("meta", {}).get("duration_s") or s.t[-1] - s.t[0]) / 60.0
-    return (f"real faces without HFS ({len(names)} clips, {minutes:.2f} min, {folder.parent.name}/{folder.name}): "
-            f"{fp} false spasms = {fp / max(minutes, 1e-9):.2f}/min ({possible} more listed as possible); "
-            f"winks found {found}/{winks}, {side_err} on the wrong side; labelled blinks flagged as spasms "
-            f"{flagged}/{blinks} ({100 * flagged / max(blinks, 1):.1f} %), counted as blinks {as_blinks}/{blinks} "
-            f"({100 * as_blinks / max(blinks, 1):.1f} %)")
+    return dict(clips=len(names), minutes=minutes, fp=fp, possible=possible, winks=winks, found=found,
+                side_err=side_err, blinks=blinks, flagged=flagged, as_blinks=as_blinks)
+
+
+def real_row(c: dict, where: str) -> str:
+    """real_counts' figures as one line."""
+    minutes, blinks = c["minutes"], max(c["blinks"], 1)
+    return (f"real faces without HFS ({c['clips']} clips, {minutes:.2f} min, {where}): {c['fp']} false spasms = "
+            f"{c['fp'] / max(minutes, 1e-9):.2f}/min ({c['possible']} more listed as possible); winks found "
+            f"{c['found']}/{c['winks']}, {c['side_err']} on the wrong side; labelled blinks flagged as spasms "
+            f"{c['flagged']}/{c['blinks']} ({100 * c['flagged'] / blinks:.1f} %), counted as blinks "
+            f"{c['as_blinks']}/{c['blinks']} ({100 * c['as_blinks'] / blinks:.1f} %)")
 
 
 def main(argv=None) -> None:
@@ -325,8 +332,9 @@ def main(argv=None) -> None:
           f"counted as spasms: {pooled.blinks_as_spasms}/{pooled.blinks} "
           f"({100 * pooled.blinks_as_spasms / max(pooled.blinks, 1):.1f} %)")
     model = None if args.no_build else __import__("twitchcam.video.model", fromlist=["ensure_model"]).ensure_model()
-    real = real_faces(model, params)
-    print(real or f"real faces: {REAL_DEV} is absent, skipped")
+    real = real_counts(model, params)
+    print(real_row(real, f"{REAL_DEV.parent.name}/{REAL_DEV.name}") if real else
+          f"real faces: {REAL_DEV} is absent, skipped")
     n, minutes, names = untouched(model, params)
     if names:
         print(f"the source videos themselves ({', '.join(names)}; {minutes:.2f} min of face): {n} false spasms")

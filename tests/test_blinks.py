@@ -192,3 +192,15 @@ def test_a_twitch_in_a_blink_counts_only_beyond_the_persons_own_blinks():
     assert judge.like_own_blinks(evidence(0.5, sources=("geometry",)))  # the mesh's lid gap alone
     judge.asym.extend([0.5] * 5)  # a person whose blinks are uneven
     assert judge.like_own_blinks(evidence(0.55)) and not judge.like_own_blinks(evidence(0.65))
+
+
+def test_before_a_persons_blinks_are_known_a_twitch_in_a_blink_is_judged_against_peoples_in_general():
+    judge = BlinkJudge(P, FPS)
+    uneven = evidence(P.blink_asym_prior - 0.05)  # as uneven as some people's natural blinks
+    for _ in range(P.blink_known - 1):
+        assert judge.like_own_blinks(uneven)
+        judge.asym.append(0.0)  # a person whose blinks are even
+    assert judge.like_own_blinks(uneven)
+    assert not judge.like_own_blinks(evidence(P.blink_asym_prior + 0.05))  # beyond anyone's blinks
+    judge.asym.append(0.0)  # now known: beyond their own range
+    assert not judge.like_own_blinks(uneven)

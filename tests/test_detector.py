@@ -184,6 +184,27 @@ def test_an_eye_patch_changed_by_a_head_turn_needs_the_mesh_to_agree():
     assert [e.key() for e in streamed] == [e.key() for e in found]
 
 
+def test_a_mesh_collapse_on_a_head_turned_far_from_its_usual_yaw_needs_the_eyes_own_pixels():
+    """Laughing with the head turned far from its usual pose: MediaPipe's mesh can collapse onto
+    the foreshortened far eye while the eye itself stays open.  With the head at its usual yaw the
+    mesh alone still makes a spasm, and a real closure of the turned head's eye is still found."""
+    from twitchcam.core.features import POSE_COLUMNS
+
+    sim = simulate(50, 30.0, 8, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    pose = sim.pose()
+    yaw = pose[:, POSE_COLUMNS.index("yaw")]
+    yaw[:] = np.random.default_rng(0).normal(0.0, 1.0, t.size)
+    yaw[(t >= 28) & (t < 45)] += 25.0  # turned, and held there
+    for start in (20.0, 33.0):  # the mesh alone closes the right eye, the patch stays open
+        span = (t >= start) & (t < start + 0.5)
+        sim.eye_open[span, 1] *= 1.0 - 0.95 * 0.8
+        sim.blink[span, 1] = 0.05 + 0.8 * 0.8
+    sim.close((t >= 38) & (t < 38.5), 1, 0.7)  # a real closure, the head still turned
+    found = detect_features(t, pose, sim.features(), sim.fps, PipelineParams()).events
+    assert [(e.side, round(e.onset_s)) for e in spasms(found)] == [("right", 20), ("right", 38)]
+
+
 def test_eyes_both_nearly_shut_are_not_compared():
     """Crying or looking down: both lids almost shut, one patch reads a little more open."""
     sim = simulate(60, 30.0, 5, spasms_per_min=0, blinks_per_min=0, dropouts=0)

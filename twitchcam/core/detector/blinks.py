@@ -213,9 +213,10 @@ class BlinkJudge:
 
     def _own_asym(self) -> float:
         """The top of this person's own range of blink asymmetry: their usual blink's (the
-        lower quartile over their recent blinks) plus blink_asym_margin; 0 before five blinks."""
-        if len(self.asym) < 5:
-            return 0.0
+        lower quartile over their recent blinks) plus blink_asym_margin; before blink_known
+        blinks, the top of people's in general (blink_asym_prior)."""
+        if len(self.asym) < self.p.blink_known:
+            return self.p.blink_asym_prior
         return float(np.quantile(np.array(self.asym), 0.25)) + self.p.blink_asym_margin
 
     def like_own_blinks(self, ev: Evidence) -> bool:

@@ -22,6 +22,9 @@ class DetectorParams:
     turn_deg: float = 6.0  # a head turning this much (yaw range over the run and turn_before_s
     turn_before_s: float = 0.3  # before it) changes what the camera sees of each eye, so ...
     turn_support: float = 0.125  # ... the mesh (head-fixed, blind to the turn) must support it this much
+    far_yaw_deg: float = 15.0  # a head turned this far from its usual yaw (the median of its recent valid
+    #   frames; half of where DOMAIN says eye signals fail) shows the far eye foreshortened, and the mesh
+    #   fitted to it may collapse: the eye's own pixels must find it closed too, or the run is no evidence
     spasm_on: float = 0.2  # floor of the one-sided 'on' level (relative opening difference)
     other_open_min: float = 0.5  # laterality is judged only while the other eye is this open ...
     other_closed_max: float = 0.5  # ... and no source finds it more closed than this
@@ -66,7 +69,9 @@ class DetectorParams:
     smile_asym: float = 0.45  # ... while the eye narrows less than this (a wink, a full spasm: ~0.55)
     blink_asym_min: float = 0.1  # a lid leading/trailing a blink is evidence only with at least this asym ...
     blink_asym_margin: float = 0.1  # ... and this much beyond the person's usual blink (the lower quartile
-    #   of their recent blinks' asym: robust to the blinks that do hold a spasm, as long as most do not)
+    #   of their recent blinks' asym: robust to the blinks that do hold a spasm, as long as most do not) ...
+    blink_asym_prior: float = 0.3  # ... or, before blink_known of their blinks were judged, beyond people's
+    blink_known: int = 5  # uneven blinks in general (the top of natural blinks' asym, see README)
 
     def to_dict(self) -> dict:
         return asdict(self)

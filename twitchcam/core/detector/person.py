@@ -1,5 +1,5 @@
-"""The person's statistics: each eye's own open level and the spread of its one-sided opening,
-from quantiles and medians of recent valid frames."""
+"""The person's statistics: each eye's own open level, the spread of its one-sided opening, and
+the head's usual yaw, from quantiles and medians of recent valid frames."""
 from __future__ import annotations
 
 import math
@@ -47,6 +47,12 @@ def _quantile(a: np.ndarray, q: float) -> float:
 def _spread(a: np.ndarray) -> float:
     """Robust SD (1.4826 x the median absolute deviation), 0 with fewer than 10 values."""
     return 1.4826 * _median(np.abs(a - _median(a))) if a.size >= 10 else 0.0
+
+
+def usual_yaw(yaw: np.ndarray) -> float:
+    """The head's usual yaw: the median of recent valid frames' (NaN while none is known)."""
+    yaw = yaw[np.isfinite(yaw)]
+    return _median(yaw) if yaw.size else math.nan
 
 
 def side_stats(window: np.ndarray, lateral: np.ndarray, p: DetectorParams) -> SideStats:

@@ -14,13 +14,14 @@ from twitchcam.core.anatomy import SIDES
 from twitchcam.core.detector.blinks import NAN_EYE, BlinkJudge, TwoSided
 from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import DetectorParams
-from twitchcam.core.detector.person import Schedule, SideStats, side_stats
+from twitchcam.core.detector.person import Schedule, SideStats, side_stats, usual_yaw
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
 from twitchcam.core.detector.trains import Train
 from twitchcam.core.events import SOURCE_NAMES, Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 MESH_SOURCES = {SOURCE_NAMES[0], SOURCE_NAMES[2]}  # geometry and blendshape
+APPEARANCE = SOURCE_NAMES[1]
 NAN3 = (math.nan, math.nan, math.nan)
 
 
@@ -98,6 +99,8 @@ class StreamingDetector:
         """Forget the person's statistics (e.g. after they moved or changed lighting)."""
         for side in self.sides:
             side.forget(self.schedule.window)
+        self._yaw_ring = array("d", [math.nan]) * self.schedule.window  # recent valid frames' yaw ...
+        self.usual_yaw = math.nan  # ... and its median (unknown while calibrating)
         self._count = 0
         # frames seen while calibrating, judged once the statistics are known (bounded: a face
         # that stays away does not grow it)
@@ -125,6 +128,7 @@ class StreamingDetector:
             for side, eye in zip(self.sides, eyes):
                 ring = side.ring
                 ring[0][slot], ring[1][slot], ring[2][slot] = eye
+            self._yaw_ring[slot] = yaw
             self._count += 1
             if self.schedule.is_update(self._count):
                 self._refresh()
@@ -155,6 +159,7 @@ class StreamingDetector:
         for side in self.sides:
             side.stats = side_stats([np.frombuffer(r)[:n] for r in side.ring], np.frombuffer(side.lat_ring)[:n],
                                     self.p)
+        self.usual_yaw = usual_yaw(np.frombuffer(self._yaw_ring)[:n])
 
     def _read_eye(self, side: Side, eye) -> None:
         """This frame's eye of `side` (geometry, appearance, blendshape) against its own levels."""
@@ -341,12 +346,15 @@ class StreamingDetector:
             run = dataclasses.replace(run, offset_s=reopened)
         lo, hi = side.turn
         side.turn = (math.inf, -math.inf)
+        far = max(self.usual_yaw - lo, hi - self.usual_yaw) > self.p.far_yaw_deg  # False for NaN
         needed = self.p.turn_support if hi - lo >= self.p.turn_deg else self.p.mesh_support
         if n and total / n < needed:  # no mesh reading at all is no veto
             return
         if run.duration_s < self.p.min_event_s or (not run.accepted and run.duration_s > self.p.weak_max_s):
             return
         evidence = side.asym.evidence("run", self.fps, self.p)
+        if far and APPEARANCE not in evidence.sources:  # the mesh alone, on a foreshortened eye
+            evidence = dataclasses.replace(evidence, confidence=0.0, frames=None)
         if run.accepted:
             run = dataclasses.replace(run, evidence=evidence)
             side.last_run = run
