@@ -150,3 +150,15 @@ def test_twitches_without_evidence_of_their_own_pool_nothing():
     alone = Train("right", P, 24.0)
     alone.add(single_frame(1.0, 0.6), 1.1)
     assert alone.complete([]) is None
+
+
+def test_an_eye_narrowed_less_than_the_mouth_corner_rose_is_a_smile():
+    """A smirk can narrow the eye as far as a wink (0.5) while its mouth corner rises further
+    still (0.55); a wink pulls the mouth corner too (0.41), but less than it closes the eye."""
+    from twitchcam.core.detector.evidence import confidence
+
+    p = DetectorParams()
+    assert confidence(0.5, 3, 3, 0.55, p) == pytest.approx(0.25)  # the smirk: a quarter
+    assert confidence(0.3, 3, 3, 0.4, p) == pytest.approx(0.25)  # partway, the mouth far up
+    assert confidence(0.57, 3, 3, 0.41, p) == 1.0  # the wink
+    assert confidence(0.5, 3, 3, 0.3, p) == 1.0  # a spasm's pull: no smile however it compares

@@ -11,10 +11,12 @@ from twitchcam.core.events import SOURCE_NAMES, Evidence
 def confidence(asym: float, agree: int, measured: int, mouth: float, p: DetectorParams) -> float:
     """How sure a one-sided twitch is, 0-1: how much more one eye closed than the other (asym,
     from asym_floor = 0 to asym_full = 1), times how many of the eye's measured sources agree
-    (all: x1, none: x0.5), and a quarter of that for a smile: an eye narrowed only partway (asym < smile_asym)
-    while the same-side mouth corner rose far more (mouth >= smile_rise) than a spasm pulls it."""
+    (all: x1, none: x0.5), and a quarter of that for a smile: the same-side mouth corner rose far more
+    (mouth >= smile_rise) than a spasm pulls it while the eye narrowed only partway (asym < smile_asym)
+    or less than the corner rose (a smirk can narrow it as far as a wink does; a wink pulls the corner
+    too, but less than it closes the eye)."""
     depth = min(1.0, max(0.0, (asym - p.asym_floor) / (p.asym_full - p.asym_floor)))
-    smile = 0.25 if mouth >= p.smile_rise and asym < p.smile_asym else 1.0
+    smile = 0.25 if mouth >= p.smile_rise and (asym < p.smile_asym or mouth >= asym) else 1.0
     return round(depth * (0.5 + 0.5 * (agree / measured if measured else 0.0)) * smile, 3)
 
 

@@ -66,7 +66,8 @@ class DetectorParams:
     source_agree: float = 0.1  # a source agrees when it finds the eye this much more closed than the other
     confident: float = 0.5  # spasms this sure are counted; the rest are listed as 'possible'
     smile_rise: float = 0.35  # a smile: the same-side mouth corner rising this much (a spasm's pull: ~0.1-0.25) ...
-    smile_asym: float = 0.45  # ... while the eye narrows less than this (a wink, a full spasm: ~0.55)
+    smile_asym: float = 0.45  # ... while the eye narrows less than this (a wink, a full spasm: ~0.55), or
+    #   less than the corner rose (real smirks: eye 0.28-0.5, corner 0.44-0.78; real winks: 0.55-0.6, <= 0.41)
     blink_asym_min: float = 0.1  # a lid leading/trailing a blink is evidence only with at least this asym ...
     blink_asym_margin: float = 0.1  # ... and this much beyond the person's usual blink (the lower quartile
     #   of their recent blinks' asym: robust to the blinks that do hold a spasm, as long as most do not) ...
