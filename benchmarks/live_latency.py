@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.mjpeg_server import MjpegServer, encode_video  # noqa: E402
+from twitchcam.core.scoring import score  # noqa: E402
 from twitchcam.store.reader import read_events
 from twitchcam.synth import inject as si  # noqa: E402
 from twitchcam.synth.videos import cache_dir, real_videos  # noqa: E402
@@ -127,6 +129,10 @@ def main(argv=None) -> int:
     print(f"  spasms found       left {summary['spasms']['left']['count']}, right "
           f"{summary['spasms']['right']['count']} (injected: left {sum(t['side'] == 'left' for t in truth)}, "
           f"right {sum(t['side'] == 'right' for t in truth)})")
+    within = [SimpleNamespace(**t) for t in truth if t["onset_s"] < summary["duration_s"]]
+    s = score(events, within)
+    print(f"  against the truth  {s.tp} of the {len(within)} injected spasms in the window found, {s.fp} false "
+          f"spasms, {s.side_errors} on the wrong side")
     print(f"  detector latency   {stats(lat)}   (detected_at_s - offset_s, stream time; bound "
           f"{BOUND_S * 1000:.0f} ms)")
     late = [(e.side, e.kind, round(e.onset_s, 2), round(e.detected_at_s - e.offset_s, 3)) for e in spasms
