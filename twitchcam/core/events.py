@@ -34,6 +34,10 @@ class Evidence:
     confidence: float
     frames: object = field(default=None, compare=False, repr=False)
 
+    def of_no_weight(self) -> "Evidence":
+        """The same readings, as no evidence of its own: confidence 0, no frames for a train to pool."""
+        return replace(self, confidence=0.0, frames=None)
+
 
 @dataclass(frozen=True)
 class Run:

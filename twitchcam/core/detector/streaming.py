@@ -354,7 +354,7 @@ class StreamingDetector:
             return
         evidence = side.asym.evidence("run", self.fps, self.p)
         if far and APPEARANCE not in evidence.sources:  # the mesh alone, on a foreshortened eye
-            evidence = dataclasses.replace(evidence, confidence=0.0, frames=None)
+            evidence = evidence.of_no_weight()
         if run.accepted:
             run = dataclasses.replace(run, evidence=evidence)
             side.last_run = run
@@ -378,7 +378,7 @@ class StreamingDetector:
                                           two_sided.open_onset, t):
                 continue
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
-                run = dataclasses.replace(run, evidence=dataclasses.replace(run.evidence, confidence=0.0, frames=None))
+                run = dataclasses.replace(run, evidence=run.evidence.of_no_weight())
             run = with_onset(run, onset)
             train = side.train
             if train.twitches and train.ends_before(run, self.two_sided.blind):
