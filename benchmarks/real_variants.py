@@ -55,13 +55,14 @@ def _scaled(frame: np.ndarray, k: float) -> np.ndarray:
     return cv2.resize(frame, (_even(w * k), _even(h * k)), interpolation=cv2.INTER_AREA)
 
 
+# Each variant: what it does to a frame, and which frames it keeps (every n-th).
 VARIANTS = {
-    "mirror": lambda f, rng: cv2.flip(f, 1),
-    "half": lambda f, rng: _scaled(f, 0.5),
-    "small": lambda f, rng: _scaled(f, 0.3),
-    "dusk": _dusk,
-    "blur": lambda f, rng: _blur(f),
-    "half_fps": lambda f, rng: f,  # every other frame: see _write
+    "mirror": (lambda f, rng: cv2.flip(f, 1), 1),
+    "half": (lambda f, rng: _scaled(f, 0.5), 1),
+    "small": (lambda f, rng: _scaled(f, 0.3), 1),
+    "dusk": (_dusk, 1),
+    "blur": (lambda f, rng: _blur(f), 1),
+    "half_fps": (lambda f, rng: f, 2),
 }
 
 
@@ -78,7 +79,7 @@ def _write(src: Path, variant: str, dest: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
     cap = cv2.VideoCapture(str(src))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    every = 2 if variant == "half_fps" else 1
+    change, every = VARIANTS[variant]
     part = dest.with_suffix(".part.mp4")
     writer = None
     k = 0
@@ -88,7 +89,7 @@ def _write(src: Path, variant: str, dest: Path, seed: int) -> None:
             if not ok:
                 break
             if k % every == 0:
-                out = VARIANTS[variant](frame, rng)
+                out = change(frame, rng)
                 if writer is None:
                     writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), fps / every,
                                              (out.shape[1], out.shape[0]))
