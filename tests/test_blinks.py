@@ -37,7 +37,7 @@ BLINK = Run(t(10), t(14), 0.9, True, 0.9)
 
 def judged(left: list[float], right: list[float], blink: Run = BLINK, under_way=lambda onset: False):
     judge = judge_of(left, right)
-    assert judge.add(blink) == blink
+    assert judge.add(blink) == [blink]
     return judge, list(judge.judge(t(len(left)), True, under_way))
 
 
@@ -170,14 +170,47 @@ def test_frames_without_a_face_are_no_closure():
     assert judge.frames[0][1][0] != judge.frames[0][1][0]
 
 
-def test_a_long_closure_holds_a_blink_where_the_lids_were_above_half_their_peak():
+def test_a_long_closure_holds_a_blink_where_the_lids_were_above_half_their_peak_over_their_held_level():
     lowered = {k: 0.2 for k in range(5, 27)} | {k: 0.9 for k in range(15, 20)}  # lids lowered, a blink amid
     judge = judge_of(profile(40, lowered), profile(40, lowered))
     closure = Run(t(5), t(27), 0.9, True, 0.9)  # 0.73 s: too long for a blink itself
-    blink = judge.add(closure)
-    assert blink is not None and judge.queue == [blink]
-    assert blink.onset_s == pytest.approx(t(14 + 0.25 / 0.7)) and blink.offset_s == pytest.approx(t(20 - 0.25 / 0.7))
-    assert judge.add(Run(t(0), t(35), 0.9, True, 0.9)) is None  # longer than two blinks: none
+    blinks = judge.add(closure)
+    assert len(blinks) == 1 and judge.queue == blinks  # a lone blink is judged
+    half = (0.55 - 0.2) / 0.7  # half-way from the held 0.2 to the peak 0.9
+    assert blinks[0].onset_s == pytest.approx(t(14 + half)) and blinks[0].offset_s == pytest.approx(t(20 - half))
+
+
+def test_blinks_while_looking_down_are_each_a_blink_and_no_evidence_of_a_spasm():
+    """Two blinks 0.6 s apart on lids lowered all the while (the left one lower): one two-sided
+    closure holding both.  Each is a blink; neither is judged, since the left lid, held lower,
+    crosses its half peak later than the right."""
+    left = {k: 0.55 for k in range(5, 40)} | {k: 0.9 for k in range(10, 14)} | {k: 0.9 for k in range(28, 32)}
+    right = {k: 0.35 for k in range(5, 40)} | {k: 0.9 for k in range(10, 14)} | {k: 0.9 for k in range(28, 32)}
+    judge = judge_of(profile(45, left), profile(45, right))
+    blinks = judge.add(Run(t(5), t(40), 0.9, True, 0.9))
+    assert [(round(b.onset_s * FPS), round(b.offset_s * FPS)) for b in blinks] == [(10, 14), (28, 32)]
+    assert judge.queue == []
+
+
+def test_a_closure_in_a_long_one_that_stays_under_blink_on_is_a_partial_blink_not_a_blink():
+    lids = {k: 0.1 for k in range(5, 35)} | {k: 0.3 for k in range(10, 13)} | {k: 0.5 for k in range(25, 28)}
+    judge = judge_of(profile(40, lids), profile(40, lids))
+    blinks = judge.add(Run(t(5), t(35), 0.5, True, 0.5))
+    assert [round(b.onset_s * FPS) for b in blinks] == [25]  # 0.3 < blink_on: partial; 0.5: a blink
+
+
+def test_a_closure_that_began_before_the_frames_held_holds_no_blink():
+    lowered = {k: 0.2 for k in range(0, 80)} | {k: 0.9 for k in range(70, 74)}
+    judge = judge_of(profile(80, lowered), profile(80, lowered))
+    assert judge.frames[0][0] > t(0)
+    assert judge.add(Run(t(0), t(80), 0.9, True, 0.9)) == [] and judge.queue == []
+
+
+def test_a_blink_under_way_as_the_recording_starts_rises_from_the_open_level():
+    two = TwoSided(P, FPS)
+    closed = [0.9, 0.9, 0.6, 0.2] + [0.0] * 10
+    runs = [r for k, c in enumerate(closed) if (r := two.step(t(k), c, c)) is not None]
+    assert [(r.onset_s, round(r.offset_s * FPS)) for r in runs] == [(0.0, 4)]
 
 
 def evidence(asym: float, confidence: float = 1.0, sources: tuple = SOURCE_NAMES) -> Evidence:

@@ -49,6 +49,8 @@ class TwoSided:
         self.p = p
         self.run = RunState()
         self.floor = SlidingMin(max(1, round(p.blink_floor_s * fps)))
+        self.floor.push(0.0)  # before the first frame, the lids at their own open level: a blink
+        #   under way as the recording starts rises from there
         self.on, self.off = p.blink_on, p.off_ratio * p.blink_on
         self.ended: list[Run] = []
 
@@ -126,29 +128,56 @@ class BlinkJudge:
         """One frame's eyes (NAN_EYE without a face)."""
         self.frames.append((t, left, right))
 
-    def add(self, closure: Run) -> Run | None:
-        """The blink in a two-sided closure, queued to be judged: the closure itself, or where the
-        lids were above half their peak in a longer one (see _within); None if it holds none."""
-        blink = closure if is_blink(closure, self.p) else self._within(closure)
-        if blink is not None:
-            self.queue.append(blink)
-        return blink
+    def add(self, closure: Run) -> list[Run]:
+        """The blinks in a two-sided closure: the closure itself, or those found in a longer one
+        (see _within).  A lone blink is queued to be judged; several in one closure are blinks
+        while looking down, on lids lowered for the whole time, where a small difference in how
+        low each lid held moves its half-peak crossing a long way (DOMAIN): no evidence."""
+        blinks = [closure] if is_blink(closure, self.p) else self._within(closure)
+        if len(blinks) == 1:
+            self.queue += blinks
+        return blinks
 
-    def _within(self, run: Run) -> Run | None:
-        """A two-sided run too long for a blink whose lids were above half their peak only
-        as briefly as in a blink: a blink after which the lids settled a little lower than
-        before (looking down a little, a tired eye), or lowered before it, so the run's 'off'
-        level came late or its 'on' level early.  The blink is where the lids were above half
-        their peak: from the first lid's rise through it to the last one's fall."""
+    def _within(self, run: Run) -> list[Run]:
+        """The blinks in a two-sided run too long for one: the lids lowered for a while (looking
+        down, a tired eye) around one or more blinks, so the run's 'off' level came late or its
+        'on' level early.  A blink is a stretch of the run where the two-sided closure rose half
+        of blink_on above the level it held over the run (its median) and reached blink_on (a
+        lesser one is a partial blink), timed where each lid was above half its peak over its own
+        held level: from the first lid's rise through it to the last one's fall, kept if it is as
+        brief as a blink."""
         p = self.p
-        if run.duration_s > 2 * p.blink_max_s:  # longer than `frames` is sure to hold
-            return None
-        crossings = self._half_peak_times(run)
-        if crossings is None:
-            return None
-        _, on_l, off_l, on_r, off_r = crossings
-        blink = dataclasses.replace(run, onset_s=max(run.onset_s, min(on_l, on_r)), offset_s=max(off_l, off_r))
-        return blink if is_blink(blink, p) else None  # False for NaN
+        near = [x for x in self.frames if x[0] >= run.onset_s - p.onset_back_s]
+        if len(near) < 3 or near[0][0] > run.onset_s:
+            return []  # longer than `frames` holds
+        times = [x[0] for x in near]
+        inside = [k for k, t in enumerate(times) if run.onset_s <= t < run.offset_s]
+        lids = []
+        for s in (1, 2):
+            lid = [x[s][0] for x in near]
+            held = float(np.nanmedian([lid[k] for k in inside])) if inside else math.nan
+            lids.append([max(v, held) for v in lid] if held == held else lid)  # NaN frames stay NaN
+        both = [min(lids[0][k], lids[1][k]) for k in inside]
+        both = [b if b == b else -math.inf for b in both]
+        if not both:
+            return []
+        held = float(np.median(both))
+        blinks, k = [], 0
+        while k < len(both):
+            if both[k] < held + p.blink_on / 2:
+                k += 1
+                continue
+            j = k
+            while j + 1 < len(both) and both[j + 1] >= held + p.blink_on / 2:
+                j += 1
+            if max(both[k:j + 1]) >= p.blink_on:
+                stretch = dataclasses.replace(run, onset_s=times[inside[k]], offset_s=times[inside[j]])
+                on_l, off_l, on_r, off_r = blink_asymmetry(times, lids[0], lids[1], stretch)
+                blink = dataclasses.replace(run, onset_s=max(run.onset_s, min(on_l, on_r)), offset_s=max(off_l, off_r))
+                if is_blink(blink, p):  # False for NaN
+                    blinks.append(blink)
+            k = j + 1
+        return blinks
 
     def _half_peak_times(self, run: Run) -> tuple[float, float, float, float, float] | None:
         """(time of the last recent frame but one, and when the left lid rose above and fell back

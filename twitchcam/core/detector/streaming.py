@@ -234,9 +234,8 @@ class StreamingDetector:
 
     # -- closure runs and blink judgement (blinks.py) --------------------------------------------
     def _on_two_sided(self, closure: Run, events: list[Event]) -> None:
-        """A two-sided closure ended: the blink in it, if any, is an event at once."""
-        blink = self.blinks.add(closure)
-        if blink is not None:
+        """A two-sided closure ended: the blinks in it, if any, are events at once."""
+        for blink in self.blinks.add(closure):
             # known when it ended, or, for one judged after calibration, only now
             events.append(blink_event(blink, max(closure.offset_s + self.lag, self._now)))
 
