@@ -2,14 +2,16 @@
 
     .venv/bin/python benchmarks/real_variants.py [--set NAME=VALUE ...]
 
-Each clip is re-encoded six ways, and `make accuracy`'s real-face row is printed for each way:
+Each clip is re-encoded eight ways, and `make accuracy`'s real-face row is printed for each way:
 - mirror: flipped left to right (the person's sides swap, and so do the winks' labels);
   MediaPipe is not exactly symmetric, so a case on the edge of a rule shows up here;
 - half, small: 50 % and 30 % of the size (a face of about 70 px across at 30 %);
 - dusk: darker, lower contrast, with sensor noise;
 - blur: out of focus and heavily compressed (JPEG quality 25);
 - half_fps: every other frame (a 30-fps clip becomes 15 fps; the 12-fps one, 6 fps, is below what
-  can show a twitch).
+  can show a twitch);
+- tilted: the picture turned 20 degrees (a rolled head, a phone held askew);
+- backlit: underexposed before a bright window (a dim, low-contrast face, washed-out edges).
 
 The footage is third-party, for evaluation only: the variants are written under
 ~/.cache/twitchcam (never into the repository) and analysed once; later runs re-detect in seconds.
@@ -55,6 +57,23 @@ def _scaled(frame: np.ndarray, k: float) -> np.ndarray:
     return cv2.resize(frame, (_even(w * k), _even(h * k)), interpolation=cv2.INTER_AREA)
 
 
+def _tilted(frame: np.ndarray, degrees: float) -> np.ndarray:
+    """The whole picture turned about its centre (a head rolled, or a phone held askew)."""
+    h, w = frame.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(frame, turn, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def _backlit(frame: np.ndarray) -> np.ndarray:
+    """A bright window behind the person: the picture underexposed, its edges washed out."""
+    h, w = frame.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.hypot((x - w / 2) / (w / 2), (y - h / 2) / (h / 2)) / np.sqrt(2)
+    glow = (255.0 * np.clip(1.6 * r ** 2, 0, 1))[..., None]
+    dim = frame.astype(np.float32) * 0.45
+    return np.clip(dim + glow * (1 - dim / 255.0), 0, 255).astype(np.uint8)
+
+
 # Each variant: what it does to a frame, and which frames it keeps (every n-th).
 VARIANTS = {
     "mirror": (lambda f, rng: cv2.flip(f, 1), 1),
@@ -63,6 +82,8 @@ VARIANTS = {
     "dusk": (_dusk, 1),
     "blur": (lambda f, rng: _blur(f), 1),
     "half_fps": (lambda f, rng: f, 2),
+    "tilted": (lambda f, rng: _tilted(f, 20.0), 1),
+    "backlit": (lambda f, rng: _backlit(f), 1),
 }
 
 
@@ -135,7 +156,7 @@ def main(argv=None) -> None:
         c = A.real_counts(model, params, folder)
         print(A.real_row(c, variant))
         total = c if total is None else {k: total[k] + c[k] for k in c}
-    print(A.real_row(total, "all six variants"))
+    print(A.real_row(total, f"all {len(VARIANTS)} variants"))
 
 
 if __name__ == "__main__":
