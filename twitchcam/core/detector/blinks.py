@@ -40,6 +40,17 @@ def is_incomplete_blink(run: Run, p: DetectorParams) -> bool:
             and run.peak >= p.incomplete_symmetry * run.ref_peak)
 
 
+def _stretches(values: list[float], level: float) -> Iterator[tuple[int, int]]:
+    """(first, last + 1) of each stretch of consecutive values at or above `level`."""
+    start = None
+    for k, v in enumerate(values + [-math.inf]):
+        if v >= level and start is None:
+            start = k
+        elif v < level and start is not None:
+            yield start, k
+            start = None
+
+
 class TwoSided:
     """Runs of two-sided closure: min(closure_l, closure_r) above its lowest level of the last
     blink_floor_s; `ended` holds the recent ones that closed both eyes alike, and the incomplete
@@ -161,22 +172,14 @@ class BlinkJudge:
         both = [b if b == b else -math.inf for b in both]
         if not both:
             return []
-        held = float(np.median(both))
-        blinks, k = [], 0
-        while k < len(both):
-            if both[k] < held + p.blink_on / 2:
-                k += 1
-                continue
-            j = k
-            while j + 1 < len(both) and both[j + 1] >= held + p.blink_on / 2:
-                j += 1
-            if max(both[k:j + 1]) >= p.blink_on:
-                stretch = dataclasses.replace(run, onset_s=times[inside[k]], offset_s=times[inside[j]])
+        blinks = []
+        for a, b in _stretches(both, float(np.median(both)) + p.blink_on / 2):
+            if max(both[a:b]) >= p.blink_on:
+                stretch = dataclasses.replace(run, onset_s=times[inside[a]], offset_s=times[inside[b - 1]])
                 on_l, off_l, on_r, off_r = blink_asymmetry(times, lids[0], lids[1], stretch)
                 blink = dataclasses.replace(run, onset_s=max(run.onset_s, min(on_l, on_r)), offset_s=max(off_l, off_r))
                 if is_blink(blink, p):  # False for NaN
                     blinks.append(blink)
-            k = j + 1
         return blinks
 
     def _half_peak_times(self, run: Run) -> tuple[float, float, float, float, float] | None:
