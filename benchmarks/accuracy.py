@@ -32,6 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from twitchcam.core.events import Run, blink_asymmetry  # noqa: E402
 from twitchcam.core.features import FEATURE_COLUMNS  # noqa: E402
 from twitchcam.core.scoring import Score, score  # noqa: E402
 from twitchcam.core.stream import PipelineParams, detect_features  # noqa: E402
@@ -175,26 +176,51 @@ class Result:
     blinks_as_spasms: int
 
 
+def shown_lag_frames(t: np.ndarray, closure: np.ndarray, fps: float, side: str, pattern: str,
+                     blinks: list[Interval]) -> float:
+    """How many frame periods the spasm side's lid led (blink_lead) or trailed (blink_trail) the
+    other one in the natural blink it overlaps, from half-peak crossings of the per-side closure
+    the detector saw (NaN without a blink or a reading): what the video shows of the spasm."""
+    spasm = 0 if side == "left" else 1
+    for b in blinks:
+        sel = (t >= b.onset_s - 0.3) & (t <= b.offset_s + 0.5)
+        if not sel.any():
+            continue
+        on_l, off_l, on_r, off_r = blink_asymmetry(t[sel].tolist(), closure[sel, 0].tolist(), closure[sel, 1].tolist(),
+                                                   Run(b.onset_s - 0.1, b.offset_s + 0.1, 0.0, True))
+        on, off = ((on_l, on_r), (off_l, off_r)) if spasm == 0 else ((on_r, on_l), (off_r, off_l))
+        return fps * (on[1] - on[0] if pattern == "blink_lead" else off[0] - off[1])
+    return float("nan")
+
+
 def evaluate(clips: list[Clip], params: PipelineParams | None = None, detector=None) -> Result:
     """Event-level scores over the clips; `detector(session)` replaces twitchcam's (the baseline)."""
-    detect = detector or (lambda s: spasm_events(s, params or PipelineParams()))
+    params = params or PipelineParams()
     total = Score(0, 0, 0, 0, [], 0, 0)
     rows, seen = [], set()
     clean_fp = nb = nbs = 0
     clean_min = 0.0
     for c in clips:
-        found = detect(c.inj)
+        closure = None
+        if detector is None:
+            d = detect_features(c.inj.t, c.inj.pose, c.inj.raw, c.inj.fps, params)
+            found, closure = [e for e in d.events if e.is_spasm], d.closure
+        else:
+            found = detector(c.inj)
         truth = [Interval(r.onset_s, r.offset_s, r.side) for r in c.truth.itertuples()]
         total = total + score(found, truth)
         for r, t in zip(c.truth.itertuples(), truth):
             hit = [d for d in found if d.side == t.side and score([d], [t]).tp]
+            near = [b for b in c.blinks if b.onset_s < t.offset_s and b.offset_s > t.onset_s - 0.3]
+            shown = (shown_lag_frames(c.inj.t, closure, c.inj.fps, t.side, r.pattern, near)
+                     if closure is not None and r.pattern in ("blink_lead", "blink_trail") else np.nan)
             rows.append(dict(gen=c.gen, seed=c.seed, clip=c.name, base=c.base, pattern=r.pattern, side=r.side,
-                             mouth=bool(r.mouth), hit=bool(hit),
+                             mouth=bool(r.mouth), hit=bool(hit), shown_lag_frames=shown,
                              region=getattr(hit[0], "region", "") if hit else ""))
         if c.clean.folder in seen:  # every generator's clip of a base and seed has the same clean twin
             continue
         seen.add(c.clean.folder)
-        false = detect(c.clean)
+        false = detector(c.clean) if detector else spasm_events(c.clean, params)
         clean_fp += len(false)
         clean_min += (c.clean.t[-1] - c.clean.t[0] + 1.0 / c.clean.fps) / 60.0
         for b in c.blinks:
@@ -326,6 +352,12 @@ def main(argv=None) -> None:
     for name, column, values in HARD:
         sel = h[h[column].isin(values)]
         print(f"  {name:<26} {sel.hit.mean():6.3f}  ({int(sel.hit.sum())}/{len(sel)})")
+        if column == "pattern" and "blink_lead" in values:
+            lag = params.detector.blink_lag_frames
+            shown = sel.shown_lag_frames > lag
+            print(f"    the lid led or trailed by > {lag:g} frames in the video: {sel[shown].hit.mean():.3f} "
+                  f"({int(sel[shown].hit.sum())}/{int(shown.sum())}); by less (a one-frame lag is no evidence) "
+                  f"or unmeasured: {int(sel[~shown].hit.sum())}/{int((~shown).sum())}")
     print("recall by pattern: " + ", ".join(f"{p} {g.hit.mean():.2f}" for p, g in h.groupby("pattern")))
     print(f"untouched video (clean twins, {pooled.clean_min:.1f} min of three people's faces looped back and forth): "
           f"{pooled.clean_fp} false spasms = {pooled.clean_fp / max(pooled.clean_min, 1e-9):.2f}/min; natural blinks "
