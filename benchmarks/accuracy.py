@@ -137,8 +137,13 @@ def load_clips(generators, seeds, build: bool) -> list[Clip]:
     return clips
 
 
+def detection(session, params: PipelineParams):
+    """The chain over a stored session: its events and per-frame closure (`twitchcam detect`'s path)."""
+    return detect_features(session.t, session.pose, session.raw, session.fps, params)
+
+
 def detected(session, params: PipelineParams):
-    return detect_features(session.t, session.pose, session.raw, session.fps, params).events
+    return detection(session, params).events
 
 
 def spasm_events(session, params: PipelineParams):
@@ -203,7 +208,7 @@ def evaluate(clips: list[Clip], params: PipelineParams | None = None, detector=N
     for c in clips:
         closure = None
         if detector is None:
-            d = detect_features(c.inj.t, c.inj.pose, c.inj.raw, c.inj.fps, params)
+            d = detection(c.inj, params)
             found, closure = [e for e in d.events if e.is_spasm], d.closure
         else:
             found = detector(c.inj)
