@@ -163,15 +163,16 @@ class BlinkJudge:
             return []  # longer than `frames` holds
         times = [x[0] for x in near]
         inside = [k for k, t in enumerate(times) if run.onset_s <= t < run.offset_s]
+        if not inside:
+            return []
         lids = []
         for s in (1, 2):
             lid = [x[s][0] for x in near]
-            held = float(np.nanmedian([lid[k] for k in inside])) if inside else math.nan
-            lids.append([max(v, held) for v in lid] if held == held else lid)  # NaN frames stay NaN
+            read = [lid[k] for k in inside if lid[k] == lid[k]]
+            held = float(np.median(read)) if read else -math.inf
+            lids.append([max(v, held) for v in lid])  # NaN frames stay NaN (max keeps its first argument)
         both = [min(lids[0][k], lids[1][k]) for k in inside]
         both = [b if b == b else -math.inf for b in both]
-        if not both:
-            return []
         blinks = []
         for a, b in _stretches(both, float(np.median(both)) + p.blink_on / 2):
             if max(both[a:b]) >= p.blink_on:
