@@ -552,3 +552,26 @@ def test_a_long_train_of_partial_twitches_under_the_on_level_is_a_spasm():
 
 def test_a_train_of_eye_patch_flickers_the_mesh_does_not_share_is_no_spasm():
     assert _partial_twitches(6, mesh=False) == []
+
+
+def test_twitches_touching_a_two_sided_narrowing_that_is_no_blink_are_counted():
+    """Both eyes narrow a quarter (a squint, the mesh dragging the other eye along) for 0.4 s,
+    then for 0.9 s, longer than a blink, while the left lid twitches shut four times: the
+    two-sided closure opened with it never reaches 'on' nor closes the eyes alike, so it is no
+    blink and swallows none of them.  Whether a twitch is a blink's edge is decided once the
+    two-sided closure has shown what it is."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(60, 30.0, 10, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    for onset, narrowed in ((20.0, 0.4), (40.0, 0.9)):
+        squint = (t >= onset + 0.15) & (t < onset + 0.15 + narrowed)
+        for s in (0, 1):
+            sim.close(squint, s, 0.25)
+        for k in range(4):
+            level = _pulse(t, onset + 0.2 * k, 0.05)
+            sim.close(level > 0, 0, level[level > 0])
+    events = batch(sim).events
+    assert [(e.side, round(e.onset_s, 1), e.twitches) for e in spasms(events)] == [("left", 20.0, 4), ("left", 40.0, 4)]
+    assert not [e for e in events if e.side == "both"]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]

@@ -29,7 +29,7 @@ How it decides, per side s (o = the other side):
    corner that moves later in a long hold (talking through it) proves nothing.  The mouth
    alone never makes an event.
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
-   uneven edge; twitches closer than merge_gap_s (not counting time both eyes were shut)
+   uneven edge (judged once a two-sided closure they touch has ended or outlasted a blink); twitches closer than merge_gap_s (not counting time both eyes were shut)
    form one clonic train; a sustained closure of >= tonic_s makes it tonic.
 6. How sure (evidence.py): each twitch carries its evidence, the eyes' difference
    in one-sided closure held over two frames and a third of the twitch, which sources agree,

@@ -17,7 +17,7 @@ import numpy as np
 from twitchcam.core.detector.evidence import Asymmetry
 from twitchcam.core.detector.params import DetectorParams
 from twitchcam.core.detector.runs import RunState, SlidingMin
-from twitchcam.core.events import SOURCE_NAMES, Evidence, Run, blink_asymmetry
+from twitchcam.core.events import SOURCE_NAMES, Evidence, Run, blink_asymmetry, is_absorbed
 
 NAN_EYE = (math.nan, math.nan, (math.nan, math.nan, math.nan))  # an eye on a frame without a face
 
@@ -97,6 +97,24 @@ class TwoSided:
     def open_onset(self) -> float | None:
         """When the two-sided closure still going on began (None: none is)."""
         return self.run.onset if self.run.open else None
+
+    def may_become_blink(self, twitch: Run, t: float) -> bool:
+        """Whether a two-sided closure still going on at t touches the twitch and is still brief
+        enough to turn out a blink: until it ends (or outlasts one), whether the twitch is its
+        uneven edge cannot be told.  The mesh drags the other eye along with a closing one, so a
+        one-sided twitch alone can open a two-sided run that never reaches 'on' nor closes both
+        eyes alike (no blink, no incomplete one)."""
+        onset = self.open_onset
+        return onset is not None and onset - self.p.blink_absorb_s <= twitch.offset_s and t - onset <= self.p.blink_max_s
+
+    def absorbs(self, twitch: Run, t: float) -> bool:
+        """Whether the twitch is the uneven edge of a two-sided closure (events.is_absorbed): one
+        that ended and was kept, or the one still going on at t if it has closed both eyes alike so
+        far (as a kept one had to)."""
+        p, run = self.p, self.run
+        alike = run.open and is_bilateral(Run(run.onset, t, run.peak, run.accepted, run.ref_peak), p)
+        return is_absorbed(twitch, self.ended, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s,
+                           run.onset if alike else None, t)
 
     def touches(self, twitch: Run) -> bool:
         """Whether a twitch touches a two-sided closure, ended or still open (give or take blink_absorb_s)."""

@@ -17,7 +17,7 @@ from twitchcam.core.detector.params import DetectorParams
 from twitchcam.core.detector.person import Schedule, SideStats, side_stats, usual_yaw
 from twitchcam.core.detector.runs import RunState, SlidingMin, comparable, lateral
 from twitchcam.core.detector.trains import Train
-from twitchcam.core.events import SOURCE_NAMES, Event, Run, blink_event, is_absorbed, tangent_onset, with_onset
+from twitchcam.core.events import SOURCE_NAMES, Event, Run, blink_event, tangent_onset, with_onset
 
 RISE_BEFORE, RISE_AFTER = 2, 6  # frames around a run's start that the tangent method looks at
 MESH_SOURCES = {SOURCE_NAMES[0], SOURCE_NAMES[2]}  # geometry and blendshape
@@ -372,9 +372,11 @@ class StreamingDetector:
         absorb = self.p.blink_absorb_s
         two_sided = self.two_sided
         while pending and (final or t >= pending[0][0].offset_s + absorb):
-            run, onset, absorbable = pending.pop(0)
-            if absorbable and is_absorbed(run, two_sided.ended, absorb, self.p.blink_edge_s, self.p.blink_max_s,
-                                          two_sided.open_onset, t):
+            run, onset, absorbable = pending[0]
+            if absorbable and not final and two_sided.may_become_blink(run, t):
+                break  # judged once that closure has shown what it is
+            pending.pop(0)
+            if absorbable and two_sided.absorbs(run, t):
                 continue
             if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=run.evidence.of_no_weight())
