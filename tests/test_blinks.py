@@ -74,7 +74,7 @@ def test_a_partial_closure_of_both_eyes_alike_is_an_incomplete_blink_kept_but_ne
     for k, c in enumerate(profile(40, {20: 0.3, 21: 0.3})):  # under 'on' (0.35), the right lid a little deeper
         assert two.step(t(k), c, 1.4 * c) is None  # no blink
     assert [(r.onset_s, r.offset_s, r.accepted) for r in two.ended] == [(t(20), t(22), False)]
-    assert two.touches(Run(t(21), t(23), 0.42, True))  # its edges are no spasms (is_absorbed)
+    assert two.touches(Run(t(21), t(23), 0.42, True), t(40))  # its edges are no spasms (is_absorbed)
     assert two.blind(0.0, 2.0) == 0.0  # both eyes stayed open enough to compare
 
 
@@ -98,10 +98,21 @@ def test_time_both_eyes_were_shut_between_two_moments():
 def test_a_twitch_touches_a_closure_give_or_take_two_frames():
     two = TwoSided(P, FPS)
     two.ended = [Run(1.0, 1.2, 0.9, True, 0.9)]
-    assert two.touches(Run(1.25, 1.5, 0.5, True))  # 50 ms after it: within blink_absorb_s
-    assert not two.touches(Run(1.3, 1.5, 0.5, True))
+    assert two.touches(Run(1.25, 1.5, 0.5, True), 1.6)  # 50 ms after it: within blink_absorb_s
+    assert not two.touches(Run(1.3, 1.5, 0.5, True), 1.6)
     two.prune(1.3)
-    assert two.ended == [] and not two.touches(Run(1.1, 1.5, 0.5, True))
+    assert two.ended == [] and not two.touches(Run(1.1, 1.5, 0.5, True), 1.6)
+
+
+def test_a_closure_still_going_on_counts_as_one_only_if_it_has_closed_both_eyes_alike():
+    """A two-sided closure that is no blink so far (under 'on', one eye far deeper: the mesh
+    dragging the other eye along with a twitching one) neither absorbs a twitch nor holds it."""
+    twitch = Run(2.0, 2.1, 0.9, True)
+    for on, both, alike in ((True, 0.9, True), (False, 0.2, False), (True, 0.3, False)):
+        two = TwoSided(P, FPS)
+        two.run.step(2.0, True, on, both, 0.9)  # min and max of the two eyes' closure
+        assert two.touches(twitch, 2.2) is alike
+        assert two.absorbs(twitch, 2.2) is alike
 
 
 def test_a_blink_with_both_lids_together_holds_no_twitch_but_tells_the_persons_blinks():

@@ -107,19 +107,25 @@ class TwoSided:
         onset = self.open_onset
         return onset is not None and onset - self.p.blink_absorb_s <= twitch.offset_s and t - onset <= self.p.blink_max_s
 
-    def absorbs(self, twitch: Run, t: float) -> bool:
-        """Whether the twitch is the uneven edge of a two-sided closure (events.is_absorbed): one
-        that ended and was kept, or the one still going on at t if it has closed both eyes alike so
-        far (as a kept one had to)."""
-        p, run = self.p, self.run
-        alike = run.open and is_bilateral(Run(run.onset, t, run.peak, run.accepted, run.ref_peak), p)
-        return is_absorbed(twitch, self.ended, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s,
-                           run.onset if alike else None, t)
+    def _open_alike(self, t: float) -> float | None:
+        """When the two-sided closure still going on at t began, if it has closed both eyes alike
+        so far, as one kept in `ended` must have (None: none is going on, or it has not)."""
+        run = self.run
+        alike = run.open and is_bilateral(Run(run.onset, t, run.peak, run.accepted, run.ref_peak), self.p)
+        return run.onset if alike else None
 
-    def touches(self, twitch: Run) -> bool:
-        """Whether a twitch touches a two-sided closure, ended or still open (give or take blink_absorb_s)."""
+    def absorbs(self, twitch: Run, t: float) -> bool:
+        """Whether the twitch is the uneven edge of a two-sided closure at t (events.is_absorbed):
+        a kept one that ended, or the one still going on if it has closed both eyes alike so far."""
+        p = self.p
+        return is_absorbed(twitch, self.ended, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s, self._open_alike(t), t)
+
+    def touches(self, twitch: Run, t: float) -> bool:
+        """Whether a twitch touches a two-sided closure at t (give or take blink_absorb_s): a kept
+        one that ended, or the one still going on if it has closed both eyes alike so far."""
         absorb = self.p.blink_absorb_s
-        return (self.run.open and self.run.onset - absorb <= twitch.offset_s) or any(
+        onset = self._open_alike(t)
+        return (onset is not None and onset - absorb <= twitch.offset_s) or any(
             b.onset_s - absorb <= twitch.offset_s and twitch.onset_s <= b.offset_s + absorb for b in self.ended)
 
     def blind(self, a: float, b: float) -> float:

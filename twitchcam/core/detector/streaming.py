@@ -248,10 +248,10 @@ class StreamingDetector:
                 k -= 1
             pending.insert(k, (twitch, twitch.onset_s, False))
 
-    def _within_own_blinks(self, run: Run) -> bool:
+    def _within_own_blinks(self, run: Run, t: float) -> bool:
         """A twitch inside or beside a blink that is not clearly a spasm (BlinkJudge.like_own_blinks):
         their uneven blink, no spasm."""
-        return run.evidence is not None and self.two_sided.touches(run) and self.blinks.like_own_blinks(run.evidence)
+        return run.evidence is not None and self.two_sided.touches(run, t) and self.blinks.like_own_blinks(run.evidence)
 
     def _under_way(self, t: float) -> bool:
         """A one-sided closure began well before t (longer ago than any blink lasts) and lasted
@@ -378,7 +378,7 @@ class StreamingDetector:
             pending.pop(0)
             if absorbable and two_sided.absorbs(run, t):
                 continue
-            if self._within_own_blinks(run):  # no evidence of its own, though it may belong to a train
+            if self._within_own_blinks(run, t):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=run.evidence.of_no_weight())
             run = with_onset(run, onset)
             train = side.train
