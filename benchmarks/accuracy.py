@@ -340,9 +340,11 @@ def main(argv=None) -> None:
     ap.add_argument("--set", action="append", default=[], help="detector parameter NAME=VALUE")
     ap.add_argument("--logo", action="store_true", help="leave-one-generator-out tuning (a few minutes)")
     ap.add_argument("--no-build", action="store_true", help="use only what is built and analysed already")
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS),
+                    help=f"which seeds' clips (default {' '.join(map(str, SEEDS))}; others are sets no rule was read from)")
     args = ap.parse_args(argv)
     params = with_params({k: float(v) for k, v in (s.split("=") for s in args.set)})
-    clips = load_clips(GENERATORS, SEEDS, build=not args.no_build)
+    clips = load_clips(GENERATORS, args.seeds, build=not args.no_build)
     gens = sorted({c.gen for c in clips}, key=GENERATORS.index)
     print(f"{len(clips)} clips: generators {', '.join(gens)}; seeds {sorted({c.seed for c in clips})}")
     print(HEADER)
