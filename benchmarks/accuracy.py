@@ -253,6 +253,20 @@ def with_params(changes: dict) -> PipelineParams:
     return dataclasses.replace(p, detector=dataclasses.replace(p.detector, **det))
 
 
+def params_set(assignments: list[str]) -> PipelineParams:
+    """The default parameters with each command line's --set NAME=VALUE applied."""
+    return with_params({k: float(v) for k, v in (a.split("=") for a in assignments)})
+
+
+def real_dev_model(who: str) -> Path:
+    """The model, once ../shared/real/dev is known to be there (else exit with one line)."""
+    if not REAL_DEV.is_dir():
+        sys.exit(f"{who}: {REAL_DEV} is not there (../shared beside the repository)")
+    from twitchcam.video.model import ensure_model
+
+    return ensure_model()
+
+
 def tune(clips: list[Clip]) -> tuple[dict, float]:
     """The grid point with the best F1 on these clips."""
     best, best_f1 = {}, -1.0
@@ -343,7 +357,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS),
                     help=f"which seeds' clips (default {' '.join(map(str, SEEDS))}; others are sets no rule was read from)")
     args = ap.parse_args(argv)
-    params = with_params({k: float(v) for k, v in (s.split("=") for s in args.set)})
+    params = params_set(args.set)
     clips = load_clips(GENERATORS, args.seeds, build=not args.no_build)
     gens = sorted({c.gen for c in clips}, key=GENERATORS.index)
     print(f"{len(clips)} clips: generators {', '.join(gens)}; seeds {sorted({c.seed for c in clips})}")

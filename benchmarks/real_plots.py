@@ -117,12 +117,8 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=cache_root() / "plots", help="where the PNGs go")
     ap.add_argument("--set", action="append", default=[], help="detector parameter NAME=VALUE")
     args = ap.parse_args(argv)
-    if not A.REAL_DEV.is_dir():
-        sys.exit(f"real_plots: {A.REAL_DEV} is not there (../shared beside the repository)")
-    from twitchcam.video.model import ensure_model
-
-    model = ensure_model()
-    params = A.with_params({k: float(v) for k, v in (s.split("=") for s in args.set)})
+    model = A.real_dev_model("real_plots")
+    params = A.params_set(args.set)
     args.out.mkdir(parents=True, exist_ok=True)
     points = []
     for path in sorted(A.REAL_DEV.glob("*.labels.json")):

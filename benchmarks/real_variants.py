@@ -144,12 +144,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", default=[], help="detector parameter NAME=VALUE")
     args = ap.parse_args(argv)
-    if not A.REAL_DEV.is_dir():
-        sys.exit(f"real_variants: {A.REAL_DEV} is not there (../shared beside the repository)")
-    from twitchcam.video.model import ensure_model
-
-    model = ensure_model()
-    params = A.with_params({k: float(v) for k, v in (s.split("=") for s in args.set)})
+    model = A.real_dev_model("real_variants")
+    params = A.params_set(args.set)
     print(A.real_row(A.real_counts(model, params), "as recorded"))
     total = None
     for variant, folder in build().items():
