@@ -29,8 +29,9 @@ How it decides, per side s (o = the other side):
    corner that moves later in a long hold (talking through it) proves nothing.  The mouth
    alone never makes an event.
 5. Interval rules (events.py): one-sided runs at the edge of, or inside, a blink are its
-   uneven edge (judged once a two-sided closure they touch has ended or outlasted a blink); twitches closer than merge_gap_s (not counting time both eyes were shut)
-   form one clonic train; a sustained closure of >= tonic_s makes it tonic.
+   uneven edge (judged once a two-sided closure they touch has ended or outlasted a blink);
+   twitches closer than merge_gap_s (not counting time both eyes were shut) form one clonic
+   train; a sustained closure of >= tonic_s makes it tonic.
 6. How sure (evidence.py): each twitch carries its evidence, the eyes' difference
    in one-sided closure held over two frames and a third of the twitch, which sources agree,
    and whether the same-side mouth corner rose as far as in a smile.  Real faces without HFS
