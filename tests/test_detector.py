@@ -575,3 +575,25 @@ def test_twitches_touching_a_two_sided_narrowing_that_is_no_blink_are_counted():
     assert [(e.side, round(e.onset_s, 1), e.twitches) for e in spasms(events)] == [("left", 20.0, 4), ("left", 40.0, 4)]
     assert not [e for e in events if e.side == "both"]
     assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]
+
+
+def test_a_fast_train_whose_twitches_drag_the_other_eye_into_partial_blinks_is_a_spasm():
+    """Five one-frame left twitches 150 ms apart, each dragging the right eye two thirds as far
+    (the mesh follows a closing lid into the other eye): each twitch's two-sided closure looks
+    like an incomplete blink, whose edges are no evidence of their own.  But people do not make
+    five partial blinks in 0.7 s with the same lid deeper each time: the twitches pool their
+    frames as weak ones do, and the train counts."""
+    from twitchcam.core.simulate import _pulse
+
+    sim = simulate(60, 30.0, 11, spasms_per_min=0, blinks_per_min=0, dropouts=0)
+    t = sim.t
+    for onset in (20.0, 40.0):
+        for k in range(5):
+            level = _pulse(t, onset + 0.15 * k, 0.02, rise=0.03, fall=0.04)
+            on = level > 0
+            sim.close(on, 0, 0.55 * level[on])
+            sim.close(on, 1, 0.36 * level[on])
+    events = batch(sim).events
+    assert [(e.side, e.kind, round(e.onset_s, 1), e.twitches) for e in events] == \
+        [("left", "clonic", 20.0, 5), ("left", "clonic", 40.0, 5)]
+    assert [e.key() for e in stream(sim)[0]] == [e.key() for e in events]

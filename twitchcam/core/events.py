@@ -38,6 +38,11 @@ class Evidence:
         """The same readings, as no evidence of its own: confidence 0, no frames for a train to pool."""
         return replace(self, confidence=0.0, frames=None)
 
+    def as_weak(self) -> "Evidence":
+        """The same readings, as a weak twitch's: no evidence of its own (confidence 0), but its
+        frames pool with its train's (see detector.trains.Train.evidence)."""
+        return replace(self, origin="weak", confidence=0.0)
+
 
 @dataclass(frozen=True)
 class Run:

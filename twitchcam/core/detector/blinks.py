@@ -35,7 +35,8 @@ def is_blink(run: Run, p: DetectorParams) -> bool:
 def is_incomplete_blink(run: Run, p: DetectorParams) -> bool:
     """A two-sided closure that stayed under 'on' but lasted, as briefly as a blink, and closed
     both eyes very alike (incomplete_symmetry): a partial blink, even with one lid going a little
-    deeper.  Not counted as a blink, but its edges and what lies inside it are no spasms either."""
+    deeper.  Not counted as a blink, and its edges and what lies inside it are no evidence of
+    their own (weak twitches, which only a train of them can make a spasm)."""
     return (not run.accepted and p.min_event_s <= run.duration_s <= p.blink_max_s
             and run.peak >= p.incomplete_symmetry * run.ref_peak)
 
@@ -114,11 +115,13 @@ class TwoSided:
         alike = run.open and is_bilateral(Run(run.onset, t, run.peak, run.accepted, run.ref_peak), self.p)
         return run.onset if alike else None
 
-    def absorbs(self, twitch: Run, t: float) -> bool:
+    def absorbs(self, twitch: Run, t: float, blinks_only: bool = False) -> bool:
         """Whether the twitch is the uneven edge of a two-sided closure at t (events.is_absorbed):
-        a kept one that ended, or the one still going on if it has closed both eyes alike so far."""
+        a kept one that ended (with `blinks_only`, one that reached 'on': no incomplete blink), or
+        the one still going on if it has closed both eyes alike so far."""
         p = self.p
-        return is_absorbed(twitch, self.ended, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s, self._open_alike(t), t)
+        ended = [b for b in self.ended if b.accepted] if blinks_only else self.ended
+        return is_absorbed(twitch, ended, p.blink_absorb_s, p.blink_edge_s, p.blink_max_s, self._open_alike(t), t)
 
     def touches(self, twitch: Run, t: float) -> bool:
         """Whether a twitch touches a two-sided closure at t (give or take blink_absorb_s): a kept

@@ -354,16 +354,21 @@ class StreamingDetector:
         evidence = side.asym.evidence("run", self.fps, self.p)
         if far and APPEARANCE not in evidence.sources:  # the mesh alone, on a foreshortened eye
             evidence = evidence.of_no_weight()
+        run = dataclasses.replace(run, evidence=evidence)
         if run.accepted:
-            run = dataclasses.replace(run, evidence=evidence)
             side.last_run = run
-        elif MESH_SOURCES & set(evidence.sources):
-            run = dataclasses.replace(run, evidence=dataclasses.replace(evidence, origin="weak", confidence=0.0))
+        elif self._may_be_weak(run):
+            run = dataclasses.replace(run, evidence=evidence.as_weak())
         else:
             return
         pts = side.rise
         onset = tangent_onset([a for a, _ in pts], [b for _, b in pts], run.onset_s, self.p.onset_back_s)
         side.unconfirmed.append((run, onset, True))
+
+    def _may_be_weak(self, run: Run) -> bool:
+        """A twitch with no evidence of its own may still pool its frames with its train's (a weak
+        twitch) if it was as brief as a twitch and the mesh found that eye more closed too."""
+        return run.duration_s <= self.p.weak_max_s and bool(MESH_SOURCES & set(run.evidence.sources))
 
     # -- trains and their events (trains.py) -----------------------------------------------------
     def _confirm(self, side: Side, t: float, events: list[Event], final: bool) -> None:
@@ -376,9 +381,12 @@ class StreamingDetector:
             if absorbable and not final and two_sided.may_become_blink(run, t):
                 break  # judged once that closure has shown what it is
             pending.pop(0)
-            if absorbable and two_sided.absorbs(run, t):
-                continue
-            if self._within_own_blinks(run, t):  # no evidence of its own, though it may belong to a train
+            edge = absorbable and two_sided.absorbs(run, t)
+            if edge and (two_sided.absorbs(run, t, blinks_only=True) or not self._may_be_weak(run)):
+                continue  # a blink's uneven edge
+            if edge:  # only an incomplete blink's: no evidence of its own, but a train of such twitches is
+                run = dataclasses.replace(run, evidence=run.evidence.as_weak())  # (the mesh drags the other eye)
+            elif self._within_own_blinks(run, t):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=run.evidence.of_no_weight())
             run = with_onset(run, onset)
             train = side.train
