@@ -384,8 +384,8 @@ class StreamingDetector:
             edge = absorbable and two_sided.absorbs(run, t)
             if edge and (two_sided.absorbs(run, t, blinks_only=True) or not self._may_be_weak(run)):
                 continue  # a blink's uneven edge
-            if edge:  # only an incomplete blink's: no evidence of its own, but a train of such twitches is
-                run = dataclasses.replace(run, evidence=run.evidence.as_weak())  # (the mesh drags the other eye)
+            if edge:  # only an incomplete blink's: a weak twitch (each twitch of a fast train can drag the
+                run = dataclasses.replace(run, evidence=run.evidence.as_weak())  # other eye into a partial blink)
             elif self._within_own_blinks(run, t):  # no evidence of its own, though it may belong to a train
                 run = dataclasses.replace(run, evidence=run.evidence.of_no_weight())
             run = with_onset(run, onset)
